@@ -1,0 +1,320 @@
+//! `presswire contacts import|list|export|show|forget`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use super::output::{print_json, table, Format, ReportFormat};
+use super::{AudienceArgs, Context};
+use crate::contacts::import::{self, ColumnMap, ImportOptions, ImportReport, ProblemKind};
+use crate::contacts::{self as domain, export, forget, Contact};
+use crate::BadInput;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import contacts from CSV exports (Outlook, Google, Mailchimp, media databases)
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Add this tag to every imported contact (repeatable)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Map a column to a field, e.g. --map "Mail=email" (field, extra or ignore)
+        #[arg(long = "map", value_name = "COLUMN=FIELD")]
+        maps: Vec<ColumnMap>,
+        /// Show what would happen; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Leave contacts that already exist as they are
+        #[arg(long)]
+        skip_existing: bool,
+        /// Import the valid rows even if some rows are invalid
+        #[arg(long)]
+        skip_invalid: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// List contacts (suppressed ones are marked)
+    List {
+        #[command(flatten)]
+        audience: AudienceArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Export contacts as CSV (imports back unchanged)
+    Export {
+        #[command(flatten)]
+        audience: AudienceArgs,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Write to this file instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Show one contact
+    Show {
+        email: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Erase a contact's personal data everywhere (a hash keeps them from coming back)
+    Forget {
+        email: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+}
+
+pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Import {
+            files,
+            tags,
+            maps,
+            dry_run,
+            skip_existing,
+            skip_invalid,
+            format,
+        } => {
+            let options = ImportOptions {
+                tags,
+                maps,
+                dry_run,
+                skip_existing,
+                skip_invalid,
+            };
+            let db = ctx.db().await?;
+            let report = with_progress(&files, ctx.quiet, |progress| {
+                import::import(&db, &files, &options, progress)
+            })
+            .await?;
+            db.close().await;
+            match format {
+                ReportFormat::Json => print_json(&report)?,
+                ReportFormat::Table => print_import(&report),
+            }
+            if report.refused() {
+                return Err(BadInput(format!(
+                    "nothing imported; fix these rows, or re-run with --skip-invalid to import the {} valid rows",
+                    report.valid_rows()
+                ))
+                .into());
+            }
+        }
+        Command::List { audience, format } => {
+            let db = ctx.db().await?;
+            let contacts = domain::list(&db, &audience.audience()?).await?;
+            print_contacts(&contacts, format, None)?;
+        }
+        Command::Export {
+            audience,
+            format,
+            output,
+        } => {
+            let db = ctx.db().await?;
+            let contacts = domain::list(&db, &audience.audience()?).await?;
+            print_contacts(&contacts, format, output.as_ref())?;
+            if let Some(path) = output {
+                eprintln!("exported {} contacts to {}", contacts.len(), path.display());
+            }
+        }
+        Command::Show { email, format } => {
+            let db = ctx.db().await?;
+            let c = domain::get(&db, &email).await?;
+            match format {
+                ReportFormat::Json => print_json(&c)?,
+                ReportFormat::Table => print_contact(&c),
+            }
+        }
+        Command::Forget { email, format } => {
+            let db = ctx.db().await?;
+            let f = forget::forget(&db, &email).await?;
+            match format {
+                ReportFormat::Json => print_json(&f)?,
+                ReportFormat::Table => {
+                    if f.contact {
+                        println!(
+                            "forgot {}: the contact, its tags, the address in {} deliveries, {} bounces and {} suppressions were erased",
+                            f.email, f.deliveries, f.bounces, f.suppressions
+                        );
+                    } else {
+                        println!("no contact had the address {}; nothing to erase", f.email);
+                    }
+                    println!(
+                        "kept: a one-way hash of the address, so no later import or send brings it back \
+                         (`presswire suppress remove --forgotten {}` lifts it)",
+                        f.email
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs an import with a progress bar on stderr when stderr is a terminal
+/// and the files are large; nothing on stderr otherwise.
+async fn with_progress<F, Fut>(files: &[PathBuf], quiet: bool, f: F) -> anyhow::Result<ImportReport>
+where
+    F: FnOnce(Option<Arc<AtomicU64>>) -> Fut,
+    Fut: std::future::Future<Output = Result<ImportReport, domain::Error>>,
+{
+    let total: u64 = files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if quiet || !std::io::stderr().is_terminal() || total < (1 << 20) {
+        return Ok(f(None).await?);
+    }
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} importing [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let ticker = {
+        let bar = bar.clone();
+        let counter = counter.clone();
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(counter.load(Ordering::Relaxed));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let result = f(Some(counter)).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
+fn print_import(r: &ImportReport) {
+    for f in &r.files {
+        let columns: Vec<String> = f
+            .columns
+            .iter()
+            .map(|(c, t)| format!("{c:?} → {t}"))
+            .collect();
+        println!(
+            "{}: {} rows, {}, {}-separated; columns: {}",
+            f.file,
+            f.rows,
+            f.encoding,
+            f.delimiter,
+            columns.join(", ")
+        );
+    }
+    for p in &r.problems {
+        let tag = match p.kind {
+            ProblemKind::Error => "error",
+            ProblemKind::Warning => "warning",
+            ProblemKind::Duplicate => "duplicate",
+            ProblemKind::Skipped => "skipped",
+        };
+        println!("{p} [{tag}]");
+    }
+    let verb = if r.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    println!(
+        "{verb} {}, updated {}, unchanged {}, skipped {}, duplicates merged {}, invalid {}{}",
+        r.imported,
+        r.updated,
+        r.unchanged,
+        r.skipped,
+        r.duplicates,
+        r.invalid,
+        if r.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    );
+}
+
+fn print_contacts(
+    contacts: &[Contact],
+    format: Format,
+    to: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    let out: Box<dyn std::io::Write> = match to {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        Format::Csv => export::write_csv(contacts, out)?,
+        Format::Json => {
+            let mut out = out;
+            serde_json::to_writer_pretty(&mut out, contacts)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            let mut out = out;
+            let mut t = table(&[
+                "EMAIL", "NAME", "OUTLET", "COUNTRY", "LANG", "TAGS", "STATUS",
+            ]);
+            for c in contacts {
+                let status = match &c.suppressed {
+                    Some(reason) => format!("{}, suppressed ({reason})", c.status),
+                    None => c.status.to_string(),
+                };
+                t.add_row([
+                    c.email.as_str(),
+                    c.name.as_deref().unwrap_or(""),
+                    c.outlet.as_deref().unwrap_or(""),
+                    c.country.as_deref().unwrap_or(""),
+                    c.language.as_deref().unwrap_or(""),
+                    &c.tags.join(", "),
+                    &status,
+                ]);
+            }
+            writeln!(out, "{t}")?;
+            writeln!(out, "{} contact(s)", contacts.len())?;
+        }
+    }
+    Ok(())
+}
+
+fn print_contact(c: &Contact) {
+    let mut t = table(&["FIELD", "VALUE"]);
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let rows: Vec<(&str, String)> = vec![
+        ("email", c.email.clone()),
+        ("name", o(&c.name)),
+        ("first name", o(&c.first_name)),
+        ("last name", o(&c.last_name)),
+        ("outlet", o(&c.outlet)),
+        ("role", o(&c.role)),
+        ("beat", o(&c.beat)),
+        ("country", o(&c.country)),
+        ("language", o(&c.language)),
+        ("phone", o(&c.phone)),
+        ("notes", o(&c.notes)),
+        ("tags", c.tags.join(", ")),
+        ("status", c.status.to_string()),
+        ("suppressed", o(&c.suppressed)),
+        ("source", o(&c.source)),
+        ("created", domain::format_time(c.created_at)),
+        ("updated", domain::format_time(c.updated_at)),
+    ];
+    for (k, v) in rows {
+        t.add_row([k, &v]);
+    }
+    for (k, v) in &c.extra {
+        t.add_row([k.as_str(), v.as_str()]);
+    }
+    println!("{t}");
+}

@@ -1,0 +1,25 @@
+//! `presswire init`: a commented presswire.toml and the database, idempotently.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::config::{DEFAULT_FILE, STARTER};
+
+pub async fn run(ctx: &Context, config: Option<&Path>) -> anyhow::Result<()> {
+    let path = config.unwrap_or(Path::new(DEFAULT_FILE));
+    if path.exists() {
+        println!("{} exists; kept as it is", path.display());
+    } else {
+        std::fs::write(path, STARTER).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "wrote {} (commented settings; edit to taste)",
+            path.display()
+        );
+    }
+    let db = ctx.db().await?;
+    println!("database {} is ready", db.display_url);
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The command line: clap definitions and one module per subcommand, each
+//! with a `run()` that parses, calls the domain and prints. No SQL and no
+//! business rules live here.
+
+mod contacts;
+mod init;
+mod output;
+mod suppress;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::db::{Db, DEFAULT_URL};
+
+/// presswire: send press releases personally to every journalist on your
+/// list, through your own SMTP relay, and see who got them.
+#[derive(Debug, Parser)]
+#[command(name = "presswire", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (default sqlite://presswire.db) or postgres://…
+    #[arg(long, global = true, env = "PRESSWIRE_DB", value_name = "URL")]
+    pub db: Option<String>,
+    /// Settings file (default: presswire.toml in the working directory, if any)
+    #[arg(long, global = true, env = "PRESSWIRE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what happens (-vv for debugging)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented presswire.toml and create the database (safe to repeat)
+    Init,
+    /// Import, list, export, show and forget contacts
+    #[command(subcommand)]
+    Contacts(contacts::Command),
+    /// Addresses and domains that must never be mailed
+    #[command(subcommand)]
+    Suppress(suppress::Command),
+}
+
+/// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AudienceArgs {
+    /// Contacts with this tag
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Contacts in this country (ISO code or English name)
+    #[arg(long = "country", value_name = "COUNTRY")]
+    pub countries: Vec<String>,
+    /// Contacts with this language (BCP 47; `de` includes `de-AT`)
+    #[arg(long = "language", value_name = "LANG")]
+    pub languages: Vec<String>,
+    /// Contacts whose beat contains this word
+    #[arg(long = "beat", value_name = "BEAT")]
+    pub beats: Vec<String>,
+    /// Contacts at this outlet
+    #[arg(long = "outlet", value_name = "OUTLET")]
+    pub outlets: Vec<String>,
+}
+
+impl AudienceArgs {
+    pub fn audience(&self) -> Result<crate::contacts::Audience, crate::contacts::Error> {
+        crate::contacts::Audience::new(
+            &self.tags,
+            &self.countries,
+            &self.languages,
+            &self.beats,
+            &self.outlets,
+        )
+    }
+}
+
+/// Sets up logging on stderr from -q / -v (or `RUST_LOG`).
+pub fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("presswire={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+/// What every subcommand gets: settings and a way to open the database.
+pub struct Context {
+    pub config: Config,
+    pub db_url: String,
+    pub quiet: bool,
+}
+
+impl Context {
+    /// Opens (creating and migrating when needed) the database.
+    pub async fn db(&self) -> anyhow::Result<Db> {
+        Ok(Db::open(&self.db_url).await?)
+    }
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    let db_url = cli
+        .db
+        .clone()
+        .or_else(|| config.db.clone())
+        .unwrap_or_else(|| DEFAULT_URL.to_string());
+    let ctx = Context {
+        config,
+        db_url,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Init => init::run(&ctx, cli.config.as_deref()).await,
+        Command::Contacts(cmd) => contacts::run(&ctx, cmd).await,
+        Command::Suppress(cmd) => suppress::run(&ctx, cmd).await,
+    }
+}

@@ -1,0 +1,121 @@
+//! Audience filters: which contacts a list, an export or a send is for.
+//!
+//! Each kind of filter is repeatable: values of one kind are OR-ed, kinds
+//! are AND-ed (`--tag press --tag radio --country DE` = tagged press or
+//! radio, and in Germany). Values are normalised like imported data, so
+//! `--country germany` and `--language EN` work.
+
+use serde::{Deserialize, Serialize};
+
+use super::fields::{normalise_country, normalise_language, normalise_tag};
+use super::Error;
+use crate::db::Params;
+
+/// A set of filters; the empty audience is every contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beats: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outlets: Vec<String>,
+}
+
+impl Audience {
+    /// Builds an audience from raw flag values, normalising each; a value
+    /// that is no country or language is bad input.
+    pub fn new(
+        tags: &[String],
+        countries: &[String],
+        languages: &[String],
+        beats: &[String],
+        outlets: &[String],
+    ) -> Result<Audience, Error> {
+        let flag = |name: &str, e: String| Error::BadInput(format!("--{name}: {e}"));
+        Ok(Audience {
+            tags: tags.iter().filter_map(|t| normalise_tag(t)).collect(),
+            countries: countries
+                .iter()
+                .map(|c| normalise_country(c).map_err(|e| flag("country", e)))
+                .collect::<Result<_, _>>()?,
+            languages: languages
+                .iter()
+                .map(|l| normalise_language(l).map_err(|e| flag("language", e)))
+                .collect::<Result<_, _>>()?,
+            beats: clean(beats),
+            outlets: clean(outlets),
+        })
+    }
+
+    /// Whether this audience is every contact.
+    pub fn is_everyone(&self) -> bool {
+        *self == Audience::default()
+    }
+
+    /// A SQL condition on contact `c` (always valid, `TRUE`-like when empty).
+    pub fn where_sql(&self, params: &mut Params) -> String {
+        let mut all = vec!["1 = 1".to_string()];
+        if !self.tags.is_empty() {
+            let list: Vec<String> = self.tags.iter().map(|t| params.push(t.as_str())).collect();
+            all.push(format!(
+                "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag IN ({}))",
+                list.join(", ")
+            ));
+        }
+        if !self.countries.is_empty() {
+            let list: Vec<String> = self
+                .countries
+                .iter()
+                .map(|t| params.push(t.as_str()))
+                .collect();
+            all.push(format!("c.country IN ({})", list.join(", ")));
+        }
+        // A language matches itself and its regional forms: `de` takes `de-AT`.
+        any_of(&mut all, params, &self.languages, |p, v| {
+            let exact = p.push(v.to_string());
+            let prefix = p.push(format!("{v}-%"));
+            format!("c.language = {exact} OR c.language LIKE {prefix}")
+        });
+        // A beat matches anywhere in the contact's beat text ("climate" in "Energy, Climate").
+        any_of(&mut all, params, &self.beats, |p, v| {
+            format!(
+                "lower(c.beat) LIKE {}",
+                p.push(format!("%{}%", v.to_lowercase()))
+            )
+        });
+        any_of(&mut all, params, &self.outlets, |p, v| {
+            format!("lower(c.outlet) = {}", p.push(v.to_lowercase()))
+        });
+        all.join(" AND ")
+    }
+}
+
+fn clean(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Adds `(cond(v1) OR cond(v2) …)` to `all` when `values` is not empty.
+fn any_of(
+    all: &mut Vec<String>,
+    params: &mut Params,
+    values: &[String],
+    cond: impl Fn(&mut Params, &str) -> String,
+) {
+    if values.is_empty() {
+        return;
+    }
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| format!("({})", cond(params, v)))
+        .collect();
+    all.push(format!("({})", parts.join(" OR ")));
+}

@@ -1,0 +1,161 @@
+//! E-mail addresses: normalisation, validation and the case-insensitive key.
+//!
+//! An address is trimmed, its domain lower-cased and converted from Unicode
+//! (IDN) to punycode, and checked with the `email_address` crate (RFC 5321 /
+//! RFC 5322 syntax, at least two labels in the domain). The local part keeps
+//! its case, as written; uniqueness uses [`Address::key`], the whole address
+//! lower-cased, so `Jane.Doe@X.org` and `jane.doe@x.org` are one contact.
+
+use std::fmt;
+
+use email_address::{EmailAddress, Options};
+use sha2::{Digest, Sha256};
+
+/// A normalised, valid e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Address {
+    email: String,
+    at: usize,
+}
+
+/// Why a text is not an e-mail address; the message is written for a press officer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidAddress(pub String);
+
+impl Address {
+    /// Parses `raw`, accepting the forms real exports contain: surrounding
+    /// spaces, a `mailto:` prefix and `Name <address>`.
+    pub fn parse(raw: &str) -> Result<Address, InvalidAddress> {
+        let mut text = raw.trim();
+        if let (Some(open), true) = (text.rfind('<'), text.ends_with('>')) {
+            text = text[open + 1..text.len() - 1].trim();
+        }
+        if text.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("mailto:")) {
+            text = text[7..].trim();
+        }
+        let bad = |why: &str| InvalidAddress(format!("{raw:?} is not an e-mail address ({why})"));
+        if text.is_empty() {
+            return Err(InvalidAddress("no e-mail address".into()));
+        }
+        if text.chars().any(char::is_whitespace) {
+            return Err(bad("it contains a space"));
+        }
+        let Some(at) = text.rfind('@') else {
+            return Err(bad("no @"));
+        };
+        let (local, domain) = (&text[..at], &text[at + 1..]);
+        if local.is_empty() {
+            return Err(bad("nothing before the @"));
+        }
+        if domain.is_empty() {
+            return Err(bad("no domain after the @"));
+        }
+        let domain = normalise_domain(domain).map_err(|_| bad("the domain is not valid"))?;
+        let email = format!("{local}@{domain}");
+        let options = Options::default()
+            .with_required_tld()
+            .without_domain_literal()
+            .without_display_text();
+        EmailAddress::parse_with_options(&email, options).map_err(|e| bad(&e.to_string()))?;
+        Ok(Address {
+            at: local.len(),
+            email,
+        })
+    }
+
+    /// The address as stored and shown: local part as written, domain normalised.
+    pub fn as_str(&self) -> &str {
+        &self.email
+    }
+
+    /// The key that makes addresses unique without regard to case.
+    pub fn key(&self) -> String {
+        self.email.to_lowercase()
+    }
+
+    /// The normalised domain (lower-case, punycode).
+    pub fn domain(&self) -> &str {
+        &self.email[self.at + 1..]
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.email)
+    }
+}
+
+/// Lower-cases a domain and converts Unicode labels to punycode (UTS #46).
+pub fn normalise_domain(domain: &str) -> Result<String, InvalidAddress> {
+    let domain = domain.trim().trim_start_matches('@').trim_end_matches('.');
+    let ascii = idna::domain_to_ascii(domain)
+        .map_err(|_| InvalidAddress(format!("{domain:?} is not a valid domain")))?;
+    if ascii.is_empty() || !ascii.contains('.') || ascii.split('.').any(str::is_empty) {
+        return Err(InvalidAddress(format!("{domain:?} is not a valid domain")));
+    }
+    if !ascii
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(InvalidAddress(format!("{domain:?} is not a valid domain")));
+    }
+    Ok(ascii)
+}
+
+/// The one-way hash kept for a forgotten address: SHA-256 of its key, in hex.
+pub fn forgotten_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_and_spaces_do_not_make_a_new_contact() {
+        let a = Address::parse("  Jane.Doe@X.org ").unwrap();
+        let b = Address::parse("jane.doe@x.org").unwrap();
+        assert_eq!(a.as_str(), "Jane.Doe@x.org");
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.domain(), "x.org");
+    }
+
+    #[test]
+    fn idn_domains_become_punycode() {
+        let a = Address::parse("info@Bücher.example").unwrap();
+        assert_eq!(a.as_str(), "info@xn--bcher-kva.example");
+    }
+
+    #[test]
+    fn export_forms_are_accepted() {
+        assert_eq!(
+            Address::parse("Jane Doe <jane@x.org>").unwrap().as_str(),
+            "jane@x.org"
+        );
+        assert_eq!(
+            Address::parse("mailto:jane@x.org").unwrap().as_str(),
+            "jane@x.org"
+        );
+    }
+
+    #[test]
+    fn broken_addresses_are_refused_with_a_reason() {
+        for bad in [
+            "jane@",
+            "@x.org",
+            "jane",
+            "jane@localhost",
+            "jane doe@x.org",
+            "jane@@x.org",
+            "jane@x..org",
+            "",
+        ] {
+            assert!(Address::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            Address::parse("jane@").unwrap_err().to_string(),
+            "\"jane@\" is not an e-mail address (no domain after the @)"
+        );
+    }
+}

@@ -1,0 +1,1425 @@
+//! CSV import: reading real exports (Outlook, Google Contacts, Mailchimp,
+//! media databases), mapping their columns to contact fields, validating
+//! every row, and writing the result in one transaction.
+//!
+//! Reading ([`read_file`]) runs on a blocking thread and streams validated
+//! rows in chunks to the writer ([`import`]), so parsing and the database
+//! work overlap and memory stays flat on files of millions of rows. The
+//! writer always works inside one transaction and decides at the end
+//! whether to commit: never with `--dry-run`, never when a row was invalid
+//! unless `--skip-invalid`. The counts of a dry run are therefore exactly
+//! those of the real run.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::email::{forgotten_hash, Address};
+use super::fields::{normalise_country, normalise_language, normalise_tag, split_tags, Status};
+use super::Error;
+use crate::db::{now_ms, Db, Params, TAG_SEPARATOR};
+
+/// A contact field a CSV column can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Email,
+    Name,
+    FirstName,
+    LastName,
+    Outlet,
+    Role,
+    Beat,
+    Country,
+    Language,
+    Phone,
+    Notes,
+    Tags,
+    Status,
+    Source,
+}
+
+/// The text fields stored as they are (after trimming), in column order.
+const TEXT_FIELDS: [Field; 11] = [
+    Field::Name,
+    Field::FirstName,
+    Field::LastName,
+    Field::Outlet,
+    Field::Role,
+    Field::Beat,
+    Field::Country,
+    Field::Language,
+    Field::Phone,
+    Field::Notes,
+    Field::Source,
+];
+
+impl Field {
+    pub const ALL: [Field; 14] = [
+        Field::Email,
+        Field::Name,
+        Field::FirstName,
+        Field::LastName,
+        Field::Outlet,
+        Field::Role,
+        Field::Beat,
+        Field::Country,
+        Field::Language,
+        Field::Phone,
+        Field::Notes,
+        Field::Tags,
+        Field::Status,
+        Field::Source,
+    ];
+
+    /// The field's name in `--map`, exports and the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Name => "name",
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::Outlet => "outlet",
+            Field::Role => "role",
+            Field::Beat => "beat",
+            Field::Country => "country",
+            Field::Language => "language",
+            Field::Phone => "phone",
+            Field::Notes => "notes",
+            Field::Tags => "tags",
+            Field::Status => "status",
+            Field::Source => "source",
+        }
+    }
+
+    /// Header names of real exports that hold this field, normalised by
+    /// [`header_key`], best first: when several are present the first one
+    /// listed fills the field and the others are kept as extra columns.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Email => &[
+                "email",
+                "emailaddress", // Outlook "E-mail Address", Mailchimp "Email Address"
+                "email1value",  // Google "E-mail 1 - Value"
+                "email1",
+                "emailaddress1",
+                "workemail",
+                "businessemail",
+                "primaryemail",
+                "contactemail",
+                "journalistemail",
+                "mail",
+            ],
+            Field::Name => &[
+                "name",
+                "fullname",
+                "displayname",
+                "contactname",
+                "journalistname",
+                "journalist",
+                "contact",
+            ],
+            Field::FirstName => &["firstname", "givenname", "forename", "fname", "first"],
+            Field::LastName => &["lastname", "familyname", "surname", "lname", "last"],
+            Field::Outlet => &[
+                "outlet",
+                "outletname",
+                "mediaoutlet",
+                "publication",
+                "publicationname",
+                "media",
+                "newsroom",
+                "organizationname",  // Google (2023 format)
+                "organization1name", // Google (older format)
+                "company",           // Outlook
+                "companyname",
+                "organization",
+                "organisation",
+                "employer",
+            ],
+            Field::Role => &[
+                "role",
+                "jobtitle", // Outlook
+                "position",
+                "organizationtitle",  // Google (2023 format)
+                "organization1title", // Google (older format)
+                "designation",
+                "title", // media databases; Outlook's "Title" is Mr/Ms and loses to "Job Title"
+            ],
+            Field::Beat => &[
+                "beat",
+                "beats",
+                "topics",
+                "topic",
+                "coverage",
+                "desk",
+                "section",
+                "subjects",
+                "department", // Outlook: a newsroom department is the beat
+            ],
+            Field::Country => &[
+                "country",
+                "countrycode",
+                "countryregion",         // Outlook "Country/Region"
+                "businesscountryregion", // Outlook
+                "homecountryregion",
+                "address1country", // Google
+                "nation",
+            ],
+            Field::Language => &[
+                "language",
+                "languages",
+                "lang",
+                "preferredlanguage",
+                "locale",
+            ],
+            Field::Phone => &[
+                "phone",
+                "phonenumber",
+                "businessphone", // Outlook
+                "phone1value",   // Google
+                "workphone",
+                "telephone",
+                "tel",
+                "mobilephone",
+                "mobile",
+                "primaryphone",
+            ],
+            Field::Notes => &["notes", "note", "comments", "comment", "remarks"],
+            Field::Tags => &[
+                "tags",            // Mailchimp "TAGS"
+                "labels",          // Google (2023 format)
+                "groupmembership", // Google (older format)
+                "categories",      // Outlook
+                "tag",
+                "category",
+                "lists",
+                "groups",
+                "segments",
+            ],
+            Field::Status => &["status", "subscriptionstatus", "memberstatus"],
+            Field::Source => &["source"],
+        }
+    }
+
+    /// Whether a value of this field must fit on one line (it may end up in
+    /// a mail header, where a line break would let it add headers).
+    fn single_line(self) -> bool {
+        !matches!(self, Field::Notes | Field::Tags)
+    }
+}
+
+impl FromStr for Field {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Field, String> {
+        let key = header_key(s);
+        Field::ALL
+            .into_iter()
+            .find(|f| header_key(f.name()) == key)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "{s:?} is not a contact field; use one of {}, extra or ignore",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// What a column turns into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", untagged)]
+pub enum Target {
+    Field(Field),
+    /// Kept under its own name in the contact's `extra` data.
+    #[serde(serialize_with = "ser_extra")]
+    Extra,
+    /// Left out, because `--map "Column=ignore"` said so.
+    #[serde(serialize_with = "ser_ignore")]
+    Ignore,
+}
+
+fn ser_extra<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("extra")
+}
+fn ser_ignore<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("ignore")
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Field(x) => f.write_str(x.name()),
+            Target::Extra => f.write_str("extra"),
+            Target::Ignore => f.write_str("ignore"),
+        }
+    }
+}
+
+/// One `--map "Column=field"` override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMap {
+    pub column: String,
+    pub target: Target,
+}
+
+impl FromStr for ColumnMap {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ColumnMap, String> {
+        let (column, field) = s.rsplit_once('=').ok_or_else(|| {
+            format!("--map {s:?}: write it as \"Column name=field\", e.g. --map \"Mail=email\"")
+        })?;
+        let target = match header_key(field).as_str() {
+            "extra" | "keep" => Target::Extra,
+            "ignore" | "skip" | "none" => Target::Ignore,
+            _ => Target::Field(field.parse().map_err(|e| format!("--map {s:?}: {e}"))?),
+        };
+        Ok(ColumnMap {
+            column: column.trim().to_string(),
+            target,
+        })
+    }
+}
+
+/// A header reduced to lower-case letters and digits: "E-mail Address",
+/// "e_mail address" and "EMAIL ADDRESS" all become "emailaddress".
+pub fn header_key(header: &str) -> String {
+    header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Assigns each column of a header row its target: `--map` first, then the
+/// best alias per field, everything else kept as extra.
+pub fn map_columns(headers: &[String], overrides: &[ColumnMap]) -> Result<Vec<Target>, String> {
+    let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
+    let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
+    for m in overrides {
+        let key = header_key(&m.column);
+        let Some(i) = keys.iter().position(|k| *k == key) else {
+            return Err(format!(
+                "--map {:?}: the file has no such column (its columns are {})",
+                m.column,
+                quoted_list(headers)
+            ));
+        };
+        targets[i] = Some(m.target);
+    }
+    let taken: Vec<Field> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Some(Target::Field(f)) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    for field in Field::ALL {
+        if taken.contains(&field) {
+            continue;
+        }
+        let best = field.aliases().iter().find_map(|alias| {
+            keys.iter()
+                .enumerate()
+                .find(|(i, k)| targets[*i].is_none() && k == alias)
+                .map(|(i, _)| i)
+        });
+        if let Some(i) = best {
+            targets[i] = Some(Target::Field(field));
+        }
+    }
+    Ok(targets
+        .into_iter()
+        .map(|t| t.unwrap_or(Target::Extra))
+        .collect())
+}
+
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|h| format!("{h:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the press officer asked of an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Tags added to every imported contact (`--tag`).
+    pub tags: Vec<String>,
+    /// Column overrides (`--map`).
+    pub maps: Vec<ColumnMap>,
+    /// Report only; write nothing.
+    pub dry_run: bool,
+    /// Leave contacts that already exist as they are.
+    pub skip_existing: bool,
+    /// Import the valid rows even when others are invalid.
+    pub skip_invalid: bool,
+}
+
+/// What kind of remark a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The row is invalid: without `--skip-invalid` nothing is imported.
+    Error,
+    /// The row is valid but something in it was changed or left out.
+    Warning,
+    /// The row repeats an address seen before in the import; merged.
+    Duplicate,
+    /// The row was deliberately not imported (e.g. a forgotten address).
+    Skipped,
+}
+
+/// One remark about one row (or the header) of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<String>,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    /// `contacts.csv:14: column "Email": "jane@" is not an e-mail address`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(c) = &self.column {
+            write!(f, "column {c:?}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// How one file was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub file: String,
+    pub encoding: String,
+    pub delimiter: String,
+    pub rows: u64,
+    /// Each column and what it was mapped to.
+    pub columns: Vec<(String, Target)>,
+}
+
+/// The outcome of an import: counts, per-file details and every problem.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub files: Vec<FileSummary>,
+    /// Data rows read (header excluded).
+    pub rows: u64,
+    /// New contacts.
+    pub imported: u64,
+    /// Existing contacts that changed.
+    pub updated: u64,
+    /// Existing contacts the file did not change.
+    pub unchanged: u64,
+    /// Rows not imported on purpose (`--skip-existing`, forgotten addresses,
+    /// invalid rows with `--skip-invalid`).
+    pub skipped: u64,
+    /// Rows that repeat an address earlier in the import, merged into it.
+    pub duplicates: u64,
+    /// Rows with an error.
+    pub invalid: u64,
+    pub dry_run: bool,
+    /// Whether the changes were written.
+    pub committed: bool,
+    pub problems: Vec<Problem>,
+}
+
+impl ImportReport {
+    /// Rows that are valid (would be imported, merged, or left unchanged).
+    pub fn valid_rows(&self) -> u64 {
+        self.rows - self.invalid
+    }
+
+    /// Whether the import stopped because of invalid rows.
+    pub fn refused(&self) -> bool {
+        self.invalid > 0 && !self.committed && !self.dry_run
+    }
+}
+
+/// A validated row on its way to the database.
+#[derive(Debug, Clone)]
+struct Incoming {
+    file: usize,
+    line: u64,
+    address: Address,
+    values: BTreeMap<Field, String>,
+    tags: BTreeSet<String>,
+    status: Option<Status>,
+    extra: BTreeMap<String, String>,
+}
+
+/// What the reading thread sends to the writer.
+enum Parsed {
+    Rows(Vec<Incoming>),
+    Problems(Vec<Problem>, u64),
+    File(FileSummary),
+    /// A file was read to its end, with this many data rows.
+    FileDone(usize, u64),
+}
+
+const CHUNK: usize = 500;
+
+/// Imports `paths` into `db`. Returns the report; whether it was committed
+/// is in [`ImportReport::committed`]. Errors are failures to read a file or
+/// a header that cannot be mapped (bad input), or database failures.
+pub async fn import(
+    db: &Db,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<ImportReport, Error> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Parsed, Error>>(8);
+    let reader_paths = paths.to_vec();
+    let reader_options = options.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        for (i, path) in reader_paths.iter().enumerate() {
+            let send = |p: Parsed| tx.blocking_send(Ok(p)).is_ok();
+            if let Err(e) = read_file(i, path, &reader_options, progress.as_deref(), send) {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    });
+
+    let mut writer = Writer::start(db, options).await?;
+    let mut first_error = None;
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Ok(Parsed::Rows(rows)) => writer.write(rows).await?,
+            Ok(Parsed::Problems(problems, invalid)) => {
+                writer.report.invalid += invalid;
+                writer.report.rows += invalid;
+                writer.report.problems.extend(problems);
+            }
+            Ok(Parsed::File(summary)) => writer.report.files.push(summary),
+            Ok(Parsed::FileDone(i, rows)) => {
+                if let Some(f) = writer.report.files.get_mut(i) {
+                    f.rows = rows;
+                }
+            }
+            Err(e) => {
+                first_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(rx);
+    let _ = reader.await;
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    writer.finish().await
+}
+
+/// The database side of an import: one transaction, chunked writes.
+struct Writer<'a> {
+    tx: sqlx::Transaction<'a, sqlx::Any>,
+    options: &'a ImportOptions,
+    report: ImportReport,
+    /// Every address key seen in this import (hashed, to keep memory flat),
+    /// with where it was first seen.
+    seen: HashMap<u64, (usize, u64), BuildHasherDefault<IdentityHasher>>,
+    /// Hashes of forgotten addresses.
+    forgotten: HashSet<String>,
+    /// Contacts with a larger id were created by this import.
+    max_id_before: i64,
+    now: i64,
+    /// SQL for a contact's tags in this backend's dialect.
+    tags_sql: &'static str,
+}
+
+/// The contact as stored, for comparing and merging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stored {
+    id: Option<i64>,
+    email: String,
+    key: String,
+    domain: String,
+    values: BTreeMap<Field, String>,
+    tags: BTreeSet<String>,
+    status: Status,
+    extra: BTreeMap<String, String>,
+}
+
+impl Stored {
+    /// Lays `row` over this contact: non-empty values replace, tags and
+    /// extra data are added, and a status other than active is taken (an
+    /// import never re-activates an unsubscribed or bounced contact).
+    fn merge(&mut self, row: &Incoming) {
+        for (field, value) in &row.values {
+            // The source is where a contact first came from; it never changes.
+            if *field == Field::Source && self.id.is_some() {
+                continue;
+            }
+            self.values.insert(*field, value.clone());
+        }
+        self.tags.extend(row.tags.iter().cloned());
+        self.extra
+            .extend(row.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(s) = row.status {
+            if s != Status::Active {
+                self.status = s;
+            }
+        }
+    }
+
+    /// A new contact from its first row; `source` is the file it came from
+    /// unless the row names one.
+    fn new(row: &Incoming, source: String) -> Stored {
+        let mut values = BTreeMap::new();
+        values.insert(Field::Source, source);
+        Stored {
+            id: None,
+            email: row.address.to_string(),
+            key: row.address.key(),
+            domain: row.address.domain().to_string(),
+            values,
+            tags: BTreeSet::new(),
+            status: Status::Active,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+impl<'a> Writer<'a> {
+    async fn start(db: &'a Db, options: &'a ImportOptions) -> Result<Writer<'a>, Error> {
+        let mut tx = db.pool.begin().await?;
+        // The hashes of forgotten addresses, so they are not imported again.
+        let forgotten: Vec<(String,)> =
+            sqlx::query_as("SELECT value FROM suppressions WHERE kind = 'forgotten'")
+                .fetch_all(&mut *tx)
+                .await?;
+        // Ids above this one are contacts this import creates.
+        let (max_id,): (Option<i64>,) = sqlx::query_as("SELECT max(id) FROM contacts")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(Writer {
+            tx,
+            options,
+            report: ImportReport {
+                dry_run: options.dry_run,
+                ..ImportReport::default()
+            },
+            seen: HashMap::default(),
+            forgotten: forgotten.into_iter().map(|(h,)| h).collect(),
+            max_id_before: max_id.unwrap_or(0),
+            now: now_ms(),
+            tags_sql: db.tags_of_contact_sql(),
+        })
+    }
+
+    fn problem(&mut self, file: usize, line: u64, kind: ProblemKind, message: String) {
+        let name = self.file_name(file);
+        self.report.problems.push(Problem {
+            file: name,
+            line,
+            column: None,
+            kind,
+            message,
+        });
+    }
+
+    /// The `source` of contacts created from `file`: its name without the
+    /// folders (which may name the press officer's home directory).
+    fn source_name(&self, file: usize) -> String {
+        let name = self.file_name(file);
+        Path::new(&name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(name)
+    }
+
+    fn file_name(&self, file: usize) -> String {
+        self.report
+            .files
+            .get(file)
+            .map(|f| f.file.clone())
+            .unwrap_or_default()
+    }
+
+    async fn write(&mut self, rows: Vec<Incoming>) -> Result<(), Error> {
+        self.report.rows += rows.len() as u64;
+        // 1. Forgotten addresses stay forgotten.
+        let mut by_key: Vec<(String, Vec<Incoming>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut need_lookup: Vec<String> = Vec::new();
+        for row in rows {
+            let key = row.address.key();
+            if !self.forgotten.is_empty() && self.forgotten.contains(&forgotten_hash(&key)) {
+                self.report.skipped += 1;
+                let msg = format!(
+                    "{} was forgotten on request and is not imported again \
+                     (`presswire suppress remove --forgotten {}` would allow it)",
+                    row.address, row.address
+                );
+                self.problem(row.file, row.line, ProblemKind::Skipped, msg);
+                continue;
+            }
+            // 2. Group the chunk's rows by address; later rows are duplicates.
+            if let Some(&i) = index.get(&key) {
+                by_key[i].1.push(row);
+                continue;
+            }
+            if self.max_id_before > 0 || self.seen.contains_key(&key_hash(&key)) {
+                need_lookup.push(key.clone());
+            }
+            index.insert(key.clone(), by_key.len());
+            by_key.push((key, vec![row]));
+        }
+
+        // 3. The contacts that exist already (before or earlier in this import).
+        let existing = self.lookup(&need_lookup).await?;
+
+        // 4. Per address: new, updated, unchanged, skipped, or merged duplicates.
+        let mut to_write: Vec<Stored> = Vec::new();
+        for (key, rows) in by_key {
+            let h = key_hash(&key);
+            let first_row = &rows[0];
+            // Contacts met earlier in this import were counted then.
+            let counted = self.seen.contains_key(&h);
+            let mut contact = match existing.get(&key) {
+                None => {
+                    self.report.imported += 1;
+                    Stored::new(first_row, self.source_name(first_row.file))
+                }
+                Some(old) => {
+                    let pre_existing = old.id.unwrap_or(0) <= self.max_id_before;
+                    if pre_existing && self.options.skip_existing {
+                        self.report.skipped += rows.len() as u64;
+                        for row in &rows {
+                            let msg = format!(
+                                "{} is already a contact; kept as it is (--skip-existing)",
+                                row.address
+                            );
+                            self.problem(row.file, row.line, ProblemKind::Skipped, msg);
+                        }
+                        continue;
+                    }
+                    old.clone()
+                }
+            };
+            let first_seen = *self
+                .seen
+                .entry(h)
+                .or_insert((first_row.file, first_row.line));
+            let before = existing.get(&key);
+            for row in &rows {
+                if (row.file, row.line) != first_seen {
+                    self.report.duplicates += 1;
+                    let msg = format!(
+                        "{} appears again (first at {}); merged into one contact",
+                        row.address,
+                        self.place(first_seen, row.file)
+                    );
+                    self.problem(row.file, row.line, ProblemKind::Duplicate, msg);
+                }
+                contact.merge(row);
+            }
+            match before {
+                Some(old) if *old == contact => {
+                    if !counted {
+                        self.report.unchanged += 1;
+                    }
+                }
+                Some(_) => {
+                    if !counted {
+                        self.report.updated += 1;
+                    }
+                    to_write.push(contact);
+                }
+                None => to_write.push(contact),
+            }
+        }
+        self.upsert(&to_write).await
+    }
+
+    /// "line 12" within the same file, "other.csv:12" across files.
+    fn place(&self, (file, line): (usize, u64), from_file: usize) -> String {
+        if file == from_file {
+            format!("line {line}")
+        } else {
+            format!("{}:{line}", self.file_name(file))
+        }
+    }
+
+    /// The stored contacts among `keys`.
+    async fn lookup(&mut self, keys: &[String]) -> Result<HashMap<String, Stored>, Error> {
+        let mut found = HashMap::new();
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let mut params = Params::new();
+        let list: Vec<String> = keys.iter().map(|k| params.push(k.as_str())).collect();
+        // The contacts an import chunk touches, with their tags, to merge into.
+        let sql = format!(
+            "SELECT id, email, email_key, domain, name, first_name, last_name, outlet, role, beat, \
+                    country, language, phone, notes, source, extra, status, \
+                    {} AS tags \
+             FROM contacts c WHERE email_key IN ({})",
+            self.tags_sql,
+            list.join(", ")
+        );
+        let rows = params.query(&sql).fetch_all(&mut *self.tx).await?;
+        for r in rows {
+            let mut values = BTreeMap::new();
+            for field in TEXT_FIELDS {
+                let v: Option<String> = r.try_get(field.name())?;
+                if let Some(v) = v {
+                    values.insert(field, v);
+                }
+            }
+            let tags: Option<String> = r.try_get("tags")?;
+            let extra: String = r.try_get("extra")?;
+            let status: String = r.try_get("status")?;
+            let key: String = r.try_get("email_key")?;
+            found.insert(
+                key.clone(),
+                Stored {
+                    id: Some(r.try_get("id")?),
+                    email: r.try_get("email")?,
+                    key,
+                    domain: r.try_get("domain")?,
+                    values,
+                    tags: tags
+                        .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    status: status.parse().unwrap_or_default(),
+                    extra: serde_json::from_str(&extra).unwrap_or_default(),
+                },
+            );
+        }
+        Ok(found)
+    }
+
+    /// Writes new and changed contacts and their tags, several hundred per statement.
+    async fn upsert(&mut self, contacts: &[Stored]) -> Result<(), Error> {
+        if contacts.is_empty() {
+            return Ok(());
+        }
+        let mut params = Params::new();
+        let mut rows = Vec::with_capacity(contacts.len());
+        for c in contacts {
+            let mut cells = vec![
+                params.push(c.email.as_str()),
+                params.push(c.key.as_str()),
+                params.push(c.domain.as_str()),
+            ];
+            for field in TEXT_FIELDS {
+                cells.push(params.push(c.values.get(&field).cloned()));
+            }
+            cells
+                .push(params.push(serde_json::to_string(&c.extra).unwrap_or_else(|_| "{}".into())));
+            cells.push(params.push(c.status.as_str()));
+            cells.push(params.push(self.now));
+            cells.push(params.push(self.now));
+            rows.push(format!("({})", cells.join(", ")));
+        }
+        let names: Vec<&str> = TEXT_FIELDS.iter().map(|f| f.name()).collect();
+        let updates: Vec<String> = names
+            .iter()
+            .filter(|n| **n != "source")
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect();
+        // Insert new contacts and overwrite changed ones (already merged in
+        // Rust); `source` and `created_at` keep their first values.
+        let sql = format!(
+            "INSERT INTO contacts (email, email_key, domain, {}, extra, status, created_at, updated_at) \
+             VALUES {} \
+             ON CONFLICT (email_key) DO UPDATE SET {}, extra = excluded.extra, \
+                 status = excluded.status, updated_at = excluded.updated_at \
+             RETURNING id, email_key",
+            names.join(", "),
+            rows.join(", "),
+            updates.join(", ")
+        );
+        let ids: Vec<(i64, String)> = params.query_as(&sql).fetch_all(&mut *self.tx).await?;
+        let ids: HashMap<String, i64> = ids.into_iter().map(|(id, k)| (k, id)).collect();
+
+        let mut params = Params::new();
+        let mut rows = Vec::new();
+        for c in contacts {
+            let Some(&id) = ids.get(&c.key) else { continue };
+            for tag in &c.tags {
+                rows.push(format!(
+                    "({}, {})",
+                    params.push(id),
+                    params.push(tag.as_str())
+                ));
+                if params.len() > 30_000 {
+                    self.insert_tags(std::mem::take(&mut params), std::mem::take(&mut rows))
+                        .await?;
+                }
+            }
+        }
+        self.insert_tags(params, rows).await
+    }
+
+    async fn insert_tags(&mut self, params: Params, rows: Vec<String>) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Tags of imported contacts; tags they had already stay.
+        let sql = format!(
+            "INSERT INTO contact_tags (contact_id, tag) VALUES {} ON CONFLICT DO NOTHING",
+            rows.join(", ")
+        );
+        params.query(&sql).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<ImportReport, Error> {
+        let commit =
+            !self.options.dry_run && (self.report.invalid == 0 || self.options.skip_invalid);
+        if self.options.skip_invalid {
+            self.report.skipped += self.report.invalid;
+        }
+        if commit {
+            self.tx.commit().await?;
+            self.report.committed = true;
+        } else {
+            self.tx.rollback().await?;
+        }
+        // Problems in file order: errors and notes interleave by line.
+        let order: HashMap<String, usize> = self
+            .report
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.file.clone(), i))
+            .collect();
+        self.report
+            .problems
+            .sort_by_key(|p| (order.get(&p.file).copied().unwrap_or(0), p.line));
+        Ok(self.report)
+    }
+}
+
+/// A 64-bit hash of an address key; the `seen` map stores only this.
+fn key_hash(key: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
+/// The `seen` map's keys are hashes already: use them as they are.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Counts the bytes read from a file, for the progress bar.
+struct Counting<'a, R> {
+    inner: R,
+    count: Option<&'a AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = self.count {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Picks the file's encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE,
+/// as Excel writes "Unicode text"); without one, UTF-8 if every byte is valid
+/// UTF-8, else Windows-1252 (older Excel and Outlook on Windows).
+fn detect_encoding(
+    path: &Path,
+    name: &str,
+) -> Result<(Option<&'static Encoding>, &'static str), Error> {
+    let io_err = |source| Error::Io {
+        path: name.to_string(),
+        source,
+    };
+    let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_err)?);
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
+    let head = &head[..n];
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Ok((Some(UTF_8), "UTF-8 with BOM"));
+    }
+    if head.starts_with(&[0xFF, 0xFE]) {
+        return Ok((Some(UTF_16LE), "UTF-16LE"));
+    }
+    if head.starts_with(&[0xFE, 0xFF]) {
+        return Ok((Some(UTF_16BE), "UTF-16BE"));
+    }
+    // Stream through the file checking UTF-8, carrying an incomplete
+    // sequence over the buffer boundary.
+    let mut buf = vec![0u8; 1 << 16];
+    buf[..n].copy_from_slice(head);
+    let mut filled = n;
+    let mut first = true;
+    loop {
+        let got = file.read(&mut buf[filled..]).map_err(io_err)?;
+        let end = filled + got;
+        if first && buf[..end.min(4096)].contains(&0) {
+            return Err(Error::BadInput(format!(
+                "{name}: the file contains NUL bytes: it looks like UTF-16 without a byte-order mark. \
+                 Save it as \"CSV UTF-8\" and import it again"
+            )));
+        }
+        first = false;
+        match std::str::from_utf8(&buf[..end]) {
+            Ok(_) => {
+                if got == 0 {
+                    return Ok((None, "UTF-8"));
+                }
+                filled = 0;
+            }
+            Err(e) if e.error_len().is_none() && got != 0 => {
+                // An incomplete sequence at the end: keep it for the next read.
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..end, 0);
+                filled = end - valid;
+            }
+            Err(_) => return Ok((Some(WINDOWS_1252), "Windows-1252")),
+        }
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Finds the delimiter from the header line: the most frequent of comma,
+/// semicolon (European Excel) and tab ("Unicode text") outside quotes.
+fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], i)).unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t'][best]
+    }
+}
+
+fn delimiter_name(d: u8) -> &'static str {
+    match d {
+        b';' => "semicolon",
+        b'\t' => "tab",
+        _ => "comma",
+    }
+}
+
+/// Reads one file, validating each row, and hands chunks of valid rows and
+/// the problems found to `send` (which returns false when the writer has
+/// stopped listening).
+fn read_file(
+    file_index: usize,
+    path: &Path,
+    options: &ImportOptions,
+    progress: Option<&AtomicU64>,
+    mut send: impl FnMut(Parsed) -> bool,
+) -> Result<(), Error> {
+    let name = path.display().to_string();
+    let io_err = |source| Error::Io {
+        path: name.clone(),
+        source,
+    };
+    let (encoding, encoding_name) = detect_encoding(path, &name)?;
+    let file = Counting {
+        inner: File::open(path).map_err(io_err)?,
+        count: progress,
+    };
+    let mut decoded: Box<dyn Read> = match encoding {
+        None => Box::new(file),
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .strip_bom(true)
+                .build(file),
+        ),
+    };
+    let mut head = vec![0u8; 1 << 16];
+    let n = read_up_to(&mut decoded, &mut head).map_err(io_err)?;
+    head.truncate(n);
+    let delimiter = sniff_delimiter(&head);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(io::Cursor::new(head).chain(decoded));
+
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        Error::BadInput(format!("{name}:{line}: the file is not readable CSV: {e}"))
+    };
+    let mut record = csv::StringRecord::new();
+    if !reader.read_record(&mut record).map_err(csv_err)? {
+        return Err(Error::BadInput(format!(
+            "{name}: the file is empty; a contacts file starts with a header row such as \"Email,First Name,Last Name\""
+        )));
+    }
+    let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+    let targets = map_columns(&headers, &options.maps)
+        .map_err(|e| Error::BadInput(format!("{name}:1: {e}")))?;
+    let Some(email_col) = targets
+        .iter()
+        .position(|t| *t == Target::Field(Field::Email))
+    else {
+        return Err(Error::BadInput(format!(
+            "{name}:1: no column holds e-mail addresses (the columns are {}); \
+             name it with --map \"Column=email\"",
+            quoted_list(&headers)
+        )));
+    };
+    let mut summary = FileSummary {
+        file: name.clone(),
+        encoding: encoding_name.to_string(),
+        delimiter: delimiter_name(delimiter).to_string(),
+        rows: 0,
+        columns: headers
+            .iter()
+            .cloned()
+            .zip(targets.iter().copied())
+            .collect(),
+    };
+    // The writer names files by index: announce this one before its rows.
+    if !send(Parsed::File(summary.clone())) {
+        return Ok(());
+    }
+
+    let extra_tags: Vec<String> = options
+        .tags
+        .iter()
+        .filter_map(|t| normalise_tag(t))
+        .collect();
+    let mut cache = Normalised::default();
+    let mut rows = Vec::with_capacity(CHUNK);
+    let mut problems = Vec::new();
+    let mut invalid = 0u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_err(e)),
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        // Blank lines (or rows of empty cells, as spreadsheets leave at the end) are not contacts.
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        summary.rows += 1;
+        let row = validate_row(
+            file_index,
+            &name,
+            line,
+            &record,
+            &headers,
+            &targets,
+            email_col,
+            &extra_tags,
+            &mut cache,
+            &mut problems,
+        );
+        match row {
+            Some(row) => rows.push(row),
+            None => invalid += 1,
+        }
+        if rows.len() >= CHUNK && !send(Parsed::Rows(std::mem::take(&mut rows))) {
+            return Ok(());
+        }
+    }
+    if !problems.is_empty() || invalid > 0 {
+        send(Parsed::Problems(std::mem::take(&mut problems), invalid));
+    }
+    if !rows.is_empty() && !send(Parsed::Rows(rows)) {
+        return Ok(());
+    }
+    send(Parsed::FileDone(file_index, summary.rows));
+    Ok(())
+}
+
+/// Normalised countries and languages by raw text: exports repeat a handful
+/// of values millions of times, and name lookups are slow.
+#[derive(Default)]
+struct Normalised {
+    countries: HashMap<String, Result<String, String>>,
+    languages: HashMap<String, Result<String, String>>,
+}
+
+impl Normalised {
+    fn country(&mut self, raw: &str) -> Result<String, String> {
+        if let Some(r) = self.countries.get(raw) {
+            return r.clone();
+        }
+        let r = normalise_country(raw);
+        self.countries.insert(raw.to_string(), r.clone());
+        r
+    }
+
+    fn language(&mut self, raw: &str) -> Result<String, String> {
+        if let Some(r) = self.languages.get(raw) {
+            return r.clone();
+        }
+        let r = normalise_language(raw);
+        self.languages.insert(raw.to_string(), r.clone());
+        r
+    }
+}
+
+/// Checks one data row. Returns the contact, or `None` when the row is
+/// invalid; every error and warning goes to `problems`.
+#[allow(clippy::too_many_arguments)]
+fn validate_row(
+    file: usize,
+    name: &str,
+    line: u64,
+    record: &csv::StringRecord,
+    headers: &[String],
+    targets: &[Target],
+    email_col: usize,
+    extra_tags: &[String],
+    cache: &mut Normalised,
+    problems: &mut Vec<Problem>,
+) -> Option<Incoming> {
+    let mut ok = true;
+    let mut problem = |column: Option<&String>, kind: ProblemKind, message: String| {
+        problems.push(Problem {
+            file: name.to_string(),
+            line,
+            column: column.cloned(),
+            kind,
+            message,
+        });
+    };
+    if record.len() > headers.len()
+        && record
+            .iter()
+            .skip(headers.len())
+            .any(|c| !c.trim().is_empty())
+    {
+        problem(
+            None,
+            ProblemKind::Error,
+            format!(
+                "the row has {} fields but the header has {}; quote values that contain the delimiter",
+                record.len(),
+                headers.len(),
+            ),
+        );
+        return None;
+    }
+    let cell = |i: usize| record.get(i).map(str::trim).unwrap_or("");
+
+    let address = match Address::parse(cell(email_col)) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            let message = if cell(email_col).is_empty() {
+                "no e-mail address; every contact needs one".to_string()
+            } else {
+                e.to_string()
+            };
+            problem(Some(&headers[email_col]), ProblemKind::Error, message);
+            ok = false;
+            None
+        }
+    };
+
+    let mut values = BTreeMap::new();
+    let mut tags: BTreeSet<String> = extra_tags.iter().cloned().collect();
+    let mut status = None;
+    let mut extra = BTreeMap::new();
+    for (i, target) in targets.iter().enumerate() {
+        let value = cell(i);
+        if value.is_empty() || i == email_col {
+            continue;
+        }
+        let column = &headers[i];
+        let field = match target {
+            Target::Ignore => continue,
+            Target::Extra => {
+                extra.insert(column.clone(), value.to_string());
+                continue;
+            }
+            Target::Field(f) => *f,
+        };
+        if field.single_line() && value.contains(['\r', '\n']) {
+            problem(
+                Some(column),
+                ProblemKind::Error,
+                format!("{value:?} contains a line break; this field must be one line"),
+            );
+            ok = false;
+            continue;
+        }
+        match field {
+            Field::Email => {}
+            Field::Tags => tags.extend(split_tags(value)),
+            Field::Status => match value.parse::<Status>() {
+                Ok(s) => status = Some(s),
+                Err(e) => {
+                    problem(Some(column), ProblemKind::Error, e);
+                    ok = false;
+                }
+            },
+            Field::Country => match cache.country(value) {
+                Ok(c) => {
+                    values.insert(field, c);
+                }
+                Err(e) => {
+                    problem(Some(column), ProblemKind::Error, e);
+                    ok = false;
+                }
+            },
+            Field::Language => {
+                let mut parts = value
+                    .split([',', ';', '/'])
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty());
+                let first = parts.next().unwrap_or(value);
+                match cache.language(first) {
+                    Ok(l) => {
+                        if parts.next().is_some() {
+                            problem(
+                                Some(column),
+                                ProblemKind::Warning,
+                                format!("{value:?} lists several languages; kept the first, {l:?}"),
+                            );
+                        }
+                        values.insert(field, l);
+                    }
+                    Err(e) => {
+                        problem(Some(column), ProblemKind::Error, e);
+                        ok = false;
+                    }
+                }
+            }
+            _ => {
+                values.insert(field, value.to_string());
+            }
+        }
+    }
+    let address = address.filter(|_| ok)?;
+    // A display name when the file has only its parts (Outlook and Google
+    // also export a middle name, kept as extra).
+    if !values.contains_key(&Field::Name) {
+        let middle = extra
+            .iter()
+            .find(|(k, _)| header_key(k) == "middlename")
+            .map(|(_, v)| v.as_str());
+        let parts: Vec<&str> = [
+            values.get(&Field::FirstName).map(String::as_str),
+            middle,
+            values.get(&Field::LastName).map(String::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !parts.is_empty() {
+            values.insert(Field::Name, parts.join(" "));
+        }
+    }
+    Some(Incoming {
+        file,
+        line,
+        address,
+        values,
+        tags,
+        status,
+        extra,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn outlook_headers() {
+        let h = headers(&[
+            "First Name",
+            "Last Name",
+            "Title",
+            "Job Title",
+            "Company",
+            "E-mail Address",
+            "Business Phone",
+            "Mobile Phone",
+            "Categories",
+            "Country/Region",
+        ]);
+        let t = map_columns(&h, &[]).unwrap();
+        assert_eq!(t[0], Target::Field(Field::FirstName));
+        assert_eq!(t[2], Target::Extra, "Outlook's Title is Mr/Ms");
+        assert_eq!(t[3], Target::Field(Field::Role));
+        assert_eq!(t[4], Target::Field(Field::Outlet));
+        assert_eq!(t[5], Target::Field(Field::Email));
+        assert_eq!(t[6], Target::Field(Field::Phone));
+        assert_eq!(t[7], Target::Extra, "a second phone is kept, not dropped");
+        assert_eq!(t[8], Target::Field(Field::Tags));
+        assert_eq!(t[9], Target::Field(Field::Country));
+    }
+
+    #[test]
+    fn map_overrides_and_unknown_columns() {
+        let h = headers(&["Mail", "Desk"]);
+        let t = map_columns(&h, &["mail=email".parse().unwrap()]).unwrap();
+        assert_eq!(t, [Target::Field(Field::Email), Target::Field(Field::Beat)]);
+        let err = map_columns(&h, &["Nope=email".parse().unwrap()]).unwrap_err();
+        assert!(err.contains("no such column"), "{err}");
+        assert!("Mail".parse::<ColumnMap>().is_err());
+        assert!("Mail=wrong".parse::<ColumnMap>().is_err());
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(sniff_delimiter(b"Email;Name;Outlet\na;b;c"), b';');
+        assert_eq!(sniff_delimiter(b"Email\tName\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"Name; Title\",Email,Outlet\n"), b',');
+        assert_eq!(sniff_delimiter(b"Email\n"), b',');
+    }
+}

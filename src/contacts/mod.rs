@@ -1,0 +1,205 @@
+//! The contact database: the contact model, e-mail normalisation, CSV import
+//! and export, audience filters, suppressions and forgetting a contact.
+//!
+//! It does not send, render or print anything: `cli/` prints what these
+//! functions return.
+
+pub mod audience;
+pub mod email;
+pub mod export;
+pub mod fields;
+pub mod forget;
+pub mod import;
+pub mod suppress;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use audience::Audience;
+pub use email::Address;
+pub use fields::Status;
+
+use crate::db::{Db, Params, TAG_SEPARATOR};
+
+/// An error of the contact database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input is wrong in a way the press officer can fix: the message
+    /// names the file, line, field and what to do.
+    #[error("{0}")]
+    BadInput(String),
+    /// No contact has this address.
+    #[error("no contact has the address {0}")]
+    NotFound(String),
+}
+
+impl Error {
+    /// Whether the error is the user's input (exit code 2) rather than a failure (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::BadInput(_) | Error::NotFound(_))
+    }
+}
+
+/// One journalist on the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    #[serde(skip)]
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub outlet: Option<String>,
+    pub role: Option<String>,
+    pub beat: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// BCP 47.
+    pub language: Option<String>,
+    pub phone: Option<String>,
+    pub notes: Option<String>,
+    pub tags: Vec<String>,
+    pub status: Status,
+    /// The reason of the suppression that covers this address or its domain.
+    pub suppressed: Option<String>,
+    /// Columns of imported files that map to no field.
+    pub extra: BTreeMap<String, String>,
+    /// Where the contact came from (the import file).
+    pub source: Option<String>,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: i64,
+    #[serde(serialize_with = "ser_time")]
+    pub updated_at: i64,
+}
+
+/// Writes epoch milliseconds as RFC 3339 UTC text.
+pub(crate) fn ser_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*ms))
+}
+
+/// Epoch milliseconds as RFC 3339 UTC text, to the second.
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The columns of `contacts` as read by [`ContactRow`].
+const CONTACT_COLUMNS: &str = "c.id, c.email, c.name, c.first_name, c.last_name, c.outlet, c.role, \
+     c.beat, c.country, c.language, c.phone, c.notes, c.extra, c.status, c.source, c.created_at, c.updated_at";
+
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    id: i64,
+    email: String,
+    name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    outlet: Option<String>,
+    role: Option<String>,
+    beat: Option<String>,
+    country: Option<String>,
+    language: Option<String>,
+    phone: Option<String>,
+    notes: Option<String>,
+    extra: String,
+    status: String,
+    source: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    tags: Option<String>,
+    suppressed: Option<String>,
+}
+
+impl From<ContactRow> for Contact {
+    fn from(r: ContactRow) -> Contact {
+        let mut tags: Vec<String> = r
+            .tags
+            .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
+            .unwrap_or_default();
+        tags.sort();
+        Contact {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            outlet: r.outlet,
+            role: r.role,
+            beat: r.beat,
+            country: r.country,
+            language: r.language,
+            phone: r.phone,
+            notes: r.notes,
+            tags,
+            // The CHECK constraint admits only valid words.
+            status: r.status.parse().unwrap_or_default(),
+            suppressed: r.suppressed,
+            extra: serde_json::from_str(&r.extra).unwrap_or_default(),
+            source: r.source,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// SQL giving the reason of the suppression covering contact `c`, if any
+/// (the address itself first, then its domain).
+const SUPPRESSED_SQL: &str = "(SELECT s.reason FROM suppressions s \
+     WHERE (s.kind = 'address' AND s.value = c.email_key) OR (s.kind = 'domain' AND s.value = c.domain) \
+     ORDER BY s.kind LIMIT 1)";
+
+/// The contacts of an audience, ordered by address.
+pub async fn list(db: &Db, audience: &Audience) -> Result<Vec<Contact>, Error> {
+    let mut params = Params::new();
+    let filter = audience.where_sql(&mut params);
+    // Every contact of the audience with its tags and suppression, for
+    // `contacts list` / `export` and, later, for planning a send.
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+         FROM contacts c WHERE {filter} ORDER BY c.email_key",
+        db.tags_of_contact_sql()
+    );
+    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
+    Ok(rows.into_iter().map(Contact::from).collect())
+}
+
+/// The contact with this address (compared without regard to case).
+pub async fn get(db: &Db, email: &str) -> Result<Contact, Error> {
+    let address = Address::parse(email).map_err(|e| Error::BadInput(e.to_string()))?;
+    // One contact by its case-insensitive key, for `contacts show`.
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+         FROM contacts c WHERE c.email_key = $1",
+        db.tags_of_contact_sql()
+    );
+    let row: Option<ContactRow> = sqlx::query_as(&sql)
+        .bind(address.key())
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(Contact::from)
+        .ok_or_else(|| Error::NotFound(address.to_string()))
+}
+
+/// How many contacts there are in each status.
+pub async fn count_by_status(db: &Db) -> Result<Vec<(Status, i64)>, Error> {
+    // Status totals, for summaries.
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM contacts GROUP BY status ORDER BY status")
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, n)| s.parse().ok().map(|s| (s, n)))
+        .collect())
+}

@@ -1,0 +1,333 @@
+//! Opening the database from a URL, applying migrations, and the few places
+//! where SQLite and PostgreSQL differ.
+//!
+//! Everything else in presswire writes one SQL text for both backends through
+//! sqlx's `Any` driver, with PostgreSQL-style `$1` placeholders (SQLite
+//! accepts them too). `Any` decodes only integers, floats, text and bytes, so
+//! times are stored as integer milliseconds since the Unix epoch (UTC).
+//! This module does not know what the tables mean: the domain modules own
+//! their queries.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+/// An error opening or migrating the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The URL names no backend presswire knows.
+    #[error("database URL {0:?} is neither sqlite://FILE nor postgres://…; use e.g. --db sqlite://presswire.db")]
+    UnknownScheme(String),
+    /// The database could not be reached or opened.
+    #[error("cannot open the database {url}: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("cannot bring the database {url} up to date: {source}")]
+    Migrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// Which SQL dialect a database speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An open, migrated database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    /// The URL with any password replaced, for messages.
+    pub display_url: String,
+}
+
+/// The URL used when neither a flag, `PRESSWIRE_DB` nor presswire.toml names one.
+pub const DEFAULT_URL: &str = "sqlite://presswire.db";
+
+impl Db {
+    /// Opens (creating a SQLite file when needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Db, Error> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let display_url = redact_url(&url);
+        let open_err = |source| Error::Open {
+            url: display_url.clone(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    // One writer at a time is all SQLite allows; a few readers
+                    // beside it are enough for a CLI.
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers work while a send writes; NORMAL
+                            // is durable across process crashes in WAL mode.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA cache_size = -65536;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+            }
+        }
+        .map_err(open_err)?;
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator.run(&pool).await.map_err(|source| Error::Migrate {
+            url: display_url.clone(),
+            source,
+        })?;
+        Ok(Db {
+            pool,
+            backend,
+            display_url,
+        })
+    }
+
+    /// SQL that joins a contact's tags into one text, separated by
+    /// [`TAG_SEPARATOR`]. The aggregate function is named differently in the
+    /// two dialects (`group_concat` in SQLite, `string_agg` in PostgreSQL).
+    pub fn tags_of_contact_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => {
+                "(SELECT group_concat(t.tag, char(31)) FROM contact_tags t WHERE t.contact_id = c.id)"
+            }
+            Backend::Postgres => {
+                "(SELECT string_agg(t.tag, chr(31)) FROM contact_tags t WHERE t.contact_id = c.id)"
+            }
+        }
+    }
+
+    /// Closes the pool, waiting for connections to finish (SQLite then
+    /// checkpoints its WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The separator used by [`Db::tags_of_contact_sql`]: the ASCII unit separator,
+/// which no tag contains.
+pub const TAG_SEPARATOR: char = '\u{1f}';
+
+/// Accepts `sqlite://FILE`, `sqlite:FILE`, a bare path ending in `.db`, and
+/// `postgres://` / `postgresql://` URLs; SQLite files are created on first use.
+fn normalise_url(url: &str) -> Result<(Backend, String), Error> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if url.ends_with(".db") || url.ends_with(".sqlite") || url.ends_with(".sqlite3") {
+        url
+    } else {
+        return Err(Error::UnknownScheme(url.to_string()));
+    };
+    let mut full = format!("sqlite://{path}");
+    if !path.contains("mode=") {
+        full.push(if path.contains('?') { '&' } else { '?' });
+        full.push_str("mode=rwc");
+    }
+    Ok((Backend::Sqlite, full))
+}
+
+/// The URL with its password, if any, replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{path}")
+            } else {
+                format!("{scheme}://{userinfo}@{host}{path}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bob:s3cret@db.example.org:5432/press"),
+            "postgres://bob:***@db.example.org:5432/press"
+        );
+        assert_eq!(
+            redact_url("postgres://bob@localhost/press"),
+            "postgres://bob@localhost/press"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        assert_eq!(
+            normalise_url("sqlite://presswire.db").unwrap().1,
+            "sqlite://presswire.db?mode=rwc"
+        );
+        assert_eq!(
+            normalise_url("data/press.db").unwrap(),
+            (
+                Backend::Sqlite,
+                "sqlite://data/press.db?mode=rwc".to_string()
+            )
+        );
+        assert!(normalise_url("mysql://x").is_err());
+    }
+
+    #[tokio::test]
+    async fn opening_twice_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        Db::open(&url).await.unwrap().close().await;
+        let db = Db::open(&url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM contacts")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}
+
+/// One value bound to a `$n` placeholder. `Any` binds only a few types;
+/// these are the ones presswire stores.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl From<&str> for Bind {
+    fn from(v: &str) -> Bind {
+        Bind::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Bind {
+    fn from(v: String) -> Bind {
+        Bind::Text(Some(v))
+    }
+}
+impl From<Option<String>> for Bind {
+    fn from(v: Option<String>) -> Bind {
+        Bind::Text(v)
+    }
+}
+impl From<i64> for Bind {
+    fn from(v: i64) -> Bind {
+        Bind::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Bind {
+    fn from(v: Option<i64>) -> Bind {
+        Bind::Int(v)
+    }
+}
+
+/// Builds SQL with numbered `$n` placeholders (which both backends accept)
+/// and the values that go with them, for queries whose shape depends on the
+/// input: audience filters, multi-row inserts.
+#[derive(Debug, Default)]
+pub struct Params {
+    values: Vec<Bind>,
+}
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Adds a value and returns its placeholder, e.g. `$3`.
+    pub fn push(&mut self, value: impl Into<Bind>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    /// How many values are bound so far.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether no value is bound yet.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// A `query_as` of `sql` with every value bound.
+    pub fn query_as<'q, O>(
+        self,
+        sql: &'q str,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_as(sql);
+        for v in self.values {
+            q = match v {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+
+    /// A `query` of `sql` with every value bound.
+    pub fn query<'q>(
+        self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut q = sqlx::query(sql);
+        for v in self.values {
+            q = match v {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}

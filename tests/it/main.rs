@@ -1,0 +1,12 @@
+//! presswire's integration tests: one binary, one module per area.
+//!
+//! Every database test runs on a fresh SQLite file and, when
+//! `PRESSWIRE_TEST_POSTGRES` holds a PostgreSQL URL (CI sets it), again on a
+//! fresh PostgreSQL database created for that test alone: see [`each_backend`].
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod contacts_export;
+mod contacts_import;
+mod contacts_misc;
