@@ -222,10 +222,12 @@ fn print_import(r: &ImportReport) {
         };
         println!("{p} [{tag}]");
     }
-    let verb = if r.dry_run {
-        "would import"
-    } else {
+    // A refused import wrote nothing either: "imported" would contradict
+    // the "nothing imported" that follows.
+    let verb = if r.committed {
         "imported"
+    } else {
+        "would import"
     };
     println!(
         "{verb} {}, updated {}, unchanged {}, skipped {}, duplicates merged {}, invalid {}{}",

@@ -81,15 +81,15 @@ impl Audience {
             let prefix = p.push(format!("{v}-%"));
             format!("c.language = {exact} OR c.language LIKE {prefix}")
         });
+        // Beats and outlets ignore case. Both sides go through the database's
+        // own lower(): SQLite's lowers only ASCII, so a value lowered in Rust
+        // ("österreich") would never equal SQLite's lower("Österreich").
         // A beat matches anywhere in the contact's beat text ("climate" in "Energy, Climate").
         any_of(&mut all, params, &self.beats, |p, v| {
-            format!(
-                "lower(c.beat) LIKE {}",
-                p.push(format!("%{}%", v.to_lowercase()))
-            )
+            format!("lower(c.beat) LIKE lower({})", p.push(format!("%{v}%")))
         });
         any_of(&mut all, params, &self.outlets, |p, v| {
-            format!("lower(c.outlet) = {}", p.push(v.to_lowercase()))
+            format!("lower(c.outlet) = lower({})", p.push(v.to_string()))
         });
         all.join(" AND ")
     }

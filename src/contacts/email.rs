@@ -31,7 +31,10 @@ impl Address {
         if let (Some(open), true) = (text.rfind('<'), text.ends_with('>')) {
             text = text[open + 1..text.len() - 1].trim();
         }
-        if text.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("mailto:")) {
+        if text
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+        {
             text = text[7..].trim();
         }
         let bad = |why: &str| InvalidAddress(format!("{raw:?} is not an e-mail address ({why})"));
@@ -157,5 +160,60 @@ mod tests {
             Address::parse("jane@").unwrap_err().to_string(),
             "\"jane@\" is not an e-mail address (no domain after the @)"
         );
+    }
+
+    /// Text shaped like the address cells of real exports: a display name,
+    /// `mailto:`, Unicode and punctuation in both parts, stray spaces.
+    fn address_like() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let local = "[a-zA-Z0-9._%+!#'=?`{|}~\\-]{0,12}|\"[a-z @.<>]{0,6}\"|[a-zäöüÄÖÜßİ.]{1,8}";
+        let domain = "[a-zA-Z0-9.\\-]{0,16}|[a-zäöüß\\-]{1,10}\\.[a-z]{2,6}\\.?|xn--[a-z0-9\\-]{0,10}\\.example";
+        let prefix = prop_oneof![
+            4 => Just(String::new()),
+            1 => Just("mailto:".to_string()),
+            1 => Just("MAILTO: ".to_string()),
+            1 => Just("Jane Doe <".to_string()),
+            1 => Just("<".to_string()),
+            1 => Just(" ".to_string()),
+        ];
+        let suffix = prop_oneof![
+            4 => Just(""),
+            1 => Just(">"),
+            1 => Just(" "),
+            1 => Just("."),
+            1 => Just("@"),
+        ];
+        let at = prop_oneof![
+            6 => Just("@"),
+            1 => Just("@@"),
+            1 => Just(" @"),
+            1 => Just(""),
+        ];
+        (prefix, local, at, domain, suffix).prop_map(|(p, l, a, d, s)| format!("{p}{l}{a}{d}{s}"))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(raw in proptest::prelude::any::<String>()) {
+            let _ = Address::parse(&raw);
+        }
+
+        #[test]
+        fn address_like_text_never_panics(raw in address_like()) {
+            let _ = Address::parse(&raw);
+        }
+
+        /// What parse stores, parse reads back as the same contact.
+        #[test]
+        fn parsed_addresses_parse_again_to_the_same_key(raw in address_like()) {
+            if let Ok(a) = Address::parse(&raw) {
+                let again = Address::parse(a.as_str());
+                proptest::prop_assert!(again.is_ok(), "{raw:?} → {:?} → {again:?}", a.as_str());
+                let again = again.unwrap_or_else(|_| a.clone());
+                proptest::prop_assert_eq!(again.key(), a.key());
+                proptest::prop_assert_eq!(again.as_str(), a.as_str());
+                proptest::prop_assert_eq!(again.domain(), a.domain());
+            }
+        }
     }
 }

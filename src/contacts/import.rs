@@ -10,13 +10,15 @@
 //! unless `--skip-invalid`. The counts of a dry run are therefore exactly
 //! those of the real run.
 
+use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -950,6 +952,100 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
+/// The line breaks (start and end byte) a [`LineBreaks`] has read and a
+/// [`LineNumbers`] has not yet counted.
+type Breaks = Rc<RefCell<VecDeque<(u64, u64)>>>;
+
+/// Notes every line break (LF, CRLF or a lone CR) read through it. The csv
+/// crate's own line numbers are wrong after CRLF line ends and skipped blank
+/// lines: it notes a record's position before it skips the line ends that
+/// precede it, and counts LFs only.
+struct LineBreaks<R> {
+    inner: R,
+    offset: u64,
+    /// A CR ending the last read, not yet known to be half of a CRLF.
+    pending_cr: Option<u64>,
+    breaks: Breaks,
+}
+
+impl<R> LineBreaks<R> {
+    fn new(inner: R, breaks: &Breaks) -> LineBreaks<R> {
+        LineBreaks {
+            inner,
+            offset: 0,
+            pending_cr: None,
+            breaks: breaks.clone(),
+        }
+    }
+}
+
+impl<R: Read> Read for LineBreaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut breaks = self.breaks.borrow_mut();
+        if n == 0 {
+            if let Some(cr) = self.pending_cr.take() {
+                breaks.push_back((cr, cr + 1));
+            }
+        }
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = self.offset + i as u64;
+            if let Some(cr) = self.pending_cr.take() {
+                if b == b'\n' {
+                    breaks.push_back((cr, at + 1));
+                    continue;
+                }
+                breaks.push_back((cr, cr + 1));
+            }
+            match b {
+                b'\r' => self.pending_cr = Some(at),
+                b'\n' => breaks.push_back((at, at + 1)),
+                _ => {}
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Turns the byte position the csv crate gives a record into the line the
+/// record starts on, from the line breaks noted by [`LineBreaks`].
+struct LineNumbers {
+    breaks: Breaks,
+    /// Line breaks before the last record asked about.
+    passed: u64,
+}
+
+impl LineNumbers {
+    fn new(breaks: &Breaks) -> LineNumbers {
+        LineNumbers {
+            breaks: breaks.clone(),
+            passed: 0,
+        }
+    }
+
+    /// The line of the record the csv crate says starts at byte `start`
+    /// (records must be asked about in file order).
+    fn line_at(&mut self, start: u64) -> u64 {
+        let mut breaks = self.breaks.borrow_mut();
+        let mut content = start;
+        // Line breaks before `start`, including those inside earlier records.
+        while let Some(&(_, to)) = breaks.front().filter(|(from, _)| *from < start) {
+            breaks.pop_front();
+            self.passed += 1;
+            content = content.max(to);
+        }
+        // Line ends the csv reader skips before the record: blank lines,
+        // and the LF of the CRLF that ended the previous record.
+        while let Some(&(_, to)) = breaks.front().filter(|(from, _)| *from == content) {
+            breaks.pop_front();
+            self.passed += 1;
+            content = to;
+        }
+        self.passed + 1
+    }
+}
+
 /// Picks the file's encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE,
 /// as Excel writes "Unicode text"); without one, UTF-8 if every byte is valid
 /// UTF-8, else Windows-1252 (older Excel and Outlook on Windows).
@@ -1083,11 +1179,16 @@ fn read_file(
     let n = read_up_to(&mut decoded, &mut head).map_err(io_err)?;
     head.truncate(n);
     let delimiter = sniff_delimiter(&head);
+    let breaks = Rc::default();
+    let mut lines = LineNumbers::new(&breaks);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(false)
-        .from_reader(io::Cursor::new(head).chain(decoded));
+        .from_reader(LineBreaks::new(
+            io::Cursor::new(head).chain(decoded),
+            &breaks,
+        ));
 
     let csv_err = |e: csv::Error| {
         let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -1143,7 +1244,7 @@ fn read_file(
             Ok(false) => break,
             Err(e) => return Err(csv_err(e)),
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.line_at(record.position().map(|p| p.byte()).unwrap_or(0));
         // Blank lines (or rows of empty cells, as spreadsheets leave at the end) are not contacts.
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -1250,6 +1351,19 @@ fn validate_row(
         return None;
     }
     let cell = |i: usize| record.get(i).map(str::trim).unwrap_or("");
+    // A NUL character is nothing anyone typed (the file is damaged, or is
+    // not text), and PostgreSQL cannot store it in a text column.
+    let mut damaged = false;
+    for (i, column) in headers.iter().enumerate() {
+        if cell(i).contains('\0') {
+            let message = "the value contains a NUL character; the file may be damaged";
+            problem(Some(column), ProblemKind::Error, message.to_string());
+            damaged = true;
+        }
+    }
+    if damaged {
+        return None;
+    }
 
     let address = match Address::parse(cell(email_col)) {
         Ok(a) => Some(a),

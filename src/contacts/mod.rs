@@ -27,8 +27,9 @@ use crate::db::{Db, Params, TAG_SEPARATOR};
 pub enum Error {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. The message is the path alone:
+    /// the cause follows it in the error chain (`path: cause`).
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

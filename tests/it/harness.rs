@@ -76,6 +76,24 @@ impl TestApp {
         }
     }
 
+    /// Another fresh database (and working directory) on the same backend.
+    pub fn fresh(&self) -> TestApp {
+        match &self.drop_pg {
+            Some((admin, _)) => TestApp::postgres(admin),
+            None => TestApp::sqlite(),
+        }
+    }
+
+    /// Copies tests/fixtures/contacts/`name` into the working directory, so
+    /// that reports name it by its bare file name.
+    pub fn copy_fixture(&self, name: &str) {
+        std::fs::copy(
+            fixture(&format!("contacts/{name}")),
+            self.dir.path().join(name),
+        )
+        .unwrap();
+    }
+
     /// The working directory's path.
     pub fn path(&self) -> &Path {
         self.dir.path()
