@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod db;
+pub mod release;
 
 /// An error in what the user gave presswire (a flag, a value, a file) rather
 /// than a failure: exit code 2. The message says what to do.
@@ -25,6 +26,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<contacts::Error>()
                 .is_some_and(contacts::Error::is_bad_input)
             || e.downcast_ref::<config::Error>().is_some()
+            || e.downcast_ref::<release::Error>().is_some()
             || matches!(
                 e.downcast_ref::<db::Error>(),
                 Some(db::Error::UnknownScheme(_))

@@ -5,6 +5,7 @@
 mod contacts;
 mod init;
 mod output;
+mod release;
 mod suppress;
 
 use std::path::PathBuf;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Addresses and domains that must never be mailed
     #[command(subcommand)]
     Suppress(suppress::Command),
+    /// Write, preview and check releases
+    #[command(subcommand)]
+    Release(release::Command),
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -127,5 +131,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init => init::run(&ctx, cli.config.as_deref()).await,
         Command::Contacts(cmd) => contacts::run(&ctx, cmd).await,
         Command::Suppress(cmd) => suppress::run(&ctx, cmd).await,
+        Command::Release(cmd) => release::run(&ctx, cmd).await,
     }
 }

@@ -1,0 +1,391 @@
+//! Rendering one contact's message: the Markdown body is a minijinja
+//! template rendered with the contact first (values escaped for Markdown,
+//! so contact data stays data), then Markdown → HTML and → text, then each
+//! is placed into its layout (`templates/NAME.html`, `templates/NAME.txt`)
+//! and the HTML gets its CSS inlined.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use super::file::{Release, ReleaseFile};
+use super::{templates, text, Error};
+use crate::contacts::Contact;
+
+/// One contact's rendered message parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// The language of the release file used.
+    pub language: String,
+    /// The release file used (main or variant).
+    pub file: PathBuf,
+}
+
+/// What a template sees of a contact. Notes are left out on purpose: they
+/// are the press office's own remarks, not for the journalist's eyes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactContext<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub outlet: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub beat: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub tags: &'a [String],
+    pub extra: &'a std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> From<&'a Contact> for ContactContext<'a> {
+    fn from(c: &'a Contact) -> Self {
+        ContactContext {
+            email: &c.email,
+            name: c.name.as_deref(),
+            first_name: c.first_name.as_deref(),
+            last_name: c.last_name.as_deref(),
+            outlet: c.outlet.as_deref(),
+            role: c.role.as_deref(),
+            beat: c.beat.as_deref(),
+            country: c.country.as_deref(),
+            language: c.language.as_deref(),
+            phone: c.phone.as_deref(),
+            tags: &c.tags,
+            extra: &c.extra,
+        }
+    }
+}
+
+/// Where layouts come from: a folder the press officer edits, falling back
+/// to the templates built into presswire.
+#[derive(Debug, Clone)]
+pub struct TemplateSource {
+    pub dir: Option<PathBuf>,
+}
+
+impl TemplateSource {
+    /// `--templates DIR` when given; else `templates/` in the working
+    /// directory when it exists; else the built-in templates only.
+    pub fn resolve(flag: Option<&Path>) -> Result<TemplateSource, Error> {
+        match flag {
+            Some(dir) if !dir.is_dir() => Err(Error::Release(format!(
+                "--templates {}: no such folder",
+                dir.display()
+            ))),
+            Some(dir) => Ok(TemplateSource {
+                dir: Some(dir.to_path_buf()),
+            }),
+            None => Ok(TemplateSource {
+                dir: Some(PathBuf::from("templates")).filter(|d| d.is_dir()),
+            }),
+        }
+    }
+}
+
+/// The per-release data shared by every contact's rendering.
+#[derive(Debug, Clone, Serialize)]
+struct FileContext {
+    title: String,
+    language: String,
+    dateline: Option<DatelineContext>,
+    embargo: Option<EmbargoContext>,
+    links: super::file::Links,
+    contact: Option<super::file::PressContact>,
+    from: super::file::Sender,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct DatelineContext {
+    date: String,
+    place: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct EmbargoContext {
+    /// "Embargoed until" in the release's language.
+    label: String,
+    /// "10 May 2026, 09:00 EAT".
+    until: String,
+    /// The RFC 3339 instant.
+    at: String,
+}
+
+/// Renders the messages of one release; build once, render per contact.
+pub struct Renderer {
+    env: Environment<'static>,
+    files: Vec<Prepared>,
+    inliner: css_inline::CSSInliner<'static>,
+}
+
+struct Prepared {
+    path: PathBuf,
+    language: String,
+    template: String,
+    body_name: String,
+    subject_name: String,
+    /// "[EMBARGOED UNTIL …] " when the file has an embargo.
+    subject_prefix: String,
+    context: Value,
+}
+
+impl Renderer {
+    /// Prepares the templates of every file of `release`.
+    pub fn new(release: &Release, templates: &TemplateSource) -> Result<Renderer, Error> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else if name.ends_with(".md") {
+                AutoEscape::Custom("markdown")
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == AutoEscape::Custom("markdown") && !value.is_safe() {
+                if value.is_none() || value.is_undefined() {
+                    return Ok(());
+                }
+                let s = value.to_string();
+                out.write_str(&escape_markdown(&s))?;
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
+        let dir = templates.dir.clone();
+        env.set_loader(move |name| templates::load(dir.as_deref(), name));
+        let mut files = Vec::new();
+        for file in release.files() {
+            let body_name = format!("{}#body.md", file.name());
+            let subject_name = format!("{}#subject", file.name());
+            env.add_template_owned(body_name.clone(), file.body.clone())
+                .map_err(|e| template_error(&e, None))?;
+            env.add_template_owned(subject_name.clone(), file.front.subject.clone())
+                .map_err(|e| {
+                    Error::Template(format!(
+                        "{}: front matter `subject`: {}",
+                        file.name(),
+                        e.detail().unwrap_or(&e.to_string())
+                    ))
+                })?;
+            for ext in ["html", "txt"] {
+                let layout = format!("{}.{ext}", file.front.template);
+                env.get_template(&layout).map_err(|e| {
+                    if e.kind() == minijinja::ErrorKind::TemplateNotFound {
+                        Error::Template(format!(
+                            "{}: front matter `template = {:?}`: there is no layout {layout} (looked in {} and the built-in templates)",
+                            file.name(),
+                            file.front.template,
+                            templates
+                                .dir
+                                .as_deref()
+                                .map(|d| d.display().to_string())
+                                .unwrap_or_else(|| "no templates folder".into())
+                        ))
+                    } else {
+                        template_error(&e, None)
+                    }
+                })?;
+            }
+            let context = file_context(file);
+            let subject_prefix = context
+                .embargo
+                .as_ref()
+                .map(|e| format!("[{} {}] ", e.label, e.until))
+                .unwrap_or_default();
+            files.push(Prepared {
+                subject_prefix,
+                path: file.path.clone(),
+                language: file.front.language.clone(),
+                template: file.front.template.clone(),
+                body_name,
+                subject_name,
+                context: Value::from_serialize(context),
+            });
+        }
+        let inliner = css_inline::CSSInliner::options()
+            .load_remote_stylesheets(false)
+            .keep_at_rules(true)
+            .build();
+        Ok(Renderer {
+            env,
+            files,
+            inliner,
+        })
+    }
+
+    /// Renders the message parts for `contact`, choosing the variant by the
+    /// contact's language.
+    pub fn render(&self, release: &Release, contact: &Contact) -> Result<Rendered, Error> {
+        let file = release.file_for(contact.language.as_deref());
+        let prepared = self
+            .files
+            .iter()
+            .find(|p| p.path == file.path)
+            .unwrap_or(&self.files[0]);
+        let who = Some(contact.email.as_str());
+        let ctx = minijinja::context! {
+            contact => Value::from_serialize(ContactContext::from(contact)),
+            release => prepared.context.clone(),
+        };
+        let get = |name: &str| {
+            self.env
+                .get_template(name)
+                .map_err(|e| template_error(&e, who))
+        };
+        let markdown = get(&prepared.body_name)?
+            .render(&ctx)
+            .map_err(|e| template_error(&e, who))?;
+        let subject = get(&prepared.subject_name)?
+            .render(&ctx)
+            .map_err(|e| template_error(&e, who))?;
+        let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
+
+        let mut body_html = String::with_capacity(markdown.len() * 2);
+        pulldown_cmark::html::push_html(
+            &mut body_html,
+            pulldown_cmark::Parser::new_ext(&markdown, text::options()),
+        );
+        let body_text = text::render(&markdown);
+
+        let layout_ctx = |body: Value| {
+            minijinja::context! {
+                contact => Value::from_serialize(ContactContext::from(contact)),
+                release => prepared.context.clone(),
+                subject => subject.clone(),
+                body => body,
+            }
+        };
+        let html = get(&format!("{}.html", prepared.template))?
+            .render(layout_ctx(Value::from_safe_string(body_html)))
+            .map_err(|e| template_error(&e, who))?;
+        let html = self.inliner.inline(&html).map_err(|e| {
+            Error::Template(format!("inlining the CSS of {}: {e}", prepared.template))
+        })?;
+        let text = get(&format!("{}.txt", prepared.template))?
+            .render(layout_ctx(Value::from(body_text)))
+            .map_err(|e| template_error(&e, who))?;
+        Ok(Rendered {
+            subject,
+            html,
+            text: tidy_text(&text),
+            language: prepared.language.clone(),
+            file: prepared.path.clone(),
+        })
+    }
+}
+
+/// Shared template data of one release file.
+fn file_context(file: &ReleaseFile) -> FileContext {
+    let lang = file.front.language.as_str();
+    FileContext {
+        title: file.front.title.clone(),
+        language: file.front.language.clone(),
+        dateline: file.dateline_date.map(|d| DatelineContext {
+            date: super::dates::format_date(d, lang),
+            place: file.front.dateline.as_ref().and_then(|d| d.place.clone()),
+        }),
+        embargo: file.embargo.map(|at| EmbargoContext {
+            label: super::dates::embargo_label(lang).to_string(),
+            until: super::dates::format_instant(at, file.timezone, lang),
+            at: at.to_rfc3339(),
+        }),
+        links: file.front.links.clone(),
+        contact: file.front.contact.clone(),
+        from: file.front.from.clone(),
+    }
+}
+
+/// Backslash-escapes Markdown's ASCII punctuation (CommonMark §2.4) so a
+/// contact value is shown as written: `*Bob*` stays `*Bob*`, `<script>`
+/// becomes text, never HTML.
+pub fn escape_markdown(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b.is_ascii_punctuation()) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+/// Collapses runs of blank lines a layout leaves, wraps the layout's long
+/// lines (the body is wrapped already) and ends with one newline.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 || out.is_empty() {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        if line.chars().count() > text::WIDTH && !line.starts_with('>') {
+            for l in textwrap::wrap(line, text::wrap_options()) {
+                out.push_str(l.trim_end());
+                out.push('\n');
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// A template error as "FILE:LINE: what (for contact X)". The body
+/// template's lines are the release file's lines.
+fn template_error(e: &minijinja::Error, contact: Option<&str>) -> Error {
+    let name = e.name().unwrap_or("template");
+    let (file, part) = match name.split_once('#') {
+        Some((f, "subject")) => (f.to_string(), " front matter `subject`"),
+        Some((f, _)) => (f.to_string(), ""),
+        None => (format!("templates/{name}"), ""),
+    };
+    let place = match e.line() {
+        Some(l) if part.is_empty() => format!("{file}:{l}"),
+        _ => format!("{file}:{part}"),
+    };
+    let what = match e.kind() {
+        minijinja::ErrorKind::UndefinedError => {
+            let mut m = "undefined value".to_string();
+            if let Some(d) = e.detail() {
+                m = format!("{m} ({d})");
+            }
+            if let Some(src) = e.template_source().zip(e.line()) {
+                if let Some(line) = src.0.lines().nth(src.1.saturating_sub(1)) {
+                    m = format!("{m} in `{}`", line.trim());
+                }
+            }
+            m + "; contact fields are email, name, first_name, last_name, outlet, role, beat, country, language, phone, tags, extra"
+        }
+        _ => e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string()),
+    };
+    let who = contact
+        .map(|c| format!(" (rendering for {c})"))
+        .unwrap_or_default();
+    Error::Template(format!("{place}: {what}{who}"))
+}
