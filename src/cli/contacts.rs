@@ -99,8 +99,13 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 ReportFormat::Table => print_import(&report),
             }
             if report.refused() {
+                let what = if report.dry_run {
+                    "dry run: this import would be refused"
+                } else {
+                    "nothing imported"
+                };
                 return Err(BadInput(format!(
-                    "nothing imported; fix these rows, or re-run with --skip-invalid to import the {} valid rows",
+                    "{what}; fix these rows, or re-run with --skip-invalid to import the {} valid rows",
                     report.valid_rows()
                 ))
                 .into());

@@ -177,6 +177,7 @@ impl Field {
                 "businesscountryregion", // Outlook
                 "homecountryregion",
                 "address1country", // Google
+                "cc",              // Mailchimp's country code
                 "nation",
             ],
             Field::Language => &[
@@ -436,6 +437,8 @@ pub struct ImportReport {
     /// Rows with an error.
     pub invalid: u64,
     pub dry_run: bool,
+    /// Whether invalid rows were to be skipped (`--skip-invalid`).
+    pub skip_invalid: bool,
     /// Whether the changes were written.
     pub committed: bool,
     pub problems: Vec<Problem>,
@@ -448,8 +451,10 @@ impl ImportReport {
     }
 
     /// Whether the import stopped because of invalid rows.
+    /// Whether the import was (or, in a dry run, would be) refused
+    /// because of invalid rows.
     pub fn refused(&self) -> bool {
-        self.invalid > 0 && !self.committed && !self.dry_run
+        self.invalid > 0 && !self.skip_invalid
     }
 }
 
@@ -521,7 +526,12 @@ pub async fn import(
         }
     }
     drop(rx);
-    let _ = reader.await;
+    // A reader that died half-way must not let a partial import commit.
+    if reader.await.is_err() && first_error.is_none() {
+        first_error = Some(Error::BadInput(
+            "reading the files stopped unexpectedly; nothing imported".into(),
+        ));
+    }
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -615,6 +625,7 @@ impl<'a> Writer<'a> {
             options,
             report: ImportReport {
                 dry_run: options.dry_run,
+                skip_invalid: options.skip_invalid,
                 ..ImportReport::default()
             },
             seen: HashMap::default(),
@@ -1365,10 +1376,30 @@ fn validate_row(
         return None;
     }
 
-    let address = match Address::parse(cell(email_col)) {
-        Ok(a) => Some(a),
+    // Google's older export puts several addresses in one cell, "a ::: b":
+    // the first is the contact's, the others are kept as extra data.
+    let mut other_addresses = None;
+    let mut email_cell = cell(email_col);
+    if let Some((first, rest)) = email_cell.split_once(":::") {
+        email_cell = first.trim();
+        other_addresses = Some(rest.trim().to_string());
+    }
+    let address = match Address::parse(email_cell) {
+        Ok(a) => {
+            if let Some(rest) = &other_addresses {
+                problem(
+                    Some(&headers[email_col]),
+                    ProblemKind::Warning,
+                    format!(
+                        "several addresses in one cell; {a} is the contact's, \"{rest}\" is kept as \"{} (more)\"",
+                        headers[email_col]
+                    ),
+                );
+            }
+            Some(a)
+        }
         Err(e) => {
-            let message = if cell(email_col).is_empty() {
+            let message = if email_cell.is_empty() {
                 "no e-mail address; every contact needs one".to_string()
             } else {
                 e.to_string()
@@ -1452,6 +1483,9 @@ fn validate_row(
                 values.insert(field, value.to_string());
             }
         }
+    }
+    if let Some(rest) = other_addresses {
+        extra.insert(format!("{} (more)", headers[email_col]), rest);
     }
     let address = address.filter(|_| ok)?;
     // A display name when the file has only its parts (Outlook and Google

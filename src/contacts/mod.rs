@@ -47,7 +47,18 @@ pub enum Error {
 impl Error {
     /// Whether the error is the user's input (exit code 2) rather than a failure (exit code 1).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::BadInput(_) | Error::NotFound(_))
+        match self {
+            Error::BadInput(_) | Error::NotFound(_) => true,
+            // A file the press officer named that is not there or not readable.
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::IsADirectory
+                    | std::io::ErrorKind::InvalidData
+            ),
+            Error::Db(_) => false,
+        }
     }
 }
 

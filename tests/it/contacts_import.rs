@@ -289,7 +289,7 @@ fn mailchimp_export() {
              \"MEMBER_RATING\" → extra, \"OPTIN_TIME\" → extra, \"OPTIN_IP\" → extra, \
              \"CONFIRM_TIME\" → extra, \"CONFIRM_IP\" → extra, \"LATITUDE\" → extra, \
              \"LONGITUDE\" → extra, \"GMTOFF\" → extra, \"DSTOFF\" → extra, \"TIMEZONE\" → extra, \
-             \"CC\" → extra, \"REGION\" → extra, \"LAST_CHANGED\" → extra, \"LEID\" → extra, \
+             \"CC\" → country, \"REGION\" → extra, \"LAST_CHANGED\" → extra, \"LEID\" → extra, \
              \"EUID\" → extra, \"NOTES\" → notes, \"TAGS\" → tags"
         );
         assert_eq!(
@@ -302,7 +302,8 @@ fn mailchimp_export() {
         assert_eq!(grace["phone"], "+254 20 555 0199");
         // Mailchimp writes tags as "Press","Radio".
         assert_eq!(grace["tags"], json!(["press", "radio"]));
-        assert_eq!(grace["extra"]["CC"], "KE");
+        // Mailchimp's "CC" is the country code.
+        assert_eq!(grace["country"], "KE");
         assert_eq!(grace["extra"]["MEMBER_RATING"], "4");
         assert_eq!(grace["extra"]["TIMEZONE"], "Africa/Nairobi");
         assert_eq!(grace["source"], "mailchimp.csv");
@@ -755,7 +756,8 @@ fn an_empty_file_is_refused() {
 #[test]
 fn a_missing_file_is_named_once() {
     each_backend(|app| {
-        let (_, err) = app.fails(1, ["contacts", "import", "missing.csv"]);
+        // A file the press officer named that is not there is bad input: exit 2.
+        let (_, err) = app.fails(2, ["contacts", "import", "missing.csv"]);
         assert!(err.starts_with("error: missing.csv: "), "{err}");
         assert_eq!(err.matches("missing.csv").count(), 1, "{err}");
         assert_eq!(err.matches("os error").count(), 1, "{err}");
@@ -883,12 +885,18 @@ fn dry_run_writes_nothing_but_reports_the_same_counts() {
 fn dry_run_of_a_file_with_bad_rows_writes_nothing() {
     each_backend(|app| {
         app.write("bad.csv", BAD_ROWS);
-        let out = app.ok(["contacts", "import", "bad.csv", "--dry-run"]);
+        // The dry run answers "would this import go through?": no, so exit 2.
+        let (out, err) = app.fails(2, ["contacts", "import", "bad.csv", "--dry-run"]);
         assert_eq!(problem_lines(&out), BAD_ROW_LINES);
         assert_eq!(
             counts_line(&out),
             "would import 2, updated 0, unchanged 0, skipped 0, duplicates merged 0, invalid 7 \
              (dry run: nothing written)"
+        );
+        assert_eq!(
+            err.trim_end(),
+            "error: dry run: this import would be refused; fix these rows, \
+             or re-run with --skip-invalid to import the 2 valid rows"
         );
         assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
     });
@@ -1318,5 +1326,31 @@ fn any_bytes_import_without_a_panic() {
             .unwrap();
         // The database is still usable after whatever was imported.
         app.contacts();
+    });
+}
+
+#[test]
+fn several_addresses_in_one_google_cell_keep_the_first_and_the_rest_as_extra() {
+    each_backend(|app| {
+        app.write(
+            "google.csv",
+            "Name,E-mail 1 - Value,CC\nAna Lima,ana@folha.example ::: ana.home@mail.example,br\n",
+        );
+        let out = app.ok(["contacts", "import", "google.csv"]);
+        assert_eq!(
+            problem_lines(&out),
+            [
+                "google.csv:2: column \"E-mail 1 - Value\": several addresses in one cell; \
+              ana@folha.example is the contact's, \"ana.home@mail.example\" is kept as \
+              \"E-mail 1 - Value (more)\" [warning]"
+            ]
+        );
+        let c = show(app, "ana@folha.example");
+        assert_eq!(
+            c["extra"]["E-mail 1 - Value (more)"],
+            "ana.home@mail.example"
+        );
+        // Mailchimp's "CC" column is the country code.
+        assert_eq!(c["country"], "BR");
     });
 }
