@@ -3,12 +3,14 @@
 //! every row, and writing the result in one transaction.
 //!
 //! Reading ([`read_file`]) runs on a blocking thread and streams validated
-//! rows in chunks to the writer ([`import`]), so parsing and the database
-//! work overlap and memory stays flat on files of millions of rows. The
-//! writer always works inside one transaction and decides at the end
-//! whether to commit: never with `--dry-run`, never when a row was invalid
-//! unless `--skip-invalid`. The counts of a dry run are therefore exactly
-//! those of the real run.
+//! rows in chunks to the writer ([`import`]), which merges them into
+//! contacts and hands them to a store task that writes several hundred per
+//! statement: parsing, merging and the database work overlap, and memory
+//! stays flat on files of millions of rows (but for a 16-byte note of each
+//! address seen, to find duplicates). The writer always works inside one
+//! transaction and decides at the end whether to commit: never with
+//! `--dry-run`, never when a row was invalid unless `--skip-invalid`. The
+//! counts of a dry run are therefore exactly those of the real run.
 
 use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
@@ -26,11 +28,12 @@ use std::sync::Arc;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use serde::Serialize;
 use sqlx::Row;
+use tokio::sync::oneshot;
 
 use super::email::{forgotten_hash, Address};
 use super::fields::{normalise_country, normalise_language, normalise_tag, split_tags, Status};
 use super::Error;
-use crate::db::{now_ms, Db, Params, TAG_SEPARATOR};
+use crate::db::{now_ms, Db, TAG_SEPARATOR};
 
 /// A contact field a CSV column can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -538,21 +541,32 @@ pub async fn import(
     writer.finish().await
 }
 
-/// The database side of an import: one transaction, chunked writes.
+/// The bookkeeping side of an import: counts, problems, merging rows into
+/// contacts. Its [`Store`] does the database work.
 struct Writer<'a> {
-    tx: sqlx::Transaction<'a, sqlx::Any>,
     options: &'a ImportOptions,
     report: ImportReport,
     /// Every address key seen in this import (hashed, to keep memory flat),
     /// with where it was first seen.
-    seen: HashMap<u64, (usize, u64), BuildHasherDefault<IdentityHasher>>,
+    seen: HashMap<u64, Place, BuildHasherDefault<IdentityHasher>>,
     /// Hashes of forgotten addresses.
     forgotten: HashSet<String>,
     /// Contacts with a larger id were created by this import.
     max_id_before: i64,
-    now: i64,
-    /// SQL for a contact's tags in this backend's dialect.
-    tags_sql: &'static str,
+    /// The id the next new contact gets, when this backend lets the
+    /// transaction number its rows ([`Db::transaction_numbers_rows`]).
+    next_id: Option<i64>,
+    /// The `source` of new contacts, by file.
+    sources: HashMap<usize, String>,
+    /// New contacts, numbered already, waiting to be written.
+    inserts: Vec<Stored>,
+    /// Contacts waiting to be written with an upsert: changed ones, and
+    /// new ones when the database numbers them.
+    upserts: Vec<Stored>,
+    /// Where the work for the store goes, in order.
+    ops: tokio::sync::mpsc::Sender<Op>,
+    /// The store's task, until it is awaited.
+    store: Option<tokio::task::JoinHandle<Result<(), Error>>>,
 }
 
 /// The contact as stored, for comparing and merging.
@@ -572,17 +586,16 @@ impl Stored {
     /// Lays `row` over this contact: non-empty values replace, tags and
     /// extra data are added, and a status other than active is taken (an
     /// import never re-activates an unsubscribed or bounced contact).
-    fn merge(&mut self, row: &Incoming) {
-        for (field, value) in &row.values {
+    fn merge(&mut self, row: Incoming) {
+        for (field, value) in row.values {
             // The source is where a contact first came from; it never changes.
-            if *field == Field::Source && self.id.is_some() {
+            if field == Field::Source && self.id.is_some() {
                 continue;
             }
-            self.values.insert(*field, value.clone());
+            self.values.insert(field, value);
         }
-        self.tags.extend(row.tags.iter().cloned());
-        self.extra
-            .extend(row.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.tags.extend(row.tags);
+        self.extra.extend(row.extra);
         if let Some(s) = row.status {
             if s != Status::Active {
                 self.status = s;
@@ -590,15 +603,15 @@ impl Stored {
         }
     }
 
-    /// A new contact from its first row; `source` is the file it came from
-    /// unless the row names one.
-    fn new(row: &Incoming, source: String) -> Stored {
+    /// A new contact from its first row, whose address has this `key`;
+    /// `source` is the file it came from unless the row names one.
+    fn new(row: &Incoming, key: String, source: String) -> Stored {
         let mut values = BTreeMap::new();
         values.insert(Field::Source, source);
         Stored {
             id: None,
             email: row.address.to_string(),
-            key: row.address.key(),
+            key,
             domain: row.address.domain().to_string(),
             values,
             tags: BTreeSet::new(),
@@ -620,8 +633,20 @@ impl<'a> Writer<'a> {
         let (max_id,): (Option<i64>,) = sqlx::query_as("SELECT max(id) FROM contacts")
             .fetch_one(&mut *tx)
             .await?;
-        Ok(Writer {
+        let numbered = db.transaction_numbers_rows();
+        let store = Store {
             tx,
+            statements: Statements {
+                db: db.clone(),
+                sql: HashMap::new(),
+            },
+            numbered,
+            now: now_ms(),
+            tags: Vec::new(),
+        };
+        // A few statements' worth ahead of the database, no more.
+        let (ops, queue) = tokio::sync::mpsc::channel(4);
+        Ok(Writer {
             options,
             report: ImportReport {
                 dry_run: options.dry_run,
@@ -631,8 +656,12 @@ impl<'a> Writer<'a> {
             seen: HashMap::default(),
             forgotten: forgotten.into_iter().map(|(h,)| h).collect(),
             max_id_before: max_id.unwrap_or(0),
-            now: now_ms(),
-            tags_sql: db.tags_of_contact_sql(),
+            next_id: numbered.then_some(max_id.unwrap_or(0) + 1),
+            sources: HashMap::new(),
+            inserts: Vec::new(),
+            upserts: Vec::new(),
+            ops,
+            store: Some(tokio::spawn(store.run(queue))),
         })
     }
 
@@ -649,12 +678,17 @@ impl<'a> Writer<'a> {
 
     /// The `source` of contacts created from `file`: its name without the
     /// folders (which may name the press officer's home directory).
-    fn source_name(&self, file: usize) -> String {
+    fn source_name(&mut self, file: usize) -> String {
+        if let Some(source) = self.sources.get(&file) {
+            return source.clone();
+        }
         let name = self.file_name(file);
-        Path::new(&name)
+        let source = Path::new(&name)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or(name)
+            .unwrap_or(name);
+        self.sources.insert(file, source.clone());
+        source
     }
 
     fn file_name(&self, file: usize) -> String {
@@ -668,8 +702,11 @@ impl<'a> Writer<'a> {
     async fn write(&mut self, rows: Vec<Incoming>) -> Result<(), Error> {
         self.report.rows += rows.len() as u64;
         // 1. Forgotten addresses stay forgotten.
-        let mut by_key: Vec<(String, Vec<Incoming>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        // Each address with its first row and the chunk's later rows for it.
+        let mut by_key: Vec<(String, u64, Incoming, Vec<Incoming>)> =
+            Vec::with_capacity(rows.len());
+        let mut index: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>> =
+            HashMap::with_capacity_and_hasher(rows.len(), Default::default());
         let mut need_lookup: Vec<String> = Vec::new();
         for row in rows {
             let key = row.address.key();
@@ -684,37 +721,45 @@ impl<'a> Writer<'a> {
                 continue;
             }
             // 2. Group the chunk's rows by address; later rows are duplicates.
-            if let Some(&i) = index.get(&key) {
-                by_key[i].1.push(row);
+            let h = key_hash(&key);
+            let group = match index.get(&h) {
+                Some(&i) if by_key[i].0 == key => Some(i),
+                // Another address with the same hash (rare): look further.
+                Some(_) => by_key.iter().position(|(k, ..)| *k == key),
+                None => {
+                    index.insert(h, by_key.len());
+                    None
+                }
+            };
+            if let Some(i) = group {
+                by_key[i].3.push(row);
                 continue;
             }
-            if self.max_id_before > 0 || self.seen.contains_key(&key_hash(&key)) {
+            if self.max_id_before > 0 || self.seen.contains_key(&h) {
                 need_lookup.push(key.clone());
             }
-            index.insert(key.clone(), by_key.len());
-            by_key.push((key, vec![row]));
+            by_key.push((key, h, row, Vec::new()));
         }
 
         // 3. The contacts that exist already (before or earlier in this import).
-        let existing = self.lookup(&need_lookup).await?;
+        let existing = self.lookup(need_lookup).await?;
 
         // 4. Per address: new, updated, unchanged, skipped, or merged duplicates.
-        let mut to_write: Vec<Stored> = Vec::new();
-        for (key, rows) in by_key {
-            let h = key_hash(&key);
-            let first_row = &rows[0];
+        for (key, h, first_row, duplicates) in by_key {
             // Contacts met earlier in this import were counted then.
             let counted = self.seen.contains_key(&h);
-            let mut contact = match existing.get(&key) {
+            let before = existing.get(&key);
+            let mut contact = match before {
                 None => {
                     self.report.imported += 1;
-                    Stored::new(first_row, self.source_name(first_row.file))
+                    let source = self.source_name(first_row.file);
+                    Stored::new(&first_row, key, source)
                 }
                 Some(old) => {
                     let pre_existing = old.id.unwrap_or(0) <= self.max_id_before;
                     if pre_existing && self.options.skip_existing {
-                        self.report.skipped += rows.len() as u64;
-                        for row in &rows {
+                        self.report.skipped += 1 + duplicates.len() as u64;
+                        for row in std::iter::once(&first_row).chain(&duplicates) {
                             let msg = format!(
                                 "{} is already a contact; kept as it is (--skip-existing)",
                                 row.address
@@ -729,10 +774,9 @@ impl<'a> Writer<'a> {
             let first_seen = *self
                 .seen
                 .entry(h)
-                .or_insert((first_row.file, first_row.line));
-            let before = existing.get(&key);
-            for row in &rows {
-                if (row.file, row.line) != first_seen {
+                .or_insert(Place::new(first_row.file, first_row.line));
+            for row in std::iter::once(first_row).chain(duplicates) {
+                if Place::new(row.file, row.line) != first_seen {
                     self.report.duplicates += 1;
                     let msg = format!(
                         "{} appears again (first at {}); merged into one contact",
@@ -753,16 +797,24 @@ impl<'a> Writer<'a> {
                     if !counted {
                         self.report.updated += 1;
                     }
-                    to_write.push(contact);
+                    self.upserts.push(contact);
                 }
-                None => to_write.push(contact),
+                None => match &mut self.next_id {
+                    Some(next) => {
+                        contact.id = Some(*next);
+                        *next += 1;
+                        self.inserts.push(contact);
+                    }
+                    None => self.upserts.push(contact),
+                },
             }
         }
-        self.upsert(&to_write).await
+        self.flush(false).await
     }
 
     /// "line 12" within the same file, "other.csv:12" across files.
-    fn place(&self, (file, line): (usize, u64), from_file: usize) -> String {
+    fn place(&self, place: Place, from_file: usize) -> String {
+        let (file, line) = (place.file(), place.line());
         if file == from_file {
             format!("line {line}")
         } else {
@@ -771,142 +823,71 @@ impl<'a> Writer<'a> {
     }
 
     /// The stored contacts among `keys`.
-    async fn lookup(&mut self, keys: &[String]) -> Result<HashMap<String, Stored>, Error> {
-        let mut found = HashMap::new();
+    async fn lookup(&mut self, keys: Vec<String>) -> Result<HashMap<String, Stored>, Error> {
         if keys.is_empty() {
-            return Ok(found);
+            return Ok(HashMap::new());
         }
-        let mut params = Params::new();
-        let list: Vec<String> = keys.iter().map(|k| params.push(k.as_str())).collect();
-        // The contacts an import chunk touches, with their tags, to merge into.
-        let sql = format!(
-            "SELECT id, email, email_key, domain, name, first_name, last_name, outlet, role, beat, \
-                    country, language, phone, notes, source, extra, status, \
-                    {} AS tags \
-             FROM contacts c WHERE email_key IN ({})",
-            self.tags_sql,
-            list.join(", ")
-        );
-        let rows = params.query(&sql).fetch_all(&mut *self.tx).await?;
-        for r in rows {
-            let mut values = BTreeMap::new();
-            for field in TEXT_FIELDS {
-                let v: Option<String> = r.try_get(field.name())?;
-                if let Some(v) = v {
-                    values.insert(field, v);
-                }
-            }
-            let tags: Option<String> = r.try_get("tags")?;
-            let extra: String = r.try_get("extra")?;
-            let status: String = r.try_get("status")?;
-            let key: String = r.try_get("email_key")?;
-            found.insert(
-                key.clone(),
-                Stored {
-                    id: Some(r.try_get("id")?),
-                    email: r.try_get("email")?,
-                    key,
-                    domain: r.try_get("domain")?,
-                    values,
-                    tags: tags
-                        .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
-                        .unwrap_or_default(),
-                    status: status.parse().unwrap_or_default(),
-                    extra: serde_json::from_str(&extra).unwrap_or_default(),
-                },
-            );
-        }
-        Ok(found)
+        // What is still waiting must be in the database to be found.
+        self.flush(true).await?;
+        self.ask(|reply| Op::Lookup(keys, reply)).await
     }
 
-    /// Writes new and changed contacts and their tags, several hundred per statement.
-    async fn upsert(&mut self, contacts: &[Stored]) -> Result<(), Error> {
-        if contacts.is_empty() {
-            return Ok(());
+    /// Hands the contacts waiting to the store, a statement's worth at a
+    /// time: only full statements, or with `all` everything (before reading
+    /// contacts back, and at the end).
+    async fn flush(&mut self, all: bool) -> Result<(), Error> {
+        while let Some(batch) = take_batch(&mut self.inserts, all) {
+            self.send(Op::Insert(batch)).await?;
         }
-        let mut params = Params::new();
-        let mut rows = Vec::with_capacity(contacts.len());
-        for c in contacts {
-            let mut cells = vec![
-                params.push(c.email.as_str()),
-                params.push(c.key.as_str()),
-                params.push(c.domain.as_str()),
-            ];
-            for field in TEXT_FIELDS {
-                cells.push(params.push(c.values.get(&field).cloned()));
-            }
-            cells
-                .push(params.push(serde_json::to_string(&c.extra).unwrap_or_else(|_| "{}".into())));
-            cells.push(params.push(c.status.as_str()));
-            cells.push(params.push(self.now));
-            cells.push(params.push(self.now));
-            rows.push(format!("({})", cells.join(", ")));
+        while let Some(batch) = take_batch(&mut self.upserts, all) {
+            self.send(Op::Upsert(batch)).await?;
         }
-        let names: Vec<&str> = TEXT_FIELDS.iter().map(|f| f.name()).collect();
-        let updates: Vec<String> = names
-            .iter()
-            .filter(|n| **n != "source")
-            .map(|n| format!("{n} = excluded.{n}"))
-            .collect();
-        // Insert new contacts and overwrite changed ones (already merged in
-        // Rust); `source` and `created_at` keep their first values.
-        let sql = format!(
-            "INSERT INTO contacts (email, email_key, domain, {}, extra, status, created_at, updated_at) \
-             VALUES {} \
-             ON CONFLICT (email_key) DO UPDATE SET {}, extra = excluded.extra, \
-                 status = excluded.status, updated_at = excluded.updated_at \
-             RETURNING id, email_key",
-            names.join(", "),
-            rows.join(", "),
-            updates.join(", ")
-        );
-        let ids: Vec<(i64, String)> = params.query_as(&sql).fetch_all(&mut *self.tx).await?;
-        let ids: HashMap<String, i64> = ids.into_iter().map(|(id, k)| (k, id)).collect();
-
-        let mut params = Params::new();
-        let mut rows = Vec::new();
-        for c in contacts {
-            let Some(&id) = ids.get(&c.key) else { continue };
-            for tag in &c.tags {
-                rows.push(format!(
-                    "({}, {})",
-                    params.push(id),
-                    params.push(tag.as_str())
-                ));
-                if params.len() > 30_000 {
-                    self.insert_tags(std::mem::take(&mut params), std::mem::take(&mut rows))
-                        .await?;
-                }
-            }
-        }
-        self.insert_tags(params, rows).await
-    }
-
-    async fn insert_tags(&mut self, params: Params, rows: Vec<String>) -> Result<(), Error> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        // Tags of imported contacts; tags they had already stay.
-        let sql = format!(
-            "INSERT INTO contact_tags (contact_id, tag) VALUES {} ON CONFLICT DO NOTHING",
-            rows.join(", ")
-        );
-        params.query(&sql).execute(&mut *self.tx).await?;
         Ok(())
     }
 
+    /// Hands `op` to the store.
+    async fn send(&mut self, op: Op) -> Result<(), Error> {
+        if self.ops.send(op).await.is_err() {
+            return Err(self.store_failure().await);
+        }
+        Ok(())
+    }
+
+    /// Hands the store an op that answers, and waits for the answer.
+    async fn ask<T>(&mut self, op: impl FnOnce(oneshot::Sender<T>) -> Op) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(op(reply)).await?;
+        match answer.await {
+            Ok(value) => Ok(value),
+            Err(_) => Err(self.store_failure().await),
+        }
+    }
+
+    /// Why the store stopped before it was told to.
+    async fn store_failure(&mut self) -> Error {
+        match self.store.take() {
+            Some(task) => match task.await {
+                Ok(Err(e)) => e,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Ok(Ok(())) | Err(_) => Error::Db(sqlx::Error::WorkerCrashed),
+            },
+            None => Error::Db(sqlx::Error::WorkerCrashed),
+        }
+    }
+
     async fn finish(mut self) -> Result<ImportReport, Error> {
+        self.flush(true).await?;
         let commit =
             !self.options.dry_run && (self.report.invalid == 0 || self.options.skip_invalid);
         if self.options.skip_invalid {
             self.report.skipped += self.report.invalid;
         }
-        if commit {
-            self.tx.commit().await?;
-            self.report.committed = true;
-        } else {
-            self.tx.rollback().await?;
+        self.ask(|reply| Op::Finish(commit, reply)).await?;
+        if let Some(task) = self.store.take() {
+            task.await
+                .map_err(|_| Error::Db(sqlx::Error::WorkerCrashed))??;
         }
+        self.report.committed = commit;
         // Problems in file order: errors and notes interleave by line.
         let order: HashMap<String, usize> = self
             .report
@@ -919,6 +900,335 @@ impl<'a> Writer<'a> {
             .problems
             .sort_by_key(|p| (order.get(&p.file).copied().unwrap_or(0), p.line));
         Ok(self.report)
+    }
+}
+
+/// What a [`Writer`] asks of its [`Store`], in order.
+enum Op {
+    /// New contacts, numbered already: one statement's worth.
+    Insert(Vec<Stored>),
+    /// New or changed contacts: one statement's worth.
+    Upsert(Vec<Stored>),
+    /// The stored contacts among these address keys.
+    Lookup(Vec<String>, oneshot::Sender<HashMap<String, Stored>>),
+    /// Commit (true) or roll back, and stop.
+    Finish(bool, oneshot::Sender<()>),
+}
+
+/// The database side of an import: one transaction, multi-row statements.
+/// It runs as a task of its own, so that the database writes one chunk
+/// while the writer merges the next.
+struct Store {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    statements: Statements,
+    /// Whether new contacts come numbered ([`Db::transaction_numbers_rows`]).
+    numbered: bool,
+    now: i64,
+    /// Tags of written contacts waiting to be written.
+    tags: Vec<(i64, String)>,
+}
+
+impl Store {
+    /// Works through `ops` until told to finish. On an error it stops,
+    /// and the transaction rolls back as it is dropped.
+    async fn run(mut self, mut ops: tokio::sync::mpsc::Receiver<Op>) -> Result<(), Error> {
+        while let Some(op) = ops.recv().await {
+            match op {
+                Op::Insert(batch) => self.insert(batch).await?,
+                Op::Upsert(batch) => self.upsert(batch).await?,
+                Op::Lookup(keys, reply) => {
+                    let found = self.lookup(keys).await?;
+                    let _ = reply.send(found);
+                }
+                Op::Finish(commit, reply) => {
+                    self.write_tags(true).await?;
+                    if commit {
+                        self.tx.commit().await?;
+                    } else {
+                        self.tx.rollback().await?;
+                    }
+                    let _ = reply.send(());
+                    return Ok(());
+                }
+            }
+        }
+        // The writer gave up.
+        Ok(())
+    }
+
+    /// The stored contacts among `keys`.
+    async fn lookup(&mut self, mut keys: Vec<String>) -> Result<HashMap<String, Stored>, Error> {
+        let mut found = HashMap::new();
+        // What is still waiting must be in the database to be found.
+        self.write_tags(true).await?;
+        while let Some(batch) = take_batch(&mut keys, true) {
+            let sql = self.statements.lookup(batch.len());
+            let mut query = sqlx::query(sql);
+            for key in &batch {
+                query = query.bind(key.as_str());
+            }
+            for r in query.fetch_all(&mut *self.tx).await? {
+                let mut values = BTreeMap::new();
+                for field in TEXT_FIELDS {
+                    let v: Option<String> = r.try_get(field.name())?;
+                    if let Some(v) = v {
+                        values.insert(field, v);
+                    }
+                }
+                let tags: Option<String> = r.try_get("tags")?;
+                let extra: String = r.try_get("extra")?;
+                let status: String = r.try_get("status")?;
+                let key: String = r.try_get("email_key")?;
+                found.insert(
+                    key.clone(),
+                    Stored {
+                        id: Some(r.try_get("id")?),
+                        email: r.try_get("email")?,
+                        key,
+                        domain: r.try_get("domain")?,
+                        values,
+                        tags: tags
+                            .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
+                            .unwrap_or_default(),
+                        status: status.parse().unwrap_or_default(),
+                        extra: serde_json::from_str(&extra).unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes new contacts, numbered already.
+    async fn insert(&mut self, batch: Vec<Stored>) -> Result<(), Error> {
+        let extras = extra_json(&batch);
+        let sql = self.statements.insert(batch.len());
+        bind_contacts(sqlx::query(sql), &batch, &extras, true, self.now)
+            .execute(&mut *self.tx)
+            .await?;
+        self.queue_tags(batch);
+        self.write_tags(false).await
+    }
+
+    /// Writes new and changed contacts; new ones get their ids here unless
+    /// they are numbered already.
+    async fn upsert(&mut self, mut batch: Vec<Stored>) -> Result<(), Error> {
+        let extras = extra_json(&batch);
+        let sql = self.statements.upsert(self.numbered, batch.len());
+        let query = bind_contacts(sqlx::query(sql), &batch, &extras, self.numbered, self.now);
+        if self.numbered {
+            query.execute(&mut *self.tx).await?;
+        } else {
+            let mut ids = HashMap::new();
+            for row in query.fetch_all(&mut *self.tx).await? {
+                let key: String = row.try_get("email_key")?;
+                ids.insert(key, row.try_get::<i64, _>("id")?);
+            }
+            for c in &mut batch {
+                c.id = ids.get(&c.key).copied();
+            }
+        }
+        self.queue_tags(batch);
+        self.write_tags(false).await
+    }
+
+    /// Writes the tags waiting: only full statements, or with `all` all of them.
+    async fn write_tags(&mut self, all: bool) -> Result<(), Error> {
+        while let Some(batch) = take_batch(&mut self.tags, all) {
+            let sql = self.statements.tags(batch.len());
+            let mut query = sqlx::query(sql);
+            for (id, tag) in &batch {
+                query = query.bind(*id).bind(tag.as_str());
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Puts the tags of written contacts in line to be written.
+    fn queue_tags(&mut self, contacts: Vec<Stored>) {
+        for c in contacts {
+            if let Some(id) = c.id {
+                self.tags.extend(c.tags.into_iter().map(|t| (id, t)));
+            }
+        }
+    }
+}
+
+/// Rows per multi-row statement when there are enough of them.
+const STATEMENT_ROWS: usize = 500;
+
+/// The next statement's worth of `pending`: [`STATEMENT_ROWS`] of them, or
+/// with `all` also fewer, as many as the largest power of two allows. So
+/// there are only a few SQL texts, each prepared once and then reused from
+/// sqlx's statement cache.
+fn take_batch<T>(pending: &mut Vec<T>, all: bool) -> Option<Vec<T>> {
+    let size = match pending.len() {
+        n if n >= STATEMENT_ROWS => STATEMENT_ROWS,
+        0 => return None,
+        n if all => 1 << n.ilog2(),
+        _ => return None,
+    };
+    let rest = pending.split_off(size);
+    Some(std::mem::replace(pending, rest))
+}
+
+/// The contacts' extra data as stored: a JSON object.
+fn extra_json(contacts: &[Stored]) -> Vec<String> {
+    contacts
+        .iter()
+        .map(|c| serde_json::to_string(&c.extra).unwrap_or_else(|_| "{}".into()))
+        .collect()
+}
+
+/// Binds the values of [`Statements::insert`] and [`Statements::upsert`].
+/// Borrowed text is copied once, when sqlx hands it to its SQLite thread;
+/// owned text would be copied as it is bound, too.
+fn bind_contacts<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    contacts: &'q [Stored],
+    extras: &'q [String],
+    with_id: bool,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for (c, extra) in contacts.iter().zip(extras) {
+        if with_id {
+            query = query.bind(c.id);
+        }
+        query = query
+            .bind(c.email.as_str())
+            .bind(c.key.as_str())
+            .bind(c.domain.as_str());
+        for field in TEXT_FIELDS {
+            query = query.bind(c.values.get(&field).map(String::as_str));
+        }
+        query = query
+            .bind(extra.as_str())
+            .bind(c.status.as_str())
+            .bind(now)
+            .bind(now);
+    }
+    query
+}
+
+/// The kinds of an import's multi-row statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Statement {
+    Insert,
+    Upsert { numbered: bool },
+    Tags,
+    Lookup,
+}
+
+/// The SQL of an import's multi-row statements, by kind and number of rows.
+struct Statements {
+    db: Db,
+    sql: HashMap<(Statement, usize), String>,
+}
+
+impl Statements {
+    /// The columns of a contact that an import writes, after its id.
+    fn columns() -> String {
+        let names: Vec<&str> = TEXT_FIELDS.iter().map(|f| f.name()).collect();
+        format!(
+            "email, email_key, domain, {}, extra, status, created_at, updated_at",
+            names.join(", ")
+        )
+    }
+
+    /// How many values [`bind_contacts`] binds per contact, without the id.
+    const COLUMNS: usize = 3 + TEXT_FIELDS.len() + 4;
+
+    fn get(&mut self, kind: Statement, rows: usize) -> &str {
+        let db = &self.db;
+        self.sql.entry((kind, rows)).or_insert_with(|| match kind {
+            // New contacts, numbered already by this transaction.
+            Statement::Insert => format!(
+                "{} INTO contacts (id, {}) VALUES {}",
+                db.insert_new_rows(),
+                Self::columns(),
+                db.values_list(rows, 1 + Self::COLUMNS)
+            ),
+            // Insert new contacts and overwrite changed ones (already merged
+            // in Rust); `source` and `created_at` keep their first values.
+            // Unless the rows bring their ids, the database numbers new
+            // contacts and returns the ids.
+            Statement::Upsert { numbered } => {
+                let updates: Vec<String> = TEXT_FIELDS
+                    .iter()
+                    .map(|f| f.name())
+                    .filter(|n| *n != "source")
+                    .map(|n| format!("{n} = excluded.{n}"))
+                    .collect();
+                let (id, returning) = if numbered {
+                    ("id, ", "")
+                } else {
+                    ("", " RETURNING id, email_key")
+                };
+                format!(
+                    "INSERT INTO contacts ({id}{}) VALUES {} \
+                     ON CONFLICT (email_key) DO UPDATE SET {}, extra = excluded.extra, \
+                         status = excluded.status, updated_at = excluded.updated_at{returning}",
+                    Self::columns(),
+                    db.values_list(rows, usize::from(numbered) + Self::COLUMNS),
+                    updates.join(", ")
+                )
+            }
+            // Tags of imported contacts; tags they had already stay.
+            Statement::Tags => format!(
+                "INSERT INTO contact_tags (contact_id, tag) VALUES {} ON CONFLICT DO NOTHING",
+                db.values_list(rows, 2)
+            ),
+            // The contacts an import chunk touches, with their tags, to merge into.
+            Statement::Lookup => format!(
+                "SELECT id, email, email_key, domain, name, first_name, last_name, outlet, role, beat, \
+                        country, language, phone, notes, source, extra, status, \
+                        {} AS tags \
+                 FROM contacts c WHERE email_key IN {}",
+                db.tags_of_contact_sql(),
+                db.values_list(1, rows)
+            ),
+        })
+    }
+
+    fn insert(&mut self, rows: usize) -> &str {
+        self.get(Statement::Insert, rows)
+    }
+
+    fn upsert(&mut self, numbered: bool, rows: usize) -> &str {
+        self.get(Statement::Upsert { numbered }, rows)
+    }
+
+    fn tags(&mut self, rows: usize) -> &str {
+        self.get(Statement::Tags, rows)
+    }
+
+    fn lookup(&mut self, rows: usize) -> &str {
+        self.get(Statement::Lookup, rows)
+    }
+}
+
+/// Where a row is, its file's index and its line, in one number: the
+/// `seen` map holds one of these per address, so they are small. Beyond a
+/// million files or 2^44 lines, places run together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place(u64);
+
+impl Place {
+    const LINE_BITS: u32 = 44;
+    const LINE_MAX: u64 = (1 << Self::LINE_BITS) - 1;
+    const FILE_MAX: usize = (1 << (64 - Self::LINE_BITS)) - 1;
+
+    fn new(file: usize, line: u64) -> Place {
+        Place((file.min(Self::FILE_MAX) as u64) << Self::LINE_BITS | line.min(Self::LINE_MAX))
+    }
+
+    fn file(self) -> usize {
+        (self.0 >> Self::LINE_BITS) as usize
+    }
+
+    fn line(self) -> u64 {
+        self.0 & Self::LINE_MAX
     }
 }
 
@@ -1569,5 +1879,73 @@ mod tests {
         assert_eq!(sniff_delimiter(b"Email\tName\n"), b'\t');
         assert_eq!(sniff_delimiter(b"\"Name; Title\",Email,Outlet\n"), b',');
         assert_eq!(sniff_delimiter(b"Email\n"), b',');
+    }
+
+    #[test]
+    fn statements_are_full_or_powers_of_two() {
+        let mut pending: Vec<usize> = (0..1300).collect();
+        assert_eq!(take_batch(&mut pending, false).map(|b| b.len()), Some(500));
+        assert_eq!(take_batch(&mut pending, false).map(|b| b[0]), Some(500));
+        assert_eq!(take_batch(&mut pending, false), None, "300 wait for more");
+        let mut sizes = Vec::new();
+        while let Some(batch) = take_batch(&mut pending, true) {
+            sizes.push(batch.len());
+        }
+        assert_eq!(sizes, [256, 32, 8, 4]);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn places_keep_file_and_line() {
+        let p = Place::new(3, 1_000_000_007);
+        assert_eq!((p.file(), p.line()), (3, 1_000_000_007));
+        assert_ne!(Place::new(0, 5), Place::new(1, 5));
+    }
+
+    /// A row that repeats an address whose contact is still waiting to be
+    /// written, in a statement not yet full: it must be written before it
+    /// is read back, and the later row merged into it.
+    #[tokio::test]
+    async fn a_duplicate_of_a_contact_not_yet_written_is_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("p.db").display()))
+            .await
+            .unwrap();
+        let mut csv = String::from("Email,Name,Tags\n");
+        for i in 0..CHUNK - 1 {
+            csv.push_str(&format!("j{i}@bulk.example,Journalist {i},press\n"));
+        }
+        // The first chunk ends with a duplicate: 499 contacts wait.
+        csv.push_str("j0@bulk.example,,first\n");
+        csv.push_str("J1@bulk.example,Renamed,second\n");
+        for i in CHUNK..CHUNK + 20 {
+            csv.push_str(&format!("j{i}@bulk.example,Journalist {i},\n"));
+        }
+        let path = dir.path().join("bulk.csv");
+        std::fs::write(&path, csv).unwrap();
+        let report = import(&db, &[path], &ImportOptions::default(), None)
+            .await
+            .unwrap();
+        assert!(report.committed);
+        assert_eq!(
+            (report.rows, report.imported, report.duplicates),
+            (521, 519, 2)
+        );
+        let (n, tags): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM contact_tags)",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!((n, tags), (519, 501));
+        let c = crate::contacts::get(&db, "j1@bulk.example").await.unwrap();
+        assert_eq!(c.name.as_deref(), Some("Renamed"));
+        assert_eq!(c.tags, ["press", "second"]);
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM contacts ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(ids, (1..=519).map(|i| (i,)).collect::<Vec<_>>());
+        db.close().await;
     }
 }
