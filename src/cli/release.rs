@@ -130,7 +130,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                         if e.contacts.is_empty() {
                             println!("error: {}", e.message);
                         } else {
-                            let n = e.contacts.len();
+                            let n = e.count;
                             let shown: Vec<&str> =
                                 e.contacts.iter().take(5).map(String::as_str).collect();
                             let more = if n > 5 {

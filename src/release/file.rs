@@ -217,26 +217,47 @@ fn read_front(path: &Path, from: Option<&Path>) -> Result<(String, toml::Table),
             path.display()
         ))
     })?;
-    let table: toml::Table = toml::from_str(front).map_err(|e| {
-        Error::Release(format!(
-            "{}: front matter {}",
-            path.display(),
-            toml_error(&e, front)
-        ))
-    })?;
+    let table: toml::Table =
+        toml::from_str(front).map_err(|e| front_error(path, span_line(&e, front), e.message()))?;
     Ok((text, table))
 }
 
-/// A TOML error of the front matter, with the line it is on in the file
-/// (the front matter starts on line 2, after the opening `+++`).
-fn toml_error(e: &toml::de::Error, front: &str) -> String {
-    match e.span() {
-        Some(span) => {
-            let line = 2 + front[..span.start.min(front.len())].matches('\n').count();
-            format!("line {line}: {}", e.message().trim_end())
+/// "FILE:LINE: front matter: what", or "FILE: front matter: what" when the
+/// line is unknown.
+fn front_error(path: &Path, line: Option<usize>, what: &str) -> Error {
+    let line = line.map(|l| format!(":{l}")).unwrap_or_default();
+    Error::Release(format!(
+        "{}{line}: front matter: {}",
+        path.display(),
+        what.trim_end()
+    ))
+}
+
+/// The line in the file of a TOML error in `front` (the front matter starts
+/// on line 2, after the opening `+++`).
+fn span_line(e: &toml::de::Error, front: &str) -> Option<usize> {
+    e.span()
+        .map(|span| 2 + front[..span.start.min(front.len())].matches('\n').count())
+}
+
+/// The line in the file of `key` in `front`: at the top level, or in the
+/// `[table]` given. None when this file does not set it (a variant
+/// inheriting it from the main file).
+fn key_line(front: &str, table: Option<&str>, key: &str) -> Option<usize> {
+    let mut current: Option<&str> = None;
+    for (n, line) in front.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            current = Some(header.trim_end_matches(']').trim());
+        } else if current == table
+            && line
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(2 + n);
         }
-        None => e.message().trim_end().to_string(),
     }
+    None
 }
 
 /// (front matter, number of lines before the body, body).
@@ -248,30 +269,43 @@ fn split(text: &str) -> Option<(&str, usize, &str)> {
         .or_else(|| rest.strip_suffix("\n+++").map(|f| (f.len(), rest.len())))?;
     let front = &rest[..end.0];
     let body = &rest[end.1..];
-    let lines_before = 2 + front.lines().count();
+    // The opening `+++`, every line of the front matter (blank ones at its
+    // end too, which `lines()` would not count) and the closing `+++`.
+    let lines_before = 2 + front.matches('\n').count() + 1;
     Some((front, lines_before, body))
 }
 
 impl ReleaseFile {
     fn from_parts(path: &Path, text: &str, table: toml::Table) -> Result<ReleaseFile, Error> {
-        let name = path.display().to_string();
-        let bad = |msg: String| Error::Release(format!("{name}: {msg}"));
+        let (own, lines_before, body) = split(text)
+            .ok_or_else(|| Error::Release(format!("{}: no front matter", path.display())))?;
+        // `[table] key` → the line where this file sets it.
+        let bad = |table: Option<&str>, key: &str, msg: String| {
+            front_error(path, key_line(own, table, key), &msg)
+        };
         // Through text rather than `Value::try_into`, which loses TOML
         // date-times; a variant's table is the main one merged with its own.
-        let merged = toml::to_string(&table).map_err(|e| bad(format!("front matter: {e}")))?;
+        let merged =
+            toml::to_string(&table).map_err(|e| front_error(path, None, &e.to_string()))?;
         let front: FrontMatter = toml::from_str(&merged).map_err(|e: toml::de::Error| {
-            bad(format!("front matter: {}", e.message().trim_end()))
+            // The merged text has lost the file's lines. This file's own
+            // front matter has them and, when the fault is in this file (an
+            // unknown key, a wrong type), fails with the same message.
+            let line = match toml::from_str::<FrontMatter>(own) {
+                Err(o) if o.message() == e.message() => span_line(&o, own),
+                _ => None,
+            };
+            front_error(path, line, e.message())
         })?;
-        let (_, lines_before, body) = split(text).ok_or_else(|| bad("no front matter".into()))?;
         let language = normalise_language(&front.language)
-            .map_err(|e| bad(format!("front matter `language`: {e}")))?;
+            .map_err(|e| bad(None, "language", format!("`language`: {e}")))?;
         let embargo = front
             .embargo
             .as_ref()
             .map(|d| {
                 DateTime::parse_from_rfc3339(&d.to_string()).map_err(|_| {
-                    bad(format!(
-                        "front matter `embargo`: {d} needs a date, a time and a UTC offset, e.g. 2026-05-10T09:00:00+03:00"
+                    bad(None, "embargo", format!(
+                        "`embargo`: {d} needs a date, a time and a UTC offset, e.g. 2026-05-10T09:00:00+03:00"
                     ))
                 })
             })
@@ -282,9 +316,11 @@ impl ReleaseFile {
             .map(|d| {
                 let s = d.date.to_string();
                 NaiveDate::parse_from_str(&s[..s.len().min(10)], "%Y-%m-%d").map_err(|_| {
-                    bad(format!(
-                        "front matter `dateline.date`: {s} is not a date like 2026-05-10"
-                    ))
+                    bad(
+                        Some("dateline"),
+                        "date",
+                        format!("`dateline.date`: {s} is not a date like 2026-05-10"),
+                    )
                 })
             })
             .transpose()?;
@@ -293,24 +329,31 @@ impl ReleaseFile {
             .as_ref()
             .map(|t| {
                 t.parse::<chrono_tz::Tz>().map_err(|_| {
-                    bad(format!(
-                        "front matter `timezone`: {t:?} is not an IANA time zone such as \"Europe/Berlin\""
-                    ))
+                    bad(
+                        None,
+                        "timezone",
+                        format!(
+                            "`timezone`: {t:?} is not an IANA time zone such as \"Europe/Berlin\""
+                        ),
+                    )
                 })
             })
             .transpose()?;
         let mut front = front;
         front.language = language;
-        for (what, value) in [
-            ("title", Some(front.title.as_str())),
-            ("from.name", front.from.name.as_deref()),
-            ("from.email", Some(front.from.email.as_str())),
-            ("reply_to", front.reply_to.as_deref()),
+        for (table, key, value) in [
+            (None, "title", Some(front.title.as_str())),
+            (Some("from"), "name", front.from.name.as_deref()),
+            (Some("from"), "email", Some(front.from.email.as_str())),
+            (None, "reply_to", front.reply_to.as_deref()),
         ] {
             if value.is_some_and(|v| v.contains(['\r', '\n'])) {
-                return Err(bad(format!(
-                    "front matter `{what}` contains a line break; header values must be one line"
-                )));
+                let what = table.map(|t| format!("{t}.{key}")).unwrap_or(key.into());
+                return Err(bad(
+                    table,
+                    key,
+                    format!("`{what}` contains a line break; header values must be one line"),
+                ));
             }
         }
         Ok(ReleaseFile {
@@ -326,5 +369,39 @@ impl ReleaseFile {
     /// The file's display name.
     pub fn name(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{key_line, split};
+
+    #[test]
+    fn the_body_keeps_its_line_numbers_in_the_file() {
+        // Line 1 `+++`, the front matter, the closing `+++`, then the body.
+        for (text, body_line) in [
+            ("+++\na = 1\nb = 2\n+++\nbody\n", 5),
+            // Blank lines at the end of the front matter count too.
+            ("+++\na = 1\n\n\n+++\nbody\n", 6),
+            ("+++\n\n+++\nbody\n", 4),
+        ] {
+            let (_, lines_before, body) = split(text).unwrap();
+            assert_eq!(body, "body\n");
+            assert_eq!(lines_before + 1, body_line, "{text:?}");
+            assert_eq!(text.lines().nth(body_line - 1), Some("body"));
+        }
+    }
+
+    #[test]
+    fn keys_are_found_in_their_table() {
+        let front =
+            "title = \"T\"\ndate = 1\n\n[dateline]\n# note\ndate = 2\n[from]\nemail = \"x\"";
+        assert_eq!(key_line(front, None, "title"), Some(2));
+        assert_eq!(key_line(front, None, "date"), Some(3));
+        assert_eq!(key_line(front, Some("dateline"), "date"), Some(7));
+        assert_eq!(key_line(front, Some("from"), "email"), Some(9));
+        assert_eq!(key_line(front, Some("from"), "name"), None);
+        // A key that only starts the same is another key.
+        assert_eq!(key_line("titles = 1", None, "title"), None);
     }
 }

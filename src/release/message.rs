@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
 
@@ -184,7 +184,17 @@ pub fn build(
                 ContentType::parse("application/octet-stream")
                     .map_err(|e| Error::Header(e.to_string()))?,
             );
-            mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(a.bytes.clone(), ct));
+            // Always base64: left to choose, lettre sends an all-ASCII file
+            // as 7bit with its bare LFs, which SMTP forbids (RFC 5321
+            // §2.3.8) and relays rewrite, corrupting e.g. a PDF's offsets.
+            let body = Body::new_with_encoding(a.bytes.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| {
+                    Error::Header(format!(
+                        "{release}: attachment {}: cannot encode it",
+                        a.name
+                    ))
+                })?;
+            mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(body, ct));
         }
         b.multipart(mixed)
     };

@@ -9,6 +9,7 @@ pub mod dates;
 pub mod file;
 pub mod message;
 pub mod render;
+mod shape;
 pub mod templates;
 pub mod text;
 

@@ -3,14 +3,22 @@
 //! so contact data stays data), then Markdown → HTML and → text, then each
 //! is placed into its layout (`templates/NAME.html`, `templates/NAME.txt`)
 //! and the HTML gets its CSS inlined.
+//!
+//! That is [`Renderer::render_reference`]. [`Renderer::render`] gets the
+//! same result faster from the shape cache (`super::shape`): the expensive
+//! steps (Markdown, CSS inlining) are done once per shape of the message,
+//! and each contact's values are filled in. A message whose values could
+//! change the shape's meaning takes the reference path.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use super::file::{Release, ReleaseFile};
+use super::shape::{self, BodySlot, DocShape, Marking, MdShape, Mode, ShapeMap};
 use super::{templates, text, Error};
 use crate::contacts::Contact;
 
@@ -122,6 +130,14 @@ pub struct Renderer {
     env: Environment<'static>,
     files: Vec<Prepared>,
     inliner: css_inline::CSSInliner<'static>,
+    /// The layouts folder, to name the file of a layout's error.
+    layouts: Option<PathBuf>,
+    /// Marked Markdown body → its HTML and text blocks.
+    markdown_shapes: ShapeMap<MdShape>,
+    /// (Markdown shape, marked HTML layout output) → the inlined document.
+    document_shapes: ShapeMap<DocShape>,
+    /// The text layouts' long lines, wrapped.
+    wraps: text::WrapMemo,
 }
 
 struct Prepared {
@@ -130,6 +146,8 @@ struct Prepared {
     template: String,
     body_name: String,
     subject_name: String,
+    html_name: String,
+    text_name: String,
     /// "[EMBARGOED UNTIL …] " when the file has an embargo.
     subject_prefix: String,
     context: Value,
@@ -150,8 +168,16 @@ impl Renderer {
             }
         });
         env.set_formatter(|out, state, value| {
+            // A field the contact lacks prints nothing, in every template:
+            // never "Dear none" in a subject or a layout.
+            if value.is_none() {
+                return Ok(());
+            }
+            if let Some(done) = shape::format_marked(out, state, value) {
+                return done;
+            }
             if state.auto_escape() == AutoEscape::Custom("markdown") && !value.is_safe() {
-                if value.is_none() || value.is_undefined() {
+                if value.is_undefined() {
                     return Ok(());
                 }
                 let s = value.to_string();
@@ -168,7 +194,7 @@ impl Renderer {
             let body_name = format!("{}#body.md", file.name());
             let subject_name = format!("{}#subject", file.name());
             env.add_template_owned(body_name.clone(), file.body.clone())
-                .map_err(|e| template_error(&e, None))?;
+                .map_err(|e| template_error(&e, None, templates.dir.as_deref()))?;
             env.add_template_owned(subject_name.clone(), file.front.subject.clone())
                 .map_err(|e| {
                     Error::Template(format!(
@@ -192,7 +218,7 @@ impl Renderer {
                                 .unwrap_or_else(|| "no templates folder".into())
                         ))
                     } else {
-                        template_error(&e, None)
+                        template_error(&e, None, templates.dir.as_deref())
                     }
                 })?;
             }
@@ -209,6 +235,8 @@ impl Renderer {
                 template: file.front.template.clone(),
                 body_name,
                 subject_name,
+                html_name: format!("{}.html", file.front.template),
+                text_name: format!("{}.txt", file.front.template),
                 context: Value::from_serialize(context),
             });
         }
@@ -220,18 +248,128 @@ impl Renderer {
             env,
             files,
             inliner,
+            layouts: templates.dir.clone(),
+            markdown_shapes: ShapeMap::default(),
+            document_shapes: ShapeMap::default(),
+            wraps: text::WrapMemo::default(),
         })
     }
 
     /// Renders the message parts for `contact`, choosing the variant by the
     /// contact's language.
     pub fn render(&self, release: &Release, contact: &Contact) -> Result<Rendered, Error> {
+        let prepared = self.prepared(release, contact);
+        match self.render_shaped(prepared, contact) {
+            Some(rendered) => Ok(rendered),
+            None => self.render_prepared(prepared, contact),
+        }
+    }
+
+    /// Renders like [`Renderer::render`] without the shape cache: the
+    /// reference the cache must equal byte for byte, and its fallback.
+    pub fn render_reference(
+        &self,
+        release: &Release,
+        contact: &Contact,
+    ) -> Result<Rendered, Error> {
+        self.render_prepared(self.prepared(release, contact), contact)
+    }
+
+    /// The shape cache's result alone (`None` where `render` falls back).
+    #[cfg(test)]
+    pub(super) fn render_cached(&self, release: &Release, contact: &Contact) -> Option<Rendered> {
+        self.render_shaped(self.prepared(release, contact), contact)
+    }
+
+    fn prepared(&self, release: &Release, contact: &Contact) -> &Prepared {
         let file = release.file_for(contact.language.as_deref());
-        let prepared = self
-            .files
+        self.files
             .iter()
             .find(|p| p.path == file.path)
-            .unwrap_or(&self.files[0]);
+            .unwrap_or(&self.files[0])
+    }
+
+    /// The message from the shape cache (see `super::shape`); `None` when
+    /// the reference path must render it: a value that could change the
+    /// shape's meaning, a shape that is not safe to fill in, or an error
+    /// (which the reference path then reports).
+    fn render_shaped(&self, prepared: &Prepared, contact: &Contact) -> Option<Rendered> {
+        let get = |name: &str| self.env.get_template(name).ok();
+        let contact_value = Value::from_serialize(ContactContext::from(contact));
+        let ctx = minijinja::context! {
+            contact => contact_value.clone(),
+            release => prepared.context.clone(),
+        };
+
+        let marking = Marking::start();
+        let markdown = get(&prepared.body_name)?.render(&ctx).ok()?;
+        let md_slots = marking.with_slots(|s| s.len());
+        if marking.spoiled() {
+            return None;
+        }
+        let md = self
+            .markdown_shapes
+            .get_or_make(0, &markdown, || MdShape::new(&markdown, md_slots));
+        let md_cached = md.cached.as_ref()?;
+        if md_cached.slots != md_slots || !marking.with_slots(|s| md_cached.fits(s)) {
+            return None;
+        }
+
+        marking.set_active(false);
+        let subject = get(&prepared.subject_name)?.render(&ctx).ok()?;
+        let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
+        marking.set_active(true);
+
+        let body = BodySlot {
+            non_empty: !md_cached.html.is_empty(),
+        };
+        let layout = get(&prepared.html_name)?
+            .render(minijinja::context! {
+                contact => contact_value.clone(),
+                release => prepared.context.clone(),
+                subject => subject.clone(),
+                body => Value::from_object(body),
+            })
+            .ok()?;
+        let all_slots = marking.with_slots(|s| s.len());
+        if marking.spoiled()
+            || !marking.with_slots(|s| (md_slots..all_slots).all(|n| s.mode(n) == Mode::Html))
+        {
+            return None;
+        }
+        let doc = self.document_shapes.get_or_make(md.id, &layout, || {
+            DocShape::new(&layout, &md_cached.html, all_slots, &self.inliner)
+        });
+        let doc_cached = doc.cached.as_ref()?;
+        // Fewer slots in the output than values printed: one went into a
+        // capture (`{% set x %}…`) and may have steered the layout.
+        if doc_cached.slots != all_slots {
+            return None;
+        }
+        let (html, body_text) = marking.with_slots(|s| {
+            let text = md_cached.text.fill(&mut |t, out| s.expand(t, out));
+            (doc_cached.fill(s), text)
+        });
+        drop(marking);
+
+        let text = get(&prepared.text_name)?
+            .render(minijinja::context! {
+                contact => contact_value,
+                release => prepared.context.clone(),
+                subject => subject.clone(),
+                body => Value::from(body_text),
+            })
+            .ok()?;
+        Some(Rendered {
+            subject,
+            html,
+            text: tidy_text(&text, Some(&self.wraps)),
+            language: prepared.language.clone(),
+            file: prepared.path.clone(),
+        })
+    }
+
+    fn render_prepared(&self, prepared: &Prepared, contact: &Contact) -> Result<Rendered, Error> {
         let who = Some(contact.email.as_str());
         let ctx = minijinja::context! {
             contact => Value::from_serialize(ContactContext::from(contact)),
@@ -240,14 +378,14 @@ impl Renderer {
         let get = |name: &str| {
             self.env
                 .get_template(name)
-                .map_err(|e| template_error(&e, who))
+                .map_err(|e| template_error(&e, who, self.layouts.as_deref()))
         };
         let markdown = get(&prepared.body_name)?
             .render(&ctx)
-            .map_err(|e| template_error(&e, who))?;
+            .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
         let subject = get(&prepared.subject_name)?
             .render(&ctx)
-            .map_err(|e| template_error(&e, who))?;
+            .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
         let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
 
         let mut body_html = String::with_capacity(markdown.len() * 2);
@@ -267,17 +405,17 @@ impl Renderer {
         };
         let html = get(&format!("{}.html", prepared.template))?
             .render(layout_ctx(Value::from_safe_string(body_html)))
-            .map_err(|e| template_error(&e, who))?;
+            .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
         let html = self.inliner.inline(&html).map_err(|e| {
             Error::Template(format!("inlining the CSS of {}: {e}", prepared.template))
         })?;
         let text = get(&format!("{}.txt", prepared.template))?
             .render(layout_ctx(Value::from(body_text)))
-            .map_err(|e| template_error(&e, who))?;
+            .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
         Ok(Rendered {
             subject,
             html,
-            text: tidy_text(&text),
+            text: tidy_text(&text, None),
             language: prepared.language.clone(),
             file: prepared.path.clone(),
         })
@@ -305,26 +443,33 @@ fn file_context(file: &ReleaseFile) -> FileContext {
     }
 }
 
-/// Backslash-escapes Markdown's ASCII punctuation (CommonMark §2.4) so a
-/// contact value is shown as written: `*Bob*` stays `*Bob*`, `<script>`
-/// becomes text, never HTML.
+/// Writes Markdown's ASCII punctuation as numeric character references
+/// (CommonMark §6.2, `&#60;` for `<`) so a contact value is shown as
+/// written: `*Bob*` stays `*Bob*`, `<script>` becomes text, never HTML.
+/// Not backslash escapes (§2.4): inside an HTML block of the release
+/// (`<div>…</div>`) Markdown passes text through untouched, and `\<script>`
+/// would be a real tag; a character reference is text to Markdown and to
+/// the browser alike.
 pub fn escape_markdown(s: &str) -> Cow<'_, str> {
     if !s.bytes().any(|b| b.is_ascii_punctuation()) {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
+    let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         if c.is_ascii_punctuation() {
-            out.push('\\');
+            // Writing to a String cannot fail.
+            let _ = write!(out, "&#{};", u32::from(c));
+        } else {
+            out.push(c);
         }
-        out.push(c);
     }
     Cow::Owned(out)
 }
 
 /// Collapses runs of blank lines a layout leaves, wraps the layout's long
-/// lines (the body is wrapped already) and ends with one newline.
-fn tidy_text(text: &str) -> String {
+/// lines (the body is wrapped already) and ends with one newline; `memo`
+/// remembers the wrapped lines across messages.
+fn tidy_text(text: &str, memo: Option<&text::WrapMemo>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
     for line in text.lines() {
@@ -337,10 +482,12 @@ fn tidy_text(text: &str) -> String {
         } else {
             blank = 0;
         }
-        if line.chars().count() > text::WIDTH && !line.starts_with('>') {
-            for l in textwrap::wrap(line, text::wrap_options()) {
-                out.push_str(l.trim_end());
-                out.push('\n');
+        // Bytes first: counting characters is slower, and never more.
+        if line.len() > text::WIDTH && line.chars().count() > text::WIDTH && !line.starts_with('>')
+        {
+            match memo {
+                Some(memo) => memo.wrap_line(line, &mut out),
+                None => text::wrap_line(line, &mut out),
             }
             continue;
         }
@@ -354,13 +501,17 @@ fn tidy_text(text: &str) -> String {
 }
 
 /// A template error as "FILE:LINE: what (for contact X)". The body
-/// template's lines are the release file's lines.
-fn template_error(e: &minijinja::Error, contact: Option<&str>) -> Error {
+/// template's lines are the release file's lines; a layout is named by its
+/// path in the layouts folder, or as built in when it comes from presswire.
+fn template_error(e: &minijinja::Error, contact: Option<&str>, layouts: Option<&Path>) -> Error {
     let name = e.name().unwrap_or("template");
     let (file, part) = match name.split_once('#') {
         Some((f, "subject")) => (f.to_string(), " front matter `subject`"),
         Some((f, _)) => (f.to_string(), ""),
-        None => (format!("templates/{name}"), ""),
+        None => match layouts.map(|d| d.join(name)).filter(|p| p.is_file()) {
+            Some(path) => (path.display().to_string(), ""),
+            None => (format!("{name} (built into presswire)"), ""),
+        },
     };
     let place = match e.line() {
         Some(l) if part.is_empty() => format!("{file}:{l}"),

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 /// The built-in templates, by name.
-const BUILT_IN: &[(&str, &str)] = &[
+pub const BUILT_IN: &[(&str, &str)] = &[
     ("release.html", include_str!("../../templates/release.html")),
     ("release.txt", include_str!("../../templates/release.txt")),
     (

@@ -3,6 +3,18 @@
 //! `> ` quotes, tables as aligned columns, and links written out as
 //! "text (URL)". It is made from the same Markdown as the HTML part, not
 //! stripped from the HTML.
+//!
+//! Rendering happens in two steps so that the renderer's shape cache
+//! (`super::shape`) can do the first once per release: [`Shape::build`]
+//! walks the Markdown and records blocks with their prefixes, and
+//! [`Shape::fill`] writes them out, wrapping paragraphs. Everything that
+//! depends on the words themselves (wrapping, heading underlines, table
+//! column widths, blank-line decisions that look at the output so far)
+//! happens in `fill`, so a text with placeholders in it can be built once
+//! and filled per contact.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
@@ -26,6 +38,43 @@ pub fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_SMART_PUNCTUATION
 }
 
+/// Wraps one long line as a layout's lines are wrapped: each wrapped line
+/// without trailing spaces and with its newline.
+pub fn wrap_line(line: &str, out: &mut String) {
+    for l in textwrap::wrap(line, wrap_options()) {
+        out.push_str(l.trim_end());
+        out.push('\n');
+    }
+}
+
+/// Remembers how long lines wrap ([`wrap_line`]): a layout's long lines
+/// (the headline, the footer) are the same in most messages of a send.
+#[derive(Debug, Default)]
+pub struct WrapMemo {
+    lines: Mutex<HashMap<Box<str>, Box<str>>>,
+}
+
+impl WrapMemo {
+    /// At most this many lines are remembered; then it starts over.
+    const CAPACITY: usize = 1024;
+
+    /// [`wrap_line`], remembered.
+    pub fn wrap_line(&self, line: &str, out: &mut String) {
+        let lock = || self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = lock().get(line) {
+            out.push_str(w);
+            return;
+        }
+        let start = out.len();
+        wrap_line(line, out);
+        let mut lines = lock();
+        if lines.len() >= Self::CAPACITY {
+            lines.clear();
+        }
+        lines.insert(line.into(), out[start..].into());
+    }
+}
+
 #[derive(Debug)]
 enum List {
     Ordered(u64),
@@ -34,16 +83,253 @@ enum List {
 
 /// Renders Markdown as plain text.
 pub fn render(markdown: &str) -> String {
-    let mut r = TextRenderer::default();
-    for event in Parser::new_ext(markdown, options()) {
-        r.event(event);
+    Shape::build(markdown, |_| false).fill(&mut |s: &str, out: &mut String| out.push_str(s))
+}
+
+/// Markdown laid out as text blocks, not yet wrapped: see the module
+/// documentation.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    ops: Vec<Op>,
+    /// About how long the filled text is.
+    len_hint: usize,
+}
+
+/// One step of writing the text out.
+#[derive(Debug, Clone)]
+enum Op {
+    /// Finished text (blocks without placeholders, decided blank lines).
+    Static(String),
+    /// A block: `first` is the prefix of its first line, `prefix` of the others.
+    Block {
+        first: String,
+        prefix: String,
+        text: String,
+        wrap: bool,
+    },
+    /// A heading's text (trimmed, upper-cased for level 1, underlined for
+    /// levels 1 and 2 to its width).
+    Heading {
+        level: HeadingLevel,
+        first: String,
+        prefix: String,
+        text: String,
+    },
+    /// A table, its columns as wide as their widest cell.
+    Table {
+        first: String,
+        prefix: String,
+        rows: Vec<Vec<String>>,
+        header_rows: usize,
+    },
+    /// An empty line unless the output already ends with one (inside
+    /// quotes, a `>` line); `prefix` is the prefix of the open containers.
+    BlankLine { prefix: String },
+}
+
+impl Shape {
+    /// Lays out `markdown`. Texts for which `has_placeholder` is false are
+    /// written out already; the others are kept for [`Shape::fill`].
+    pub fn build(markdown: &str, has_placeholder: impl Fn(&str) -> bool) -> Shape {
+        let mut r = TextRenderer::default();
+        for event in Parser::new_ext(markdown, options()) {
+            r.event(event);
+        }
+        r.flush_line();
+        let mut shape = Shape {
+            ops: Vec::with_capacity(r.ops.len()),
+            len_hint: markdown.len() + markdown.len() / 8,
+        };
+        // Writes out every op that does not depend on the placeholders'
+        // values, and the blank-line decisions that only look at such text.
+        let mut pending = String::new();
+        let mut dynamic_before = false;
+        let mut identity = |s: &str, out: &mut String| out.push_str(s);
+        for op in r.ops {
+            let fixed = match &op {
+                Op::Static(_) => true,
+                Op::Block { text, .. } | Op::Heading { text, .. } => !has_placeholder(text),
+                Op::Table { rows, .. } => !rows.iter().flatten().any(|c| has_placeholder(c)),
+                // `blank_line` looks at the last `prefix.len() + 2` bytes
+                // at most, and at whether anything was written at all.
+                Op::BlankLine { prefix } => {
+                    !dynamic_before || pending.len() >= prefix.trim_end().len() + 2
+                }
+            };
+            if fixed {
+                op.write(&mut pending, &mut identity);
+            } else {
+                if !pending.is_empty() {
+                    shape.ops.push(Op::Static(std::mem::take(&mut pending)));
+                }
+                shape.ops.push(op);
+                dynamic_before = true;
+            }
+        }
+        if !pending.is_empty() {
+            shape.ops.push(Op::Static(pending));
+        }
+        shape
     }
-    r.finish()
+
+    /// Writes the text out; `expand` writes a text of the shape into the
+    /// output with its placeholders replaced.
+    pub fn fill(&self, expand: &mut dyn FnMut(&str, &mut String)) -> String {
+        let mut out = String::with_capacity(self.len_hint);
+        for op in &self.ops {
+            op.write(&mut out, expand);
+        }
+        let len = out.trim_end().len();
+        out.truncate(len);
+        out.push('\n');
+        out
+    }
+
+    /// Calls `f` with every text that [`Shape::fill`] expands.
+    pub fn for_each_text(&self, mut f: impl FnMut(&str)) {
+        for op in &self.ops {
+            match op {
+                Op::Static(_) | Op::BlankLine { .. } => {}
+                Op::Block { text, .. } | Op::Heading { text, .. } => f(text),
+                Op::Table { rows, .. } => rows.iter().flatten().for_each(|c| f(c)),
+            }
+        }
+    }
+}
+
+impl Op {
+    fn write(&self, out: &mut String, expand: &mut dyn FnMut(&str, &mut String)) {
+        match self {
+            Op::Static(s) => out.push_str(s),
+            Op::Block {
+                first,
+                prefix,
+                text,
+                wrap,
+            } => {
+                let mut t = String::with_capacity(text.len() + 32);
+                expand(text, &mut t);
+                write_block(out, first, prefix, &t, *wrap);
+            }
+            Op::Heading {
+                level,
+                first,
+                prefix,
+                text,
+            } => {
+                let mut t = String::with_capacity(text.len() + 32);
+                expand(text, &mut t);
+                let text = t.trim();
+                match level {
+                    HeadingLevel::H1 => {
+                        let text = text.to_uppercase();
+                        let width = text.chars().count().min(WIDTH);
+                        write_block(out, first, prefix, &text, true);
+                        write_block(out, prefix, prefix, &"=".repeat(width), false);
+                    }
+                    HeadingLevel::H2 => {
+                        let width = text.chars().count().min(WIDTH);
+                        write_block(out, first, prefix, text, true);
+                        write_block(out, prefix, prefix, &"-".repeat(width), false);
+                    }
+                    _ => write_block(out, first, prefix, text, true),
+                }
+            }
+            Op::Table {
+                first,
+                prefix,
+                rows,
+                header_rows,
+            } => {
+                let rows: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|c| {
+                                let mut t = String::with_capacity(c.len());
+                                expand(c, &mut t);
+                                t
+                            })
+                            .collect()
+                    })
+                    .collect();
+                write_table(out, first, prefix, &rows, *header_rows);
+            }
+            Op::BlankLine { prefix } => blank_line(out, prefix),
+        }
+    }
+}
+
+/// Writes `text` with its prefixes, wrapping when asked.
+fn write_block(out: &mut String, first: &str, prefix: &str, text: &str, wrap: bool) {
+    for (n, para_line) in text.split('\n').enumerate() {
+        let first_prefix = if n == 0 { first } else { prefix };
+        if wrap {
+            let opts = wrap_options()
+                .initial_indent(first_prefix)
+                .subsequent_indent(prefix);
+            for l in textwrap::wrap(para_line, opts) {
+                out.push_str(l.trim_end());
+                out.push('\n');
+            }
+        } else {
+            out.push_str(first_prefix);
+            out.push_str(para_line);
+            out.push('\n');
+        }
+    }
+}
+
+/// Ensures the output ends with an empty line (inside quotes: a `>` line).
+fn blank_line(out: &mut String, prefix: &str) {
+    if out.is_empty() || out.ends_with("\n\n") {
+        return;
+    }
+    let prefix = prefix.trim_end();
+    if !prefix.is_empty() && prefix.chars().all(|c| c == '>' || c == ' ') {
+        // Is the last line exactly `prefix`?
+        let last_is_prefix = out
+            .strip_suffix('\n')
+            .and_then(|o| o.strip_suffix(prefix))
+            .is_some_and(|o| o.ends_with('\n'));
+        if !last_is_prefix {
+            out.push_str(prefix);
+            out.push('\n');
+        }
+    } else if !out.ends_with('\n') {
+        out.push_str("\n\n");
+    } else {
+        out.push('\n');
+    }
+}
+
+fn write_table(out: &mut String, first: &str, prefix: &str, rows: &[Vec<String>], header: usize) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.trim().chars().count());
+        }
+    }
+    for (n, r) in rows.iter().enumerate() {
+        let cells: Vec<String> = (0..cols)
+            .map(|i| {
+                let c = r.get(i).map(|c| c.trim()).unwrap_or("");
+                format!("{c:<w$}", w = widths[i])
+            })
+            .collect();
+        let line_first = if n == 0 { first } else { prefix };
+        write_block(out, line_first, prefix, cells.join("  ").trim_end(), false);
+        if n + 1 == header {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            write_block(out, prefix, prefix, &rule.join("  "), false);
+        }
+    }
 }
 
 #[derive(Default)]
 struct TextRenderer {
-    out: String,
+    ops: Vec<Op>,
     /// The inline text of the block being built.
     line: String,
     /// Prefixes of the open containers (quotes, list items).
@@ -90,7 +376,7 @@ impl TextRenderer {
             Event::HardBreak => self.line.push('\n'),
             Event::Rule => {
                 self.blank_line();
-                self.push_block(&"-".repeat(WIDTH.min(40)), false);
+                self.push_block("-".repeat(WIDTH.min(40)), false);
             }
             Event::Html(_) | Event::InlineHtml(_) => {}
             Event::FootnoteReference(_) | Event::TaskListMarker(_) => {}
@@ -174,21 +460,13 @@ impl TextRenderer {
             TagEnd::Heading(level) => {
                 self.heading = None;
                 let text = std::mem::take(&mut self.line);
-                let text = text.trim();
-                match level {
-                    HeadingLevel::H1 => {
-                        let text = text.to_uppercase();
-                        let width = text.chars().count().min(WIDTH);
-                        self.push_block(&text, true);
-                        self.push_block(&"=".repeat(width), false);
-                    }
-                    HeadingLevel::H2 => {
-                        let width = text.chars().count().min(WIDTH);
-                        self.push_block(text, true);
-                        self.push_block(&"-".repeat(width), false);
-                    }
-                    _ => self.push_block(text, true),
-                }
+                let (first, prefix) = self.prefixes_for_block();
+                self.ops.push(Op::Heading {
+                    level,
+                    first,
+                    prefix,
+                    text,
+                });
             }
             TagEnd::BlockQuote(_) => {
                 self.flush_line();
@@ -198,7 +476,7 @@ impl TextRenderer {
                 self.in_code = false;
                 let code = std::mem::take(&mut self.line);
                 for l in code.lines() {
-                    self.push_block(l, false);
+                    self.push_block(l.to_string(), false);
                 }
             }
             TagEnd::List(_) => {
@@ -228,7 +506,16 @@ impl TextRenderer {
             }
             TagEnd::Table => {
                 if let Some(t) = self.table.take() {
-                    self.push_table(t);
+                    if !t.rows.is_empty() {
+                        let (first, prefix) = self.prefixes_for_block();
+                        self.ops.push(Op::Table {
+                            first,
+                            prefix,
+                            rows: t.rows,
+                            header_rows: t.header_rows,
+                        });
+                    }
+                    self.blank_line();
                 }
             }
             _ => {}
@@ -238,14 +525,20 @@ impl TextRenderer {
     /// Writes the pending inline text as a wrapped block.
     fn flush_line(&mut self) {
         let text = std::mem::take(&mut self.line);
-        let text = text.trim();
-        if !text.is_empty() {
+        let trimmed = text.trim();
+        if !trimmed.is_empty() {
+            let text = if trimmed.len() == text.len() {
+                text
+            } else {
+                trimmed.to_string()
+            };
             self.push_block(text, true);
         }
     }
 
-    /// Writes `text` with the current prefixes, wrapping when asked.
-    fn push_block(&mut self, text: &str, wrap: bool) {
+    /// The prefix of a block's first line (a list item's marker, once) and
+    /// of its other lines.
+    fn prefixes_for_block(&mut self) -> (String, String) {
         let prefix: String = self.prefixes.concat();
         let first = match self.marker.take() {
             Some(m) => {
@@ -254,77 +547,25 @@ impl TextRenderer {
             }
             None => prefix.clone(),
         };
-        for (n, para_line) in text.split('\n').enumerate() {
-            let first_prefix = if n == 0 {
-                first.as_str()
-            } else {
-                prefix.as_str()
-            };
-            if wrap {
-                let opts = wrap_options()
-                    .initial_indent(first_prefix)
-                    .subsequent_indent(&prefix);
-                for l in textwrap::wrap(para_line, opts) {
-                    self.out.push_str(l.trim_end());
-                    self.out.push('\n');
-                }
-            } else {
-                self.out.push_str(first_prefix);
-                self.out.push_str(para_line);
-                self.out.push('\n');
-            }
-        }
+        (first, prefix)
+    }
+
+    /// Writes `text` with the current prefixes, wrapping when asked.
+    fn push_block(&mut self, text: String, wrap: bool) {
+        let (first, prefix) = self.prefixes_for_block();
+        self.ops.push(Op::Block {
+            first,
+            prefix,
+            text,
+            wrap,
+        });
     }
 
     /// Ensures the output ends with an empty line (inside quotes: a `>` line).
     fn blank_line(&mut self) {
-        if self.out.is_empty() || self.out.ends_with("\n\n") {
-            return;
-        }
-        let prefix: String = self.prefixes.concat();
-        let prefix = prefix.trim_end();
-        if !prefix.is_empty() && prefix.chars().all(|c| c == '>' || c == ' ') {
-            let line = format!("{prefix}\n");
-            if !self.out.ends_with(&format!("\n{line}")) {
-                self.out.push_str(&line);
-            }
-        } else if !self.out.ends_with('\n') {
-            self.out.push_str("\n\n");
-        } else {
-            self.out.push('\n');
-        }
-    }
-
-    fn push_table(&mut self, t: Table) {
-        let cols = t.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let mut widths = vec![0; cols];
-        for r in &t.rows {
-            for (i, c) in r.iter().enumerate() {
-                widths[i] = widths[i].max(c.trim().chars().count());
-            }
-        }
-        for (n, r) in t.rows.iter().enumerate() {
-            let cells: Vec<String> = (0..cols)
-                .map(|i| {
-                    let c = r.get(i).map(|c| c.trim()).unwrap_or("");
-                    format!("{c:<w$}", w = widths[i])
-                })
-                .collect();
-            self.push_block(cells.join("  ").trim_end(), false);
-            if n + 1 == t.header_rows {
-                let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-                self.push_block(&rule.join("  "), false);
-            }
-        }
-        self.blank_line();
-    }
-
-    fn finish(mut self) -> String {
-        self.flush_line();
-        let trimmed = self.out.trim_end();
-        let mut out = trimmed.to_string();
-        out.push('\n');
-        out
+        self.ops.push(Op::BlankLine {
+            prefix: self.prefixes.concat(),
+        });
     }
 }
 
