@@ -23,6 +23,55 @@ pub enum Error {
 pub struct Config {
     /// Database URL: `sqlite://FILE` or `postgres://…`.
     pub db: Option<String>,
+    #[serde(default)]
+    pub smtp: SmtpConfig,
+    #[serde(default)]
+    pub send: SendConfig,
+    /// `[dkim]`: signing of outgoing messages.
+    pub dkim: Option<DkimConfig>,
+}
+
+/// `[dkim]`: sign every message with this key (the public half is
+/// published as `SELECTOR._domainkey.DOMAIN`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    pub domain: String,
+    pub selector: String,
+    /// RSA: a PKCS#1 PEM file; Ed25519: a file holding the base64 seed.
+    pub key_file: String,
+    /// "rsa-sha256" (default) or "ed25519-sha256".
+    pub algorithm: Option<String>,
+}
+
+/// `[smtp]`: the relay.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://user:password@host:port?tls=starttls`.
+    pub url: Option<String>,
+}
+
+/// `[send]`: defaults of `presswire send` and `presswire worker`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendConfig {
+    /// Overall rate, e.g. "5/s".
+    pub rate: Option<String>,
+    /// Per recipient domain, e.g. "30/m".
+    pub per_domain: Option<String>,
+    pub daily_cap: Option<u32>,
+    pub concurrency: Option<u32>,
+    /// Hours after which a deferred delivery fails.
+    pub max_age_hours: Option<u64>,
+    /// Domain of VERP bounce addresses (default: the sender's domain).
+    pub bounce_domain: Option<String>,
+    /// Base URL of `presswire serve` for one-click unsubscribe.
+    pub unsubscribe_url: Option<String>,
+    /// Seconds between retries; the last repeats.
+    pub retry_delays: Option<Vec<u64>>,
+    /// Where .eml files go when no SMTP relay is configured.
+    pub outbox: Option<String>,
 }
 
 impl Config {
@@ -62,6 +111,32 @@ pub const STARTER: &str = r##"# presswire settings.
 # Environment: PRESSWIRE_DB. Flag: --db.
 # db = "sqlite://presswire.db"
 # db = "postgres://presswire@db.example.org/presswire"
+
+# The SMTP relay. Without one, `presswire send` writes each message as an
+# .eml file into outbox/. STARTTLS is required unless the relay is on this
+# machine or the URL says ?tls=none. Environment: PRESSWIRE_SMTP_URL.
+[smtp]
+# url = "smtp://press%40example.org:PASSWORD@mail.example.org:587?tls=starttls"
+
+# How sends go out (flags of `presswire send` override these).
+[send]
+# rate = "5/s"              # overall: N/s, N/m, N/h or "unlimited"
+# per_domain = "60/m"       # per recipient domain (gmail.com, one newsroom…)
+# daily_cap = 10000         # at most this many messages a day
+# concurrency = 2           # SMTP connections
+# max_age_hours = 24        # deferred deliveries fail after this long
+# retry_delays = [60, 300, 1800, 7200]   # seconds; the last repeats
+# bounce_domain = "example.org"          # VERP: bounces+TOKEN@this domain
+# unsubscribe_url = "https://press.example.org/presswire"   # see `presswire serve`
+# outbox = "outbox"
+
+# DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
+# read by every worker; it is never printed.
+# [dkim]
+# domain = "example.org"
+# selector = "press2026"
+# key_file = "/etc/presswire/dkim.pem"
+# algorithm = "rsa-sha256"
 "##;
 
 #[cfg(test)]
@@ -72,6 +147,7 @@ mod tests {
     fn starter_parses_and_unknown_keys_are_refused() {
         let c: Config = toml::from_str(STARTER).unwrap();
         assert!(c.db.is_none());
+        assert!(c.smtp.url.is_none());
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("p.toml");
         std::fs::write(&p, "db = \"sqlite://x.db\"\ndatabase = 1\n").unwrap();

@@ -6,11 +6,13 @@
 //! arguments, runs [`cli::run`] and maps errors to exit codes with
 //! [`exit_code`].
 
+pub mod bounce;
 pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod db;
 pub mod release;
+pub mod send;
 
 /// An error in what the user gave presswire (a flag, a value, a file) rather
 /// than a failure: exit code 2. The message says what to do.
@@ -27,6 +29,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 .is_some_and(contacts::Error::is_bad_input)
             || e.downcast_ref::<config::Error>().is_some()
             || e.downcast_ref::<release::Error>().is_some()
+            || e.downcast_ref::<send::Error>()
+                .is_some_and(send::Error::is_bad_input)
             || matches!(
                 e.downcast_ref::<db::Error>(),
                 Some(db::Error::UnknownScheme(_))

@@ -6,7 +6,10 @@ mod contacts;
 mod init;
 mod output;
 mod release;
+mod send;
+mod sends;
 mod suppress;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -49,6 +52,18 @@ pub enum Command {
     /// Write, preview and check releases
     #[command(subcommand)]
     Release(release::Command),
+    /// Send a release to an audience (plan, confirm, deliver)
+    Send(Box<send::SendArgs>),
+    /// List sends; status, pause, resume or cancel one
+    Sends {
+        #[command(subcommand)]
+        command: Option<sends::Command>,
+    },
+    /// Deliver every running send until stopped (several may share a PostgreSQL database)
+    Worker {
+        #[command(flatten)]
+        transport: send::TransportArgs,
+    },
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -132,5 +147,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Contacts(cmd) => contacts::run(&ctx, cmd).await,
         Command::Suppress(cmd) => suppress::run(&ctx, cmd).await,
         Command::Release(cmd) => release::run(&ctx, cmd).await,
+        Command::Send(args) => send::run(&ctx, *args).await,
+        Command::Sends { command } => sends::run(&ctx, command).await,
+        Command::Worker { transport } => worker::run(&ctx, transport).await,
     }
 }

@@ -186,6 +186,50 @@ pub async fn list(db: &Db, audience: &Audience) -> Result<Vec<Contact>, Error> {
     Ok(rows.into_iter().map(Contact::from).collect())
 }
 
+/// One page of an audience, ordered by address: the contacts after the
+/// address key `after` (none: from the start). Walking an audience page by
+/// page keeps memory flat however large it is.
+pub async fn list_page(
+    db: &Db,
+    audience: &Audience,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Contact>, Error> {
+    let mut params = Params::new();
+    let filter = audience.where_sql(&mut params);
+    let after = match after {
+        Some(key) => format!("AND c.email_key > {}", params.push(key)),
+        None => String::new(),
+    };
+    let limit = params.push(limit);
+    // The next page of an audience, for planning a send.
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+         FROM contacts c WHERE {filter} {after} ORDER BY c.email_key LIMIT {limit}",
+        db.tags_of_contact_sql()
+    );
+    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
+    Ok(rows.into_iter().map(Contact::from).collect())
+}
+
+/// The contacts with these ids (for a send's claimed deliveries).
+pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<Contact>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params = Params::new();
+    let list: Vec<String> = ids.iter().map(|id| params.push(*id)).collect();
+    // The current data of the contacts a worker is about to mail.
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+         FROM contacts c WHERE c.id IN ({})",
+        db.tags_of_contact_sql(),
+        list.join(", ")
+    );
+    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
+    Ok(rows.into_iter().map(Contact::from).collect())
+}
+
 /// The contact with this address (compared without regard to case).
 pub async fn get(db: &Db, email: &str) -> Result<Contact, Error> {
     let address = Address::parse(email).map_err(|e| Error::BadInput(e.to_string()))?;

@@ -106,22 +106,27 @@ impl TestApp {
         p
     }
 
+    /// `presswire --db URL` in the working directory, not yet started: for
+    /// a test that spawns it, signals it or feeds its stdin.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_presswire"));
+        c.current_dir(self.dir.path())
+            .env_remove("PRESSWIRE_DB")
+            .env_remove("PRESSWIRE_CONFIG")
+            .env_remove("PRESSWIRE_SMTP_URL")
+            .env_remove("RUST_LOG")
+            .arg("--db")
+            .arg(&self.db_url);
+        c
+    }
+
     /// Runs `presswire --db URL ARGS…` in the working directory.
     pub fn run<I, S>(&self, args: I) -> Output
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        Command::new(env!("CARGO_BIN_EXE_presswire"))
-            .current_dir(self.dir.path())
-            .env_remove("PRESSWIRE_DB")
-            .env_remove("PRESSWIRE_CONFIG")
-            .env_remove("RUST_LOG")
-            .arg("--db")
-            .arg(&self.db_url)
-            .args(args)
-            .output()
-            .unwrap()
+        self.command().args(args).output().unwrap()
     }
 
     /// Runs and asserts exit code 0; returns stdout.
@@ -201,6 +206,22 @@ impl TestApp {
         })
     }
 
+    /// Runs one SQL statement with text parameters (`$1`, `$2`, …) on the
+    /// test database: for data no command would write, such as a contact
+    /// from a source that did not check it.
+    pub fn execute(&self, sql: &str, params: &[&str]) {
+        let url = self.db_url.clone();
+        runtime().block_on(async move {
+            let db = presswire::db::Db::open(&url).await.unwrap();
+            let mut query = sqlx::query(sql);
+            for p in params {
+                query = query.bind(*p);
+            }
+            query.execute(&db.pool).await.unwrap();
+            db.close().await;
+        })
+    }
+
     /// The contacts as `contacts list --format json` prints them.
     pub fn contacts(&self) -> Vec<serde_json::Value> {
         self.json(["contacts", "list", "--format", "json"])
@@ -229,4 +250,174 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
+}
+
+/// postfix's `smtp-sink` on a free loopback port: a real SMTP server that
+/// accepts (or, with fault flags, rejects) every message and dumps each one
+/// it accepts into a file of its own, so a test asserts on what arrived.
+/// Killed when dropped.
+pub struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    dump: tempfile::TempDir,
+}
+
+/// One message as it arrived at [`SmtpSink`].
+#[derive(Debug, Clone)]
+pub struct SinkMessage {
+    /// The MAIL FROM address, without angle brackets or parameters.
+    pub mail_from: String,
+    /// The RCPT TO addresses, in order.
+    pub rcpt_to: Vec<String>,
+    /// The message (headers and body) as the client sent it, CRLF line ends.
+    pub raw: String,
+}
+
+impl SmtpSink {
+    /// Starts smtp-sink with extra `flags` (e.g. `["-r", "RCPT"]`) on a free
+    /// port and waits until it accepts connections.
+    pub fn start(flags: &[&str]) -> SmtpSink {
+        for _ in 0..20 {
+            let port = free_port();
+            if let Some(sink) = SmtpSink::start_on(port, flags) {
+                return sink;
+            }
+        }
+        panic!("smtp-sink did not start on any port");
+    }
+
+    /// Starts smtp-sink on `port` (e.g. again on the port of one that was
+    /// dropped); `None` when it exits at once (the port is taken).
+    pub fn start_on(port: u16, flags: &[&str]) -> Option<SmtpSink> {
+        use std::os::unix::fs::MetadataExt;
+        let dump = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("/usr/sbin/smtp-sink");
+        // smtp-sink refuses to run as root unless told whose rights to take.
+        if std::fs::metadata("/proc/self").map(|m| m.uid()).ok() == Some(0) {
+            cmd.args(["-u", "root"]);
+        }
+        cmd.arg("-d")
+            .arg(format!("{}/%M.", dump.path().display()))
+            .args(flags)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("1000")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd
+            .spawn()
+            .expect("/usr/sbin/smtp-sink (Debian package postfix) must be installed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return None;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(SmtpSink { child, port, dump });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `smtp://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message that arrived so far, in no particular order.
+    pub fn messages(&self) -> Vec<SinkMessage> {
+        self.arrivals().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Every message that arrived so far with the moment its last byte was
+    /// written (its dump file's modification time, to the nanosecond): for
+    /// measuring the pace of a send.
+    pub fn arrivals(&self) -> Vec<(std::time::SystemTime, SinkMessage)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.dump.path()).unwrap() {
+            let path = entry.unwrap().path();
+            // A transaction the client abandons is deleted: skip it.
+            let (Ok(bytes), Ok(meta)) = (std::fs::read(&path), std::fs::metadata(&path)) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let at = meta.modified().unwrap();
+            if let Some(m) = parse_dump(&text) {
+                out.push((at, m));
+            }
+        }
+        out
+    }
+
+    /// How many dump files there are, transactions in progress included: a
+    /// cheap way to see that messages have started to arrive.
+    pub fn files(&self) -> usize {
+        std::fs::read_dir(self.dump.path()).unwrap().count()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nobody listens on (at the moment of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Splits one smtp-sink dump into its envelope records (`X-Mail-Args`,
+/// `X-Rcpt-Args`, up to its three-line `Received:` header) and the message.
+/// `None` for a transaction that ended before the message was complete.
+fn parse_dump(text: &str) -> Option<SinkMessage> {
+    let mut mail_from = None;
+    let mut rcpt_to = Vec::new();
+    let mut lines = text.split('\n');
+    for line in lines.by_ref() {
+        if let Some(args) = line.strip_prefix("X-Mail-Args: ") {
+            mail_from = Some(angle_address(args));
+        } else if let Some(args) = line.strip_prefix("X-Rcpt-Args: ") {
+            rcpt_to.push(angle_address(args));
+        } else if line.starts_with("Received: ") {
+            break;
+        }
+    }
+    // The rest of smtp-sink's Received: header.
+    lines.next()?;
+    lines.next()?;
+    let mut body: Vec<&str> = lines.collect();
+    // smtp-sink ends the dump with an empty line of its own.
+    if body.last() == Some(&"") {
+        body.pop();
+    }
+    if body.last() == Some(&"") {
+        body.pop();
+    }
+    Some(SinkMessage {
+        mail_from: mail_from?,
+        rcpt_to,
+        raw: body.iter().map(|l| format!("{l}\r\n")).collect(),
+    })
+}
+
+/// `<a@b.example> BODY=8BITMIME` → `a@b.example`.
+fn angle_address(args: &str) -> String {
+    let args = args.trim();
+    match (args.find('<'), args.find('>')) {
+        (Some(a), Some(b)) if a < b => args[a + 1..b].to_string(),
+        _ => args.split_whitespace().next().unwrap_or("").to_string(),
+    }
 }

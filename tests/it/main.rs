@@ -10,3 +10,6 @@ mod harness;
 mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
+mod release;
+mod send;
+mod send_durability;

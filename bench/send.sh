@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Sending benchmark (sending issue): presswire sends N personalised ~5 KB
+# messages unthrottled to postfix's smtp-sink on loopback, every delivery
+# recorded in the database, next to two peers run in the same command:
+#   - postfix's smtp-source -d (connection reuse; same count, size and
+#     number of connections): the speed of SMTP itself here;
+#   - Python mailmerge (PyPI; CSV + Jinja + SMTP, --no-limit): the tool a
+#     press officer would otherwise script, on 2,000 messages.
+#
+#   bench/send.sh [MESSAGES]        # default 20000; CONNECTIONS=… (default 2)
+#
+# Needs postfix (smtp-sink, smtp-source) and python3; installs mailmerge
+# into a virtualenv under bench/out/ on first use.
+set -euo pipefail
+
+N=${1:-${MESSAGES:-20000}}
+C=${CONNECTIONS:-2}
+MM=${MAILMERGE_MESSAGES:-2000}
+cd "$(dirname "$0")/.."
+OUT=bench/out/send
+rm -rf "$OUT" && mkdir -p "$OUT"
+BIN=$PWD/target/release/presswire
+echo "building release binary…" >&2
+cargo build --release --quiet
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SINK_USER=(); [ "$(id -u)" = 0 ] && SINK_USER=(-u root)
+start_sink() { /usr/sbin/smtp-sink "${SINK_USER[@]}" "127.0.0.1:$1" 1000 & SINK=$!; sleep 0.3; }
+stop_sink() { kill "$SINK" 2>/dev/null || true; wait "$SINK" 2>/dev/null || true; }
+now() { date +%s.%N; }
+
+# Contacts: N journalists over 50 domains, two languages.
+python3 - "$N" >"$OUT/contacts.csv" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("Email,First Name,Last Name,Outlet,Language,Country")
+for i in range(n):
+    lang = "de" if i % 3 == 0 else "en"
+    print(f"journalist{i}@outlet{i % 50}.example,Name{i},Surname{i},Outlet {i % 50},{lang},DE")
+PY
+
+# A ~5 KB message: a short release through a plain layout.
+mkdir -p "$OUT/templates"
+cat >"$OUT/templates/release.html" <<'HTML'
+<!DOCTYPE html><html lang="{{ release.language }}"><head><meta charset="utf-8"><title>{{ release.title }}</title>
+<style>body{font-family:Georgia,serif;color:#222}h1{font-size:24px}blockquote{border-left:3px solid #0b6e4f;padding-left:12px}</style></head>
+<body><h1>{{ release.title }}</h1>{{ body }}<p>{{ release.contact.organisation }} · {{ release.contact.email }}</p></body></html>
+HTML
+cat >"$OUT/templates/release.txt" <<'TXT'
+{{ release.title | upper }}
+
+{{ body }}
+
+--
+{{ release.contact.organisation }} · {{ release.contact.email }}
+TXT
+cat >"$OUT/release.md" <<'MD'
++++
+title = "Forty communities ask for a freeze of the Lumo dam permits"
+subject = "{{ contact.first_name }}, forty communities ask for a freeze of the Lumo dam permits"
+language = "en"
+[from]
+name = "Clearwater Rights Network"
+email = "press@clearwater-rights.example"
+[contact]
+organisation = "Clearwater Rights Network"
+email = "press@clearwater-rights.example"
++++
+Dear {{ contact.first_name }},
+
+please find our statement below{% if contact.outlet %} for {{ contact.outlet }}{% endif %}.
+
+**Forty communities along the Lumo River today asked the Ministry of Water to freeze the construction permits of the Lumo Gorge dam until an independent flood-risk study is published.** The first phase of works is due to begin in January, weeks before the long rains, on a riverbank where 60,000 people farm and fish.
+
+> "People here are not against electricity. They are against being flooded out without a plan," said Wanjiku Odhiambo, Director of Campaigns.
+
+## What we ask
+
+1. Freeze the three construction permits issued in October.
+2. Publish the environmental and social impact assessment.
+3. Hold public hearings before any works begin.
+
+More: <https://clearwater-rights.example/lumo>
+MD
+
+cd "$OUT"
+DB="sqlite://$PWD/p.db"
+"$BIN" --db "$DB" contacts import contacts.csv >/dev/null
+
+# 1. presswire
+P1=$(port); start_sink "$P1"
+t0=$(now)
+/usr/bin/time -f "%M" -o rss.txt "$BIN" --db "$DB" -q send release.md --templates templates --yes \
+    --rate unlimited --concurrency "$C" --smtp "smtp://127.0.0.1:$P1" --format json >summary.json
+t1=$(now)
+stop_sink
+SENT=$(sqlite3 p.db "select count(*) from deliveries where state = 'sent' and sent_at is not null and message_id is not null")
+SIZE=$("$BIN" --db "$DB" release preview release.md --templates templates --format eml | wc -c)
+PW=$(python3 -c "print(f'{$SENT/($t1-$t0):.0f}')")
+
+# 2. smtp-source, same count, size and connections
+P2=$(port); start_sink "$P2"
+t0=$(now)
+/usr/sbin/smtp-source -d -s "$C" -m "$N" -l "$SIZE" -f press@clearwater-rights.example \
+    -t journalist@outlet.example "127.0.0.1:$P2"
+t1=$(now)
+stop_sink
+SS=$(python3 -c "print(f'{$N/($t1-$t0):.0f}')")
+
+# 3. mailmerge on MM messages
+if [ ! -x venv/bin/mailmerge ] && [ ! -x ../mailmerge-venv/bin/mailmerge ]; then
+    python3 -m venv ../mailmerge-venv >/dev/null && ../mailmerge-venv/bin/pip install -q mailmerge
+fi
+MMBIN=../mailmerge-venv/bin/mailmerge
+# mailmerge renders each CSV row as Jinja variables: plain column names.
+{ echo "email,first_name,outlet"; tail -n +2 contacts.csv | head -n "$MM" | cut -d, -f1,2,4; } >mm.csv
+cat >mm-template.txt <<'TPL'
+TO: {{email}}
+SUBJECT: {{first_name}}, forty communities ask for a freeze of the Lumo dam permits
+FROM: Clearwater Rights Network <press@clearwater-rights.example>
+
+Dear {{first_name}},
+
+please find our statement below for {{outlet}}.
+TPL
+python3 - "$SIZE" >>mm-template.txt <<'PY'
+import sys
+print(("Forty communities along the Lumo River today asked for a freeze. " * 200)[: int(sys.argv[1]) - 400])
+PY
+P3=$(port); start_sink "$P3"
+cat >mm.conf <<CONF
+[smtp_server]
+host = 127.0.0.1
+port = $P3
+security = Never
+ratelimit = 0
+CONF
+t0=$(now)
+"$MMBIN" --no-limit --no-dry-run --template mm-template.txt --database mm.csv --config mm.conf >/dev/null
+t1=$(now)
+stop_sink
+MR=$(python3 -c "print(f'{$MM/($t1-$t0):.0f}')")
+
+RSS=$(( $(cat rss.txt) / 1024 ))
+python3 - "$PW" "$SS" "$MR" "$SENT" "$N" "$SIZE" "$C" "$RSS" <<'PY'
+import sys
+pw, ss, mr, sent, n, size, c, rss = (float(x) for x in sys.argv[1:])
+print(f"messages: {int(n)} of {int(size)} bytes over {int(c)} connection(s); recorded as sent: {int(sent)}")
+print(f"presswire send        {pw:>8.0f} msg/s   (peak RSS {rss:.0f} MB)")
+print(f"smtp-source -d        {ss:>8.0f} msg/s   ratio {pw/ss:.2f}x (target >= 0.8x: {'PASS' if pw/ss >= 0.8 else 'MISS'})")
+print(f"mailmerge (2,000)     {mr:>8.0f} msg/s   ratio {pw/mr:.1f}x (target >= 10x: {'PASS' if pw/mr >= 10 else 'MISS'})")
+PY

@@ -1,0 +1,466 @@
+//! `presswire send FILE [AUDIENCE] [options]`: plan, confirm, create the
+//! send, and deliver it in the foreground.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::output::{print_json, ReportFormat};
+use super::{AudienceArgs, Context};
+use crate::config::Config;
+use crate::contacts::Contact;
+use crate::db::Db;
+use crate::release::message::{self, Envelope};
+use crate::release::{Release, Renderer, TemplateSource};
+use crate::send::plan::{self, Plan};
+use crate::send::transport::{self, Attempt, SmtpTarget};
+use crate::send::worker::{self, Options, Progress, RunSummary, Target};
+use crate::send::{Rate, Settings};
+use crate::BadInput;
+
+/// Transport and pace flags shared by `send`, `sends resume` and `worker`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TransportArgs {
+    /// SMTP relay: smtp://user:pass@host:port?tls=none|starttls|tls (default: the outbox folder)
+    #[arg(
+        long,
+        env = "PRESSWIRE_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp: Option<String>,
+    /// SMTP connections
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Folder for .eml files when no SMTP relay is set (default outbox/)
+    #[arg(long, value_name = "DIR")]
+    pub outbox: Option<PathBuf>,
+}
+
+impl TransportArgs {
+    pub fn target(&self, config: &Config) -> anyhow::Result<Target> {
+        match self.smtp.clone().or_else(|| config.smtp.url.clone()) {
+            Some(url) => Ok(Target::Smtp(SmtpTarget::parse(&url)?)),
+            None => Ok(Target::Outbox(
+                self.outbox
+                    .clone()
+                    .or_else(|| config.send.outbox.clone().map(PathBuf::from))
+                    .unwrap_or_else(|| PathBuf::from("outbox")),
+            )),
+        }
+    }
+
+    pub fn options(
+        &self,
+        config: &Config,
+        send_id: Option<i64>,
+        concurrency: u32,
+    ) -> anyhow::Result<Options> {
+        Ok(Options {
+            target: self.target(config)?,
+            send_id,
+            until_idle: send_id.is_some(),
+            concurrency: self
+                .concurrency
+                .or(config.send.concurrency)
+                .unwrap_or(concurrency),
+            retry_delays: config
+                .send
+                .retry_delays
+                .clone()
+                .unwrap_or_else(|| vec![60, 300, 1800, 7200, 21600]),
+            lease_ms: 60_000,
+            dkim: config
+                .dkim
+                .as_ref()
+                .map(crate::send::transport::Dkim::load)
+                .transpose()?
+                .map(Arc::new),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The release file
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub audience: AudienceArgs,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+    /// Overall rate: N/s, N/m, N/h or unlimited (default 5/s)
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<Rate>,
+    /// Rate per recipient domain, e.g. 30/m (default unlimited)
+    #[arg(long, value_name = "RATE")]
+    pub per_domain: Option<Rate>,
+    /// At most this many messages per day
+    #[arg(long, value_name = "N")]
+    pub daily_cap: Option<u32>,
+    /// Deferred deliveries fail after this many hours (default 24)
+    #[arg(long, value_name = "HOURS")]
+    pub max_age: Option<u64>,
+    /// Start at this time (RFC 3339, e.g. 2026-05-10T09:00:00+03:00)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Send before the release's embargo lifts
+    #[arg(long)]
+    pub ignore_embargo: bool,
+    /// Plan and render everything; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send one copy to this address only (no deliveries are recorded)
+    #[arg(long, value_name = "EMAIL")]
+    pub test: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Folder of layouts (default: templates/ when it exists, else the built-in ones)
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ReportFormat,
+}
+
+fn settings(args: &SendArgs, config: &Config, release: &Release) -> anyhow::Result<Settings> {
+    let parse = |v: &Option<String>, what: &str| -> anyhow::Result<Option<Rate>> {
+        v.as_deref()
+            .map(|r| {
+                r.parse().map_err(|e: String| {
+                    BadInput(format!("presswire.toml [send] {what}: {e}")).into()
+                })
+            })
+            .transpose()
+    };
+    let from_domain = release
+        .main
+        .front
+        .from
+        .email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_lowercase())
+        .unwrap_or_default();
+    Ok(Settings {
+        rate: args
+            .rate
+            .or(parse(&config.send.rate, "rate")?)
+            .unwrap_or(Rate {
+                count: Some(5),
+                per_ms: 1000,
+            }),
+        per_domain: args
+            .per_domain
+            .or(parse(&config.send.per_domain, "per_domain")?)
+            .unwrap_or(Rate::UNLIMITED),
+        daily_cap: args.daily_cap.or(config.send.daily_cap),
+        concurrency: args
+            .transport
+            .concurrency
+            .or(config.send.concurrency)
+            .unwrap_or(2),
+        max_age_secs: args.max_age.or(config.send.max_age_hours).unwrap_or(24) * 3600,
+        pause_after_failures: 5,
+        bounce_domain: config.send.bounce_domain.clone().unwrap_or(from_domain),
+        unsubscribe_url: config.send.unsubscribe_url.clone(),
+        ignore_embargo: args.ignore_embargo,
+    })
+}
+
+fn parse_at(at: &str) -> anyhow::Result<i64> {
+    chrono::DateTime::parse_from_rfc3339(at.trim())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            BadInput(format!(
+                "--at {at:?}: write a date, time and UTC offset, e.g. 2026-05-10T09:00:00+03:00"
+            ))
+            .into()
+        })
+}
+
+pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
+    let templates = TemplateSource::resolve(args.templates.as_deref())?;
+    let target = args.transport.target(&ctx.config)?;
+    if let Some(email) = &args.test {
+        return send_test(ctx, &args, &templates, &target, email).await;
+    }
+    let release = Release::load(&args.file)?;
+    let settings = settings(&args, &ctx.config, &release)?;
+    let at = args.at.as_deref().map(parse_at).transpose()?;
+    let db = ctx.db().await?;
+    let plan = plan::plan(
+        &db,
+        &args.file,
+        &templates,
+        args.audience.audience()?,
+        settings,
+        at,
+    )
+    .await?;
+    let summary = plan.summary();
+    if args.format == ReportFormat::Table {
+        print_plan(&plan, &target);
+    }
+    if plan.recipients == 0 {
+        return Err(BadInput("nobody to send to: the audience is empty once suppressed and inactive contacts are left out".into()).into());
+    }
+    if args.dry_run {
+        if args.format == ReportFormat::Json {
+            print_json(&summary)?;
+        } else {
+            println!("dry run: every message rendered; nothing sent, nothing recorded");
+        }
+        return Ok(());
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(BadInput(
+                "not sending without confirmation: add --yes (no terminal to ask on)".into(),
+            )
+            .into());
+        }
+        print!("Send to {} contacts? [y/N] ", plan.recipients);
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("not sent");
+            return Ok(());
+        }
+    }
+    let id = plan::create(&db, &plan).await?;
+    if let Some(why) = &plan.schedule_reason {
+        println!("send {id} is scheduled: {why}; `presswire worker` starts it then");
+        return Ok(());
+    }
+    let opts = args
+        .transport
+        .options(&ctx.config, Some(id), plan.settings.concurrency)?;
+    let summary = deliver(&db, opts, plan.recipients, ctx.quiet).await?;
+    print_summary(id, &summary, args.format)?;
+    db.close().await;
+    if summary.relay_down {
+        anyhow::bail!("the send paused itself: the relay is not reachable");
+    }
+    Ok(())
+}
+
+fn print_plan(plan: &Plan, target: &Target) {
+    let s = plan.summary();
+    println!("release:    {}", s.release);
+    let langs: Vec<String> = s
+        .languages
+        .iter()
+        .map(|(l, n)| format!("{n} in {l}"))
+        .collect();
+    println!("recipients: {} ({})", s.recipients, langs.join(", "));
+    for (why, n) in &s.skipped {
+        println!("skipped:    {n} ({why})");
+    }
+    let eta = s
+        .estimated_seconds
+        .map(|secs| format!(", about {}", human_duration(secs)))
+        .unwrap_or_default();
+    println!(
+        "pace:       {} overall, {} per domain{eta}",
+        s.rate, s.per_domain
+    );
+    println!("via:        {target}");
+    for w in &s.warnings {
+        println!("warning:    {w}");
+    }
+}
+
+fn human_duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
+
+/// Runs the worker for one send with a progress bar on a terminal and
+/// Ctrl-C handling: stop claiming, finish what is in flight, exit cleanly.
+pub async fn deliver(
+    db: &Db,
+    opts: Options,
+    total: u64,
+    quiet: bool,
+) -> anyhow::Result<RunSummary> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Progress::default());
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("stopping: letting the messages in flight finish (Ctrl-C again to kill)");
+                stop.store(true, Ordering::Relaxed);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    }
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} sending [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let ticker = bar.clone().map(|bar| {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            loop {
+                let done = progress.sent.load(Ordering::Relaxed)
+                    + progress.failed.load(Ordering::Relaxed)
+                    + progress.skipped.load(Ordering::Relaxed);
+                bar.set_position(done);
+                let deferred = progress.deferred.load(Ordering::Relaxed);
+                if deferred > 0 {
+                    bar.set_message(format!("({deferred} deferred)"));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let result = worker::run(db, opts, stop, progress).await;
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(result?)
+}
+
+pub fn print_summary(id: i64, s: &RunSummary, format: ReportFormat) -> anyhow::Result<()> {
+    if format == ReportFormat::Json {
+        let mut v = serde_json::to_value(s)?;
+        v["send"] = id.into();
+        return print_json(&v);
+    }
+    let rate = if s.seconds > 0.0 {
+        s.sent as f64 / s.seconds
+    } else {
+        0.0
+    };
+    println!(
+        "send {id}: {} sent, {} deferred, {} failed, {} skipped in {:.1} s ({rate:.0}/s)",
+        s.sent, s.deferred, s.failed, s.skipped, s.seconds
+    );
+    if let Some(p) = &s.paused {
+        println!("{p}");
+    } else if let Some(t) = &s.next_retry {
+        println!(
+            "deferred deliveries retry from {t}: keep `presswire worker` running, or run `presswire sends resume {id}` then"
+        );
+    }
+    Ok(())
+}
+
+/// `--test EMAIL`: one copy to one address, nothing recorded.
+async fn send_test(
+    ctx: &Context,
+    args: &SendArgs,
+    templates: &TemplateSource,
+    target: &Target,
+    email: &str,
+) -> anyhow::Result<()> {
+    let release = Release::load(&args.file)?;
+    let renderer = Renderer::new(&release, templates)?;
+    let db = ctx.db().await?;
+    let contact = match crate::contacts::get(&db, email).await {
+        Ok(c) => c,
+        Err(crate::contacts::Error::NotFound(_)) => test_contact(email, &release)?,
+        Err(e) => return Err(e.into()),
+    };
+    db.close().await;
+    let mut rendered = renderer.render(&release, &contact)?;
+    rendered.subject = format!("[TEST] {}", rendered.subject);
+    let file = release.file_for(contact.language.as_deref());
+    let attachments = message::read_attachments(file)?;
+    let msg = message::build(
+        file,
+        &rendered,
+        &contact,
+        &attachments,
+        &Envelope::new(&release),
+    )?;
+    let bytes = msg.formatted();
+    let from = release.main.front.from.email.clone();
+    let attempt = match target {
+        Target::Outbox(dir) => {
+            let dir = dir.join("test");
+            std::fs::create_dir_all(&dir).context("creating the outbox")?;
+            let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4().simple()));
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            Attempt::Accepted(format!("written to {}", path.display()))
+        }
+        Target::Smtp(t) => {
+            let envelope = lettre::address::Envelope::new(
+                Some(
+                    from.parse()
+                        .map_err(|e| BadInput(format!("`from` {from:?}: {e}")))?,
+                ),
+                vec![contact
+                    .email
+                    .parse()
+                    .map_err(|e| BadInput(format!("{email:?}: {e}")))?],
+            )
+            .map_err(|e| BadInput(e.to_string()))?;
+            let mut conn = t.connect(Duration::from_secs(30)).await?;
+            let a = transport::send_smtp(&mut conn, t, &envelope, &bytes).await;
+            let _ = conn.quit().await;
+            a
+        }
+    };
+    match attempt {
+        Attempt::Accepted(reply) => {
+            println!(
+                "test message for {} sent to {email}: {reply}",
+                contact.email
+            );
+            Ok(())
+        }
+        Attempt::Transient(r) | Attempt::Permanent(r) | Attempt::Connection(r) => {
+            anyhow::bail!("the test message was not accepted: {r}")
+        }
+    }
+}
+
+fn test_contact(email: &str, release: &Release) -> anyhow::Result<Contact> {
+    let address =
+        crate::contacts::Address::parse(email).map_err(|e| BadInput(format!("--test: {e}")))?;
+    Ok(Contact {
+        id: 0,
+        email: address.to_string(),
+        name: Some("Test Recipient".into()),
+        first_name: Some("Test".into()),
+        last_name: Some("Recipient".into()),
+        outlet: None,
+        role: None,
+        beat: None,
+        country: None,
+        language: Some(release.main.front.language.clone()),
+        phone: None,
+        notes: None,
+        tags: Vec::new(),
+        status: crate::contacts::Status::Active,
+        suppressed: None,
+        extra: Default::default(),
+        source: None,
+        created_at: 0,
+        updated_at: 0,
+    })
+}

@@ -1,0 +1,211 @@
+//! `presswire sends [list] | status ID | pause ID | resume ID | cancel ID`.
+
+use clap::Subcommand;
+
+use super::output::{print_json, table, ReportFormat};
+use super::send::{deliver, print_summary, TransportArgs};
+use super::Context;
+use crate::db::now_ms;
+use crate::send::{queue, SendState};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List sends, newest first
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Counts per state, current rate, ETA and uncertain deliveries of a send
+    Status {
+        /// A send id, or `latest`
+        id: SendRef,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Stop a send; `resume` continues it
+    Pause { id: SendRef },
+    /// Continue a paused or interrupted send in the foreground
+    Resume {
+        id: SendRef,
+        /// Also resend deliveries whose outcome is unknown (the worker died while sending them)
+        #[arg(long)]
+        resend_uncertain: bool,
+        #[command(flatten)]
+        transport: TransportArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Cancel a send: what has not left yet never will
+    Cancel { id: SendRef },
+}
+
+/// A send id or `latest`.
+#[derive(Debug, Clone, Copy)]
+pub enum SendRef {
+    Id(i64),
+    Latest,
+}
+
+impl std::str::FromStr for SendRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SendRef, String> {
+        if s == "latest" {
+            return Ok(SendRef::Latest);
+        }
+        s.parse()
+            .map(SendRef::Id)
+            .map_err(|_| format!("{s:?} is neither a send id nor `latest`"))
+    }
+}
+
+impl SendRef {
+    async fn resolve(self, db: &crate::db::Db) -> anyhow::Result<i64> {
+        match self {
+            SendRef::Id(id) => Ok(id),
+            SendRef::Latest => queue::sends(db, None)
+                .await?
+                .first()
+                .map(|s| s.id)
+                .ok_or_else(|| crate::BadInput("there are no sends yet".into()).into()),
+        }
+    }
+}
+
+pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
+    let db = ctx.db().await?;
+    match cmd.unwrap_or(Command::List {
+        format: ReportFormat::Table,
+    }) {
+        Command::List { format } => {
+            queue::recover(&db, None).await?;
+            let all = queue::sends(&db, None).await?;
+            match format {
+                ReportFormat::Json => print_json(&all)?,
+                ReportFormat::Table => {
+                    let mut t = table(&[
+                        "ID", "RELEASE", "STATE", "CREATED", "TOTAL", "SENT", "PENDING", "FAILED",
+                        "OTHER",
+                    ]);
+                    for s in &all {
+                        let n = |k: &str| s.counts.get(k).copied().unwrap_or(0);
+                        let pending = n("queued") + n("sending") + n("deferred");
+                        let other = s.total - n("sent") - pending - n("failed");
+                        t.add_row([
+                            s.id.to_string(),
+                            s.release.clone(),
+                            s.state.clone(),
+                            s.created_at.clone(),
+                            s.total.to_string(),
+                            n("sent").to_string(),
+                            pending.to_string(),
+                            n("failed").to_string(),
+                            other.to_string(),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+        }
+        Command::Status { id, format } => {
+            let id = id.resolve(&db).await?;
+            queue::recover(&db, Some(id)).await?;
+            let s = queue::sends(&db, Some(id)).await?.remove(0);
+            let recent = queue::sent_since(&db, id, now_ms() - 60_000).await?;
+            let pending: i64 = ["queued", "sending", "deferred"]
+                .iter()
+                .map(|k| s.counts.get(*k).copied().unwrap_or(0))
+                .sum();
+            let rate_per_min = recent as f64;
+            let eta_min = (rate_per_min > 0.0).then(|| pending as f64 / rate_per_min);
+            let uncertain = queue::uncertain(&db, id).await?;
+            match format {
+                ReportFormat::Json => {
+                    let mut v = serde_json::to_value(&s)?;
+                    v["sent_last_minute"] = recent.into();
+                    v["eta_minutes"] = eta_min.into();
+                    v["uncertain"] = serde_json::to_value(&uncertain)?;
+                    print_json(&v)?;
+                }
+                ReportFormat::Table => {
+                    println!(
+                        "send {} of {} ({}): {}",
+                        s.id,
+                        s.release,
+                        s.title.as_deref().unwrap_or(""),
+                        s.state
+                    );
+                    if let Some(t) = &s.scheduled_at {
+                        println!("scheduled for {t}");
+                    }
+                    let mut t = table(&["STATE", "DELIVERIES"]);
+                    for (k, n) in &s.counts {
+                        t.add_row([k.clone(), n.to_string()]);
+                    }
+                    t.add_row(["total".to_string(), s.total.to_string()]);
+                    println!("{t}");
+                    println!(
+                        "rate: {recent} sent in the last minute{}",
+                        eta_min
+                            .map(|m| format!("; about {m:.0} min to go"))
+                            .unwrap_or_default()
+                    );
+                    if !uncertain.is_empty() {
+                        println!(
+                            "{} uncertain (the worker stopped while sending; they may have arrived): {}",
+                            uncertain.len(),
+                            uncertain.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                        );
+                        println!(
+                            "resend them with `presswire sends resume {id} --resend-uncertain`"
+                        );
+                    }
+                }
+            }
+        }
+        Command::Pause { id } => {
+            let id = id.resolve(&db).await?;
+            queue::set_state(&db, id, SendState::Paused).await?;
+            println!("send {id} paused; messages in flight finish. `presswire sends resume {id}` continues it");
+        }
+        Command::Cancel { id } => {
+            let id = id.resolve(&db).await?;
+            queue::set_state(&db, id, SendState::Cancelled).await?;
+            println!("send {id} cancelled: deliveries not yet sent are cancelled");
+        }
+        Command::Resume {
+            id,
+            resend_uncertain,
+            transport,
+            format,
+        } => {
+            let id = id.resolve(&db).await?;
+            let recovered = queue::recover(&db, Some(id)).await?;
+            if recovered > 0 {
+                println!("{recovered} deliveries were being sent when their worker stopped: now uncertain");
+            }
+            if resend_uncertain {
+                let n = queue::requeue_uncertain(&db, id).await?;
+                println!("{n} uncertain deliveries queued again");
+            }
+            let info = queue::sends(&db, Some(id)).await?.remove(0);
+            if info.state != "running" {
+                queue::set_state(&db, id, SendState::Running).await?;
+            }
+            // Resuming means "the relay is fine now": retry what was deferred.
+            queue::retry_now(&db, id).await?;
+            let concurrency = info.settings.as_ref().map(|s| s.concurrency).unwrap_or(2);
+            let opts = transport.options(&ctx.config, Some(id), concurrency)?;
+            let summary = deliver(&db, opts, info.total as u64, ctx.quiet).await?;
+            print_summary(id, &summary, format)?;
+            let uncertain = queue::uncertain(&db, id).await?;
+            if !uncertain.is_empty() && format == ReportFormat::Table {
+                println!(
+                    "{} uncertain deliveries were not resent; `presswire sends resume {id} --resend-uncertain` resends them",
+                    uncertain.len()
+                );
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}

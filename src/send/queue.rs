@@ -1,0 +1,480 @@
+//! The durable queue: deliveries are claimed with a lease (state `sending`,
+//! owner, lease expiry), each result is written as it happens, and a
+//! delivery left `sending` by a worker that died becomes `uncertain`: its
+//! outcome is unknown, so it is never resent without `--resend-uncertain`.
+//!
+//! On PostgreSQL, claims use `FOR UPDATE SKIP LOCKED`, so several worker
+//! processes on several machines split one queue without duplicates; on
+//! SQLite, one writer at a time gives the same guarantee.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{DeliveryState, Error, SendState, Settings};
+use crate::db::{now_ms, Db, Params};
+
+/// Who holds a lease: host, process id and process start time, so that a
+/// worker on the same host can tell a dead owner from a live one at once.
+pub fn owner_id() -> String {
+    let host = hostname();
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        process_start(std::process::id()).unwrap_or(0)
+    )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// A process's start time in clock ticks since boot (Linux /proc), to tell
+/// a reused pid from the original process.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces: fields count from after ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the owner of a lease is known to be dead: it ran on this host
+/// and its process is gone. Owners on other hosts are judged by lease expiry.
+fn owner_is_dead(owner: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    if host != hostname() {
+        return false;
+    }
+    let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else {
+        return false;
+    };
+    process_start(pid) != Some(start)
+}
+
+/// A claimed delivery.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub send_id: i64,
+    pub contact_id: Option<i64>,
+    pub email: String,
+    pub attempts: i64,
+}
+
+/// Claims up to `n` due deliveries of running sends (of `send_id` only, if given).
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    send_id: Option<i64>,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
+    let now = now_ms();
+    let mut p = Params::new();
+    let owner_p = p.push(owner);
+    let lease_p = p.push(now + lease_ms);
+    let now_p = p.push(now);
+    let send_filter = match send_id {
+        Some(id) => format!("AND d.send_id = {}", p.push(id)),
+        None => String::new(),
+    };
+    let limit_p = p.push(n);
+    // Take the oldest due deliveries of running sends and lease them to
+    // this worker; concurrent workers skip each other's rows.
+    let sql = format!(
+        "UPDATE deliveries SET state = 'sending', lease_owner = {owner_p}, lease_expires_at = {lease_p}, \
+             attempts = attempts + 1, updated_at = {now_p} \
+         WHERE id IN (SELECT d.id FROM deliveries d \
+             WHERE d.state IN ('queued', 'deferred') \
+               AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= {now_p}) \
+               AND d.send_id IN (SELECT id FROM sends WHERE state = 'running') {send_filter} \
+             ORDER BY d.id LIMIT {limit_p}{}) \
+         RETURNING id, send_id, contact_id, email, attempts",
+        db.skip_locked_sql()
+    );
+    let mut rows: Vec<Claimed> = p.query_as(&sql).fetch_all(&db.pool).await?;
+    rows.sort_by_key(|c| c.id);
+    Ok(rows)
+}
+
+/// Extends the leases this worker holds.
+pub async fn renew(db: &Db, owner: &str, lease_ms: i64) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE deliveries SET lease_expires_at = $1 WHERE lease_owner = $2 AND state = 'sending'",
+    )
+    .bind(now_ms() + lease_ms)
+    .bind(owner)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks deliveries whose worker died while sending them as `uncertain`:
+/// leases that expired, and leases of dead processes on this host. Returns
+/// how many.
+pub async fn recover(db: &Db, send_id: Option<i64>) -> Result<u64, Error> {
+    let now = now_ms();
+    // Owners of deliveries still being sent.
+    let owners: Vec<(Option<String>,)> =
+        sqlx::query_as("SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'sending'")
+            .fetch_all(&db.pool)
+            .await?;
+    let mut n = 0;
+    for (owner,) in owners {
+        let owner = owner.unwrap_or_default();
+        let dead = owner_is_dead(&owner);
+        let mut p = Params::new();
+        let cond = if dead {
+            format!("lease_owner = {}", p.push(owner.as_str()))
+        } else {
+            format!(
+                "lease_owner = {} AND lease_expires_at < {}",
+                p.push(owner.as_str()),
+                p.push(now)
+            )
+        };
+        let filter = match send_id {
+            Some(id) => format!(" AND send_id = {}", p.push(id)),
+            None => String::new(),
+        };
+        let now_p = p.push(now);
+        // Their outcome is unknown: they may have reached the relay.
+        let sql = format!(
+            "UPDATE deliveries SET state = 'uncertain', updated_at = {now_p}, \
+                 last_reply = 'the worker stopped while sending; outcome unknown' \
+             WHERE state = 'sending' AND {cond}{filter}"
+        );
+        n += p.query(&sql).execute(&db.pool).await?.rows_affected();
+    }
+    Ok(n)
+}
+
+/// Makes a send's deferred deliveries due now: `sends resume` after the
+/// relay is fixed retries at once instead of waiting out the backoff (up
+/// to hours) of each delivery.
+pub async fn retry_now(db: &Db, send_id: i64) -> Result<u64, Error> {
+    let now = now_ms();
+    let n = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = $2, updated_at = $2 \
+         WHERE send_id = $1 AND state = 'deferred' AND next_attempt_at > $2",
+    )
+    .bind(send_id)
+    .bind(now)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n)
+}
+
+/// Puts uncertain deliveries of a send back in the queue (`--resend-uncertain`).
+pub async fn requeue_uncertain(db: &Db, send_id: i64) -> Result<u64, Error> {
+    let n = sqlx::query(
+        "UPDATE deliveries SET state = 'queued', next_attempt_at = NULL, updated_at = $2 \
+         WHERE send_id = $1 AND state = 'uncertain'",
+    )
+    .bind(send_id)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n)
+}
+
+/// The outcome of one attempt, to be recorded.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent { reply: String, message_id: String },
+    Deferred { reply: String, next_attempt_at: i64 },
+    Failed { reply: String },
+    Skipped { reason: String },
+}
+
+/// Writes a batch of outcomes in one transaction. Only rows this worker
+/// holds are touched; a row recovered as uncertain meanwhile still takes a
+/// known outcome (it was this worker's, and now its fate is known).
+pub async fn record(db: &Db, owner: &str, outcomes: &[(i64, Outcome)]) -> Result<(), Error> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    for (id, outcome) in outcomes {
+        let (state, reply, next, message_id, sent_at) = match outcome {
+            Outcome::Sent { reply, message_id } => (
+                "sent",
+                Some(reply.clone()),
+                None,
+                Some(message_id.clone()),
+                Some(now),
+            ),
+            Outcome::Deferred {
+                reply,
+                next_attempt_at,
+            } => (
+                "deferred",
+                Some(reply.clone()),
+                Some(*next_attempt_at),
+                None,
+                None,
+            ),
+            Outcome::Failed { reply } => ("failed", Some(reply.clone()), None, None, None),
+            Outcome::Skipped { .. } => ("skipped", None, None, None, None),
+        };
+        let skip_reason = match outcome {
+            Outcome::Skipped { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        // The result of one attempt, written as it happens.
+        sqlx::query(
+            "UPDATE deliveries SET state = $1, last_reply = COALESCE($2, last_reply), \
+                 next_attempt_at = $3, message_id = COALESCE($4, message_id), \
+                 sent_at = COALESCE($5, sent_at), skip_reason = COALESCE($6, skip_reason), \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_at = $7 \
+             WHERE id = $8 AND lease_owner = $9 AND state IN ('sending', 'uncertain')",
+        )
+        .bind(state)
+        .bind(reply)
+        .bind(next)
+        .bind(message_id)
+        .bind(sent_at)
+        .bind(skip_reason)
+        .bind(now)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One send as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendInfo {
+    pub id: i64,
+    pub release: String,
+    pub title: Option<String>,
+    pub state: String,
+    pub created_at: String,
+    pub scheduled_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub counts: BTreeMap<String, i64>,
+    pub total: i64,
+    #[serde(skip)]
+    pub settings: Option<Settings>,
+    #[serde(skip)]
+    pub scheduled_ms: Option<i64>,
+}
+
+type SendRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Sends, newest first (one, when `id` is given).
+pub async fn sends(db: &Db, id: Option<i64>) -> Result<Vec<SendInfo>, Error> {
+    let mut p = Params::new();
+    let filter = match id {
+        Some(id) => format!("WHERE s.id = {}", p.push(id)),
+        None => String::new(),
+    };
+    // Each send with its release, newest first.
+    let sql = format!(
+        "SELECT s.id, r.slug, r.title, s.state, s.settings, s.created_at, s.scheduled_at, s.started_at, s.finished_at \
+         FROM sends s JOIN releases r ON r.id = s.release_id {filter} ORDER BY s.id DESC"
+    );
+    let rows: Vec<SendRow> = p.query_as(&sql).fetch_all(&db.pool).await?;
+    if id.is_some() && rows.is_empty() {
+        return Err(Error::NoSuchSend(id.unwrap_or(0)));
+    }
+    let t = crate::contacts::format_time;
+    let mut out = Vec::new();
+    for (id, slug, title, state, settings, created, scheduled, started, finished) in rows {
+        // Deliveries per state for this send.
+        let counts: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, count(*) FROM deliveries WHERE send_id = $1 GROUP BY state",
+        )
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?;
+        let total = counts.iter().map(|(_, n)| n).sum();
+        out.push(SendInfo {
+            id,
+            release: slug,
+            title,
+            state,
+            created_at: t(created),
+            scheduled_at: scheduled.map(t),
+            started_at: started.map(t),
+            finished_at: finished.map(t),
+            counts: counts.into_iter().collect(),
+            total,
+            settings: serde_json::from_str(&settings).ok(),
+            scheduled_ms: scheduled,
+        });
+    }
+    Ok(out)
+}
+
+/// Sets a send's state, checking the transition makes sense.
+pub async fn set_state(db: &Db, id: i64, to: SendState) -> Result<SendState, Error> {
+    let info = sends(db, Some(id)).await?;
+    let from: SendState = info[0].state.parse().map_err(Error::Input)?;
+    let allowed = matches!(
+        (from, to),
+        (SendState::Running | SendState::Scheduled, SendState::Paused)
+            | (
+                SendState::Paused | SendState::Scheduled | SendState::Running | SendState::Finished,
+                SendState::Running
+            )
+            | (
+                SendState::Running | SendState::Scheduled | SendState::Paused,
+                SendState::Cancelled
+            )
+    );
+    if !allowed {
+        return Err(Error::Input(format!(
+            "send {id} is {from}; it cannot become {to}"
+        )));
+    }
+    let now = now_ms();
+    // The new state; a started send keeps its first start time.
+    sqlx::query(
+        "UPDATE sends SET state = $1, started_at = COALESCE(started_at, $2), \
+             finished_at = CASE WHEN $1 = 'cancelled' THEN $2 ELSE NULL END WHERE id = $3",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    if to == SendState::Cancelled {
+        // What has not left yet never will.
+        sqlx::query(
+            "UPDATE deliveries SET state = 'cancelled', updated_at = $2 \
+             WHERE send_id = $1 AND state IN ('queued', 'deferred')",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    }
+    Ok(from)
+}
+
+/// Starts scheduled sends whose time has come.
+pub async fn start_due(db: &Db) -> Result<u64, Error> {
+    let now = now_ms();
+    let n = sqlx::query(
+        "UPDATE sends SET state = 'running', started_at = $1 WHERE state = 'scheduled' AND scheduled_at <= $1",
+    )
+    .bind(now)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n)
+}
+
+/// Marks running sends with nothing left to do as finished.
+pub async fn finish_done(db: &Db) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE sends SET state = 'finished', finished_at = $1 WHERE state = 'running' \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id \
+             AND d.state IN ('queued', 'sending', 'deferred'))",
+    )
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Counts of a send's deliveries per state.
+pub async fn counts(db: &Db, send_id: i64) -> Result<BTreeMap<DeliveryState, i64>, Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM deliveries WHERE send_id = $1 GROUP BY state")
+            .bind(send_id)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, n)| s.parse().ok().map(|s| (s, n)))
+        .collect())
+}
+
+/// The earliest moment a deferred delivery of the send is due, if any.
+pub async fn next_retry(db: &Db, send_id: i64) -> Result<Option<i64>, Error> {
+    let (t,): (Option<i64>,) = sqlx::query_as(
+        "SELECT min(next_attempt_at) FROM deliveries WHERE send_id = $1 AND state = 'deferred'",
+    )
+    .bind(send_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(t)
+}
+
+/// Messages sent since the start of today (UTC), across sends: the daily cap.
+pub async fn sent_today(db: &Db) -> Result<i64, Error> {
+    let now = chrono::Utc::now();
+    let midnight = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0);
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM deliveries WHERE sent_at >= $1")
+        .bind(midnight)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(n)
+}
+
+/// Messages of a send sent since `since` (epoch ms): the current rate.
+pub async fn sent_since(db: &Db, send_id: i64, since: i64) -> Result<i64, Error> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM deliveries WHERE send_id = $1 AND sent_at >= $2")
+            .bind(send_id)
+            .bind(since)
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(n)
+}
+
+/// Addresses of a send's uncertain deliveries.
+pub async fn uncertain(db: &Db, send_id: i64) -> Result<Vec<String>, Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT email FROM deliveries WHERE send_id = $1 AND state = 'uncertain' ORDER BY id",
+    )
+    .bind(send_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|(e,)| e).collect())
+}
+
+/// Gives claimed deliveries back to the queue untouched (the attempt did
+/// not happen).
+pub async fn unclaim(db: &Db, owner: &str, ids: &[i64]) -> Result<(), Error> {
+    for id in ids {
+        sqlx::query(
+            "UPDATE deliveries SET state = CASE WHEN next_attempt_at IS NULL THEN 'queued' ELSE 'deferred' END, \
+                 attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&db.pool)
+        .await?;
+    }
+    Ok(())
+}

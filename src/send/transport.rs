@@ -1,0 +1,440 @@
+//! Transports: SMTP through lettre (our own TCP connections, so that
+//! TCP_NODELAY is set: lettre's pooled transport does not, and every message
+//! then waits for a delayed ACK), or the outbox, a folder of .eml files,
+//! when no SMTP relay is configured.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+
+use super::Error;
+
+/// How to talk TLS to the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text (only when asked for with `tls=none`, or on loopback).
+    None,
+    /// STARTTLS, required.
+    StartTls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+/// An SMTP relay from `smtp://user:pass@host:port?tls=none|starttls|tls`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    password: Option<String>,
+    pub tls: TlsMode,
+    /// Whether `tls=` was given (loopback relays may go without TLS unless asked).
+    pub tls_explicit: bool,
+}
+
+impl fmt::Debug for SmtpTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SmtpTarget({self})")
+    }
+}
+
+impl fmt::Display for SmtpTarget {
+    /// The URL with the password replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls == TlsMode::Tls {
+            "smtps"
+        } else {
+            "smtp"
+        };
+        write!(f, "{scheme}://")?;
+        if let Some(u) = &self.user {
+            write!(f, "{u}")?;
+            if self.password.is_some() {
+                write!(f, ":***")?;
+            }
+            write!(f, "@")?;
+        }
+        write!(f, "{}:{}", self.host, self.port)?;
+        let tls = match self.tls {
+            TlsMode::None => "none",
+            TlsMode::StartTls => "starttls",
+            TlsMode::Tls => "tls",
+        };
+        write!(f, "?tls={tls}")
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl SmtpTarget {
+    /// Parses an SMTP URL. Errors never repeat the password.
+    pub fn parse(url: &str) -> Result<SmtpTarget, Error> {
+        let bad = |why: &str| {
+            Error::Input(format!(
+                "{}: {why}; write smtp://user:password@host:port?tls=starttls",
+                crate::db::redact_url(url)
+            ))
+        };
+        let (scheme, rest) = url
+            .trim()
+            .split_once("://")
+            .ok_or_else(|| bad("not a URL"))?;
+        let implicit_tls = match scheme {
+            "smtp" => false,
+            "smtps" => true,
+            _ => return Err(bad("the scheme must be smtp or smtps")),
+        };
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let rest = rest.trim_end_matches('/');
+        let (userinfo, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, rest),
+        };
+        let (user, password) = match userinfo {
+            Some(u) => match u.split_once(':') {
+                Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
+                None => (Some(percent_decode(u)), None),
+            },
+            None => (None, None),
+        };
+        let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+            let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            (h.to_string(), p.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (hostport.to_string(), None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let mut tls = if implicit_tls {
+            TlsMode::Tls
+        } else {
+            TlsMode::StartTls
+        };
+        let mut tls_explicit = implicit_tls;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("tls", v)) => {
+                    tls_explicit = true;
+                    tls = match v {
+                        "none" => TlsMode::None,
+                        "starttls" => TlsMode::StartTls,
+                        "tls" => TlsMode::Tls,
+                        _ => return Err(bad("tls= takes none, starttls or tls")),
+                    }
+                }
+                _ => return Err(bad(&format!("unknown option {pair:?}"))),
+            }
+        }
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
+            None if tls == TlsMode::Tls => 465,
+            None => 587,
+        };
+        Ok(SmtpTarget {
+            host,
+            port,
+            user,
+            password,
+            tls,
+            tls_explicit,
+        })
+    }
+
+    /// Whether the relay is on this machine (127.0.0.0/8, ::1, localhost).
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false)
+    }
+
+    /// The TLS rule for a plain connection: STARTTLS is required, unless
+    /// the relay is loopback (and `tls=starttls` was not asked for) or the
+    /// URL says `tls=none`. SMTPS (`tls=tls`) is encrypted from the start.
+    pub fn requires_starttls(&self) -> bool {
+        self.tls == TlsMode::StartTls && (self.tls_explicit || !self.is_loopback())
+    }
+
+    /// Opens a connection: TCP with TCP_NODELAY, EHLO, STARTTLS as the rule
+    /// requires (always, unless the relay is loopback or `tls=none` was
+    /// asked for), then AUTH when a user is set. A relay that cannot be used
+    /// as configured (no STARTTLS, login refused) is `Error::Input`; one
+    /// that cannot be reached is `Error::Transport`.
+    pub async fn connect(&self, timeout: Duration) -> Result<AsyncSmtpConnection, Error> {
+        let hello = ClientId::default();
+        let fail = |what: &str, e: &dyn fmt::Display| {
+            Error::Transport(format!("{self}: {what}: {}", scrub(&e.to_string(), self)))
+        };
+        let mut conn = if self.tls == TlsMode::Tls {
+            let params = TlsParameters::new(self.host.clone()).map_err(|e| fail("TLS", &e))?;
+            AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(timeout),
+                &hello,
+                Some(params),
+                None,
+            )
+            .await
+            .map_err(|e| fail("connecting", &e))?
+        } else {
+            let stream = tokio::time::timeout(
+                timeout,
+                tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+            )
+            .await
+            .map_err(|_| fail("connecting", &"timed out"))?
+            .map_err(|e| fail("connecting", &e))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| fail("connecting", &e))?;
+            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
+                .await
+                .map_err(|e| fail("greeting", &e))?;
+            if self.requires_starttls() {
+                if !conn.can_starttls() {
+                    // A setting to change, not a failure to retry: `Input`.
+                    return Err(Error::Input(format!(
+                        "{self}: the relay does not offer STARTTLS, and presswire does not send \
+                         passwords and contacts' data in clear text; add ?tls=none to the URL \
+                         only if the network to the relay is trusted"
+                    )));
+                }
+                let params = TlsParameters::new(self.host.clone()).map_err(|e| fail("TLS", &e))?;
+                conn.starttls(params, &hello)
+                    .await
+                    .map_err(|e| fail("STARTTLS", &e))?;
+            }
+            conn
+        };
+        if let Some(user) = &self.user {
+            let creds = Credentials::new(user.clone(), self.password.clone().unwrap_or_default());
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+                .await
+                .map_err(|e| {
+                    if e.is_permanent() || e.is_client() {
+                        // 5xx, or no mechanism in common: the credentials or
+                        // the URL must change; retrying would not help.
+                        Error::Input(format!(
+                            "{self}: the relay refused the login: {}; check the user and \
+                             password in the SMTP URL",
+                            scrub(&e.to_string(), self)
+                        ))
+                    } else {
+                        fail("logging in", &e)
+                    }
+                })?;
+        }
+        Ok(conn)
+    }
+}
+
+/// Removes the password from a text that might quote it.
+fn scrub(text: &str, target: &SmtpTarget) -> String {
+    match &target.password {
+        Some(p) if !p.is_empty() => text.replace(p.as_str(), "***"),
+        _ => text.to_string(),
+    }
+}
+
+/// What became of one message at the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// 2xx: accepted, with the server's reply.
+    Accepted(String),
+    /// 4xx: try again later.
+    Transient(String),
+    /// 5xx to RCPT or DATA: the relay refuses this message for good.
+    Permanent(String),
+    /// The connection failed or broke: try again later, on a new connection.
+    Connection(String),
+}
+
+/// Sends one message over an open connection and classifies the outcome.
+pub async fn send_smtp(
+    conn: &mut AsyncSmtpConnection,
+    target: &SmtpTarget,
+    envelope: &Envelope,
+    bytes: &[u8],
+) -> Attempt {
+    match conn.send(envelope, bytes).await {
+        Ok(resp) => Attempt::Accepted(format!(
+            "{} {}",
+            resp.code(),
+            resp.message().collect::<Vec<_>>().join(" ")
+        )),
+        Err(e) => {
+            let text = scrub(&e.to_string(), target);
+            if e.is_permanent() {
+                Attempt::Permanent(text)
+            } else if e.is_transient() {
+                Attempt::Transient(text)
+            } else {
+                Attempt::Connection(text)
+            }
+        }
+    }
+}
+
+/// Writes a message into the outbox: `DIR/<send>/<delivery>.eml`, through a
+/// temporary file and a rename, so a crash never leaves half a message.
+pub async fn write_outbox(
+    dir: &Path,
+    send_id: i64,
+    delivery_id: i64,
+    return_path: &str,
+    bytes: &[u8],
+) -> Attempt {
+    let folder = dir.join(send_id.to_string());
+    let path = folder.join(format!("{delivery_id}.eml"));
+    let tmp = folder.join(format!(".{delivery_id}.eml.tmp"));
+    let mut content = format!("Return-Path: <{return_path}>\r\n").into_bytes();
+    content.extend_from_slice(bytes);
+    let result = async {
+        tokio::fs::create_dir_all(&folder).await?;
+        tokio::fs::write(&tmp, &content).await?;
+        tokio::fs::rename(&tmp, &path).await
+    }
+    .await;
+    match result {
+        Ok(()) => Attempt::Accepted(format!("250 written to {}", path.display())),
+        Err(e) => Attempt::Connection(format!("writing {}: {e}", path.display())),
+    }
+}
+
+/// A DKIM signer whose key never shows in logs or errors.
+pub struct Dkim(lettre::message::dkim::DkimConfig);
+
+impl fmt::Debug for Dkim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Dkim(***)")
+    }
+}
+
+impl Dkim {
+    /// Reads the key of a `[dkim]` section.
+    pub fn load(c: &crate::config::DkimConfig) -> Result<Dkim, Error> {
+        use lettre::message::dkim::{
+            DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+            DkimSigningKey,
+        };
+        use lettre::message::header::HeaderName;
+        let algorithm = match c.algorithm.as_deref().unwrap_or("rsa-sha256") {
+            "rsa-sha256" | "rsa" => DkimSigningAlgorithm::Rsa,
+            "ed25519-sha256" | "ed25519" => DkimSigningAlgorithm::Ed25519,
+            other => {
+                return Err(Error::Input(format!(
+                    "presswire.toml [dkim] algorithm: {other:?} is neither rsa-sha256 nor ed25519-sha256"
+                )))
+            }
+        };
+        let text = std::fs::read_to_string(&c.key_file).map_err(|e| {
+            Error::Input(format!(
+                "presswire.toml [dkim] key_file {}: {e}",
+                c.key_file
+            ))
+        })?;
+        let key = DkimSigningKey::new(text.trim(), algorithm).map_err(|_| {
+            Error::Input(format!(
+                "presswire.toml [dkim] key_file {}: not a {} private key (RSA: PKCS#1 PEM, \"BEGIN RSA PRIVATE KEY\"; Ed25519: the base64 seed)",
+                c.key_file,
+                c.algorithm.as_deref().unwrap_or("rsa-sha256")
+            ))
+        })?;
+        // Not Content-Type: lettre signs only the message's own headers, and
+        // the Content-Type of a multipart message belongs to its body there,
+        // so a signature listing it never verifies (seen with mail-auth).
+        // The body hash still covers every part and boundary.
+        let headers = [
+            "From",
+            "To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "Reply-To",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+            "MIME-Version",
+        ]
+        .into_iter()
+        .map(HeaderName::new_from_ascii_str)
+        .collect();
+        Ok(Dkim(DkimConfig::new(
+            c.selector.clone(),
+            c.domain.clone(),
+            key,
+            headers,
+            DkimCanonicalization {
+                header: DkimCanonicalizationType::Relaxed,
+                body: DkimCanonicalizationType::Relaxed,
+            },
+        )))
+    }
+
+    /// Signs a message in place.
+    pub fn sign(&self, message: &mut lettre::Message) {
+        message.sign(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_and_never_show_the_password() {
+        let t =
+            SmtpTarget::parse("smtp://press%40ngo.example:s3cr%3At@mail.ngo.example:587").unwrap();
+        assert_eq!(t.user.as_deref(), Some("press@ngo.example"));
+        assert_eq!(t.password.as_deref(), Some("s3cr:t"));
+        assert_eq!(t.tls, TlsMode::StartTls);
+        let shown = format!("{t} {t:?}");
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert_eq!(
+            t.to_string(),
+            "smtp://press@ngo.example:***@mail.ngo.example:587?tls=starttls"
+        );
+        let l = SmtpTarget::parse("smtp://127.0.0.1:2525").unwrap();
+        assert!(l.is_loopback() && !l.tls_explicit);
+        assert_eq!(SmtpTarget::parse("smtps://h.example").unwrap().port, 465);
+        assert_eq!(
+            SmtpTarget::parse("smtp://h.example?tls=none").unwrap().tls,
+            TlsMode::None
+        );
+        let e = SmtpTarget::parse("smtp://u:hunter2@h.example?tls=maybe")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(SmtpTarget::parse("http://h").is_err());
+    }
+}

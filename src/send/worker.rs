@@ -1,0 +1,697 @@
+//! The worker loop: claim due deliveries, wait for the rate limits, render
+//! and build each message, hand it to the transport, and record the result.
+//! `presswire send` runs it in the foreground for one send; `presswire
+//! worker` runs it for every running send until stopped.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use tokio::sync::{mpsc, Mutex};
+
+use super::bundle::Bundle;
+use super::queue::{self, Claimed, Outcome};
+use super::rate;
+use super::tokens::Signer;
+use super::transport::{self, Attempt, SmtpTarget};
+use super::{Error, SendState, Settings};
+use crate::contacts::{self, Contact, Status};
+use crate::db::{now_ms, Db};
+use crate::release::message::{self, AttachmentFile, Envelope as MessageEnvelope};
+use crate::release::{Release, Renderer};
+
+/// Where messages go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `.eml` files under this folder.
+    Outbox(PathBuf),
+    Smtp(SmtpTarget),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Outbox(d) => write!(f, "outbox folder {}", d.display()),
+            Target::Smtp(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub target: Target,
+    /// Only this send (foreground `send` / `sends resume`).
+    pub send_id: Option<i64>,
+    /// Stop when nothing is due soon instead of waiting for more work.
+    pub until_idle: bool,
+    /// Connections (and concurrent messages) of this worker.
+    pub concurrency: u32,
+    /// Retry delays in seconds (the last repeats).
+    pub retry_delays: Vec<u64>,
+    pub lease_ms: i64,
+    /// DKIM signing, when configured.
+    pub dkim: Option<Arc<transport::Dkim>>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunSummary {
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub seconds: f64,
+    /// Why the run stopped before the end (the relay is down, the daily cap).
+    pub paused: Option<String>,
+    /// Whether the send paused itself because the relay is down (a failure).
+    pub relay_down: bool,
+    /// The next retry (RFC 3339) when the run stopped with retries pending.
+    pub next_retry: Option<String>,
+}
+
+/// Counters the CLI reads for its progress bar.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub sent: AtomicU64,
+    pub deferred: AtomicU64,
+    pub failed: AtomicU64,
+    pub skipped: AtomicU64,
+}
+
+/// Everything needed to build a send's messages.
+struct SendContext {
+    id: i64,
+    release: Release,
+    renderer: Renderer,
+    attachments: HashMap<PathBuf, Vec<AttachmentFile>>,
+    settings: Settings,
+    slug: String,
+    from_domain: String,
+    started_at: i64,
+    /// Consecutive connection failures.
+    failures: AtomicU32,
+    _dir: tempfile::TempDir,
+}
+
+/// bundle, slug, settings, started_at, created_at.
+type SendRow = (Option<String>, String, String, Option<i64>, i64);
+
+async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
+    // The stored release and settings of a send.
+    let row: Option<SendRow> = sqlx::query_as(
+        "SELECT r.bundle, r.slug, s.settings, s.started_at, s.created_at \
+         FROM sends s JOIN releases r ON r.id = s.release_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let (bundle, slug, settings, started, created) = row.ok_or(Error::NoSuchSend(id))?;
+    let bundle: Bundle = serde_json::from_str(bundle.as_deref().unwrap_or("null"))
+        .map_err(|e| Error::Input(format!("send {id}: the stored release is unreadable: {e}")))?;
+    let settings: Settings = serde_json::from_str(&settings).map_err(|e| {
+        Error::Input(format!(
+            "send {id}: the stored settings are unreadable: {e}"
+        ))
+    })?;
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("presswire-send-{id}-"))
+        .tempdir()
+        .map_err(|e| Error::Input(format!("a temporary folder for send {id}: {e}")))?;
+    let (release, templates) = bundle.unpack(dir.path())?;
+    let renderer = Renderer::new(&release, &templates)?;
+    let mut attachments = HashMap::new();
+    for f in release.files() {
+        attachments.insert(f.path.clone(), message::read_attachments(f)?);
+    }
+    let from_domain = release
+        .main
+        .front
+        .from
+        .email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_lowercase())
+        .unwrap_or_default();
+    Ok(SendContext {
+        id,
+        release,
+        renderer,
+        attachments,
+        settings,
+        slug,
+        from_domain,
+        started_at: started.unwrap_or(created),
+        failures: AtomicU32::new(0),
+        _dir: dir,
+    })
+}
+
+struct Shared {
+    db: Db,
+    opts: Options,
+    owner: String,
+    signer: Signer,
+    sends: Mutex<HashMap<i64, Arc<SendContext>>>,
+    results: mpsc::Sender<(Claimed, Option<Contact>, Outcome)>,
+    stop: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    paused: Mutex<Option<String>>,
+}
+
+/// Runs the worker until `stop` is set, or (with `until_idle`) until
+/// nothing is left that is due within a minute.
+pub async fn run(
+    db: &Db,
+    opts: Options,
+    stop: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+) -> Result<RunSummary, Error> {
+    let started = std::time::Instant::now();
+    let signer = Signer::load(db).await?;
+    let (tx, rx) = mpsc::channel(1024);
+    let shared = Arc::new(Shared {
+        db: db.clone(),
+        owner: queue::owner_id(),
+        opts: opts.clone(),
+        signer,
+        sends: Mutex::new(HashMap::new()),
+        results: tx,
+        stop,
+        progress: progress.clone(),
+        paused: Mutex::new(None),
+    });
+    // The recorder must not hold `shared`: it ends when the senders of
+    // results (in `shared`) are gone.
+    let recorder = tokio::spawn(record_results(db.clone(), shared.owner.clone(), rx));
+    let renew = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(
+                    (shared.opts.lease_ms / 3).max(100) as u64
+                ))
+                .await;
+                if queue::renew(&shared.db, &shared.owner, shared.opts.lease_ms)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("could not renew leases");
+                }
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..opts.concurrency.max(1) {
+        tasks.push(tokio::spawn(connection_loop(shared.clone())));
+    }
+    let mut first_error = None;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(Error::Transport(format!("a sending task failed: {e}")));
+            }
+        }
+    }
+    renew.abort();
+    let paused = shared.paused.lock().await.clone();
+    drop(shared);
+    // The recorder ends when every sender of results is gone.
+    let _ = recorder.await;
+    queue::finish_done(db).await?;
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let next_retry = match opts.send_id {
+        Some(id) => queue::next_retry(db, id).await?.map(contacts::format_time),
+        None => None,
+    };
+    Ok(RunSummary {
+        sent: progress.sent.load(Ordering::Relaxed),
+        deferred: progress.deferred.load(Ordering::Relaxed),
+        failed: progress.failed.load(Ordering::Relaxed),
+        skipped: progress.skipped.load(Ordering::Relaxed),
+        seconds: started.elapsed().as_secs_f64(),
+        relay_down: paused
+            .as_deref()
+            .is_some_and(|p| p.contains("paused itself")),
+        paused,
+        next_retry,
+    })
+}
+
+/// Writes results in batches (one transaction per batch), and applies
+/// SMTP-time rejections as bounces.
+async fn record_results(
+    db: Db,
+    owner: String,
+    mut rx: mpsc::Receiver<(Claimed, Option<Contact>, Outcome)>,
+) {
+    let mut batch = Vec::with_capacity(256);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let outcomes: Vec<(i64, Outcome)> =
+            batch.iter().map(|(c, _, o)| (c.id, o.clone())).collect();
+        // A failed write is retried: the results are the truth of what left.
+        let mut tries = 0;
+        while let Err(e) = queue::record(&db, &owner, &outcomes).await {
+            tries += 1;
+            tracing::warn!(
+                "recording {} results failed ({e}); retrying",
+                outcomes.len()
+            );
+            if tries > 20 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        for (claimed, contact, outcome) in batch.drain(..) {
+            if let Outcome::Failed { reply } = outcome {
+                let email = contact.map(|c| c.email).unwrap_or(claimed.email);
+                if let Err(e) = crate::bounce::record_smtp_rejection(
+                    &db,
+                    claimed.id,
+                    claimed.contact_id,
+                    &email,
+                    &reply,
+                )
+                .await
+                {
+                    tracing::warn!("recording the bounce of delivery {}: {e}", claimed.id);
+                }
+            }
+        }
+    }
+}
+
+/// One connection's loop: claim, send, repeat.
+async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
+    let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> = None;
+    let mut idle_since: Option<std::time::Instant> = None;
+    loop {
+        if shared.stop.load(Ordering::Relaxed) || shared.paused.lock().await.is_some() {
+            break;
+        }
+        queue::start_due(&shared.db).await?;
+        queue::recover(&shared.db, shared.opts.send_id).await?;
+        // Paced sends claim one delivery at a time: a batch would hold
+        // leases (and, after a crash, `uncertain` deliveries) for messages
+        // still waiting for their slot. Until a send's settings are loaded
+        // (the first claim) its pace is unknown, so one at a time too.
+        let limited = {
+            let sends = shared.sends.lock().await;
+            sends.is_empty()
+                || sends.values().any(|s| {
+                    s.settings.rate.count.is_some() || s.settings.per_domain.count.is_some()
+                })
+        };
+        let batch = if limited { 1 } else { 16 };
+        let claimed = queue::claim(
+            &shared.db,
+            &shared.owner,
+            shared.opts.send_id,
+            batch,
+            shared.opts.lease_ms,
+        )
+        .await?;
+        if claimed.is_empty() {
+            if shared.opts.until_idle && nothing_due_soon(&shared).await? {
+                break;
+            }
+            let since = idle_since.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() > Duration::from_secs(30) {
+                // An idle connection is closed; the relay would drop it anyway.
+                if let Some(mut c) = conn.take() {
+                    let _ = c.quit().await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        idle_since = None;
+        let ids: Vec<i64> = claimed.iter().filter_map(|c| c.contact_id).collect();
+        let contacts: HashMap<i64, Contact> = contacts::by_ids(&shared.db, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut claimed = claimed.into_iter();
+        while let Some(delivery) = claimed.next() {
+            if shared.stop.load(Ordering::Relaxed) || shared.paused.lock().await.is_some() {
+                // Stopping, or paused (the relay is down, the daily cap):
+                // what this connection claimed and did not try goes back to
+                // the queue untouched, rather than being burnt on a dead relay.
+                let back: Vec<i64> = std::iter::once(delivery.id)
+                    .chain(claimed.map(|c| c.id))
+                    .collect();
+                queue::unclaim(&shared.db, &shared.owner, &back).await?;
+                break;
+            }
+            let ctx = send_context(&shared, delivery.send_id).await?;
+            if let Some(cap) = ctx.settings.daily_cap {
+                if !rate::take_daily(&shared.db, cap).await? {
+                    let back: Vec<i64> = std::iter::once(delivery.id)
+                        .chain(claimed.map(|c| c.id))
+                        .collect();
+                    queue::unclaim(&shared.db, &shared.owner, &back).await?;
+                    let mut paused = shared.paused.lock().await;
+                    paused.get_or_insert(format!(
+                        "the daily cap of {cap} messages is reached; send {} goes on tomorrow \
+                         (`presswire worker`, or `presswire sends resume {}`)",
+                        ctx.id, ctx.id
+                    ));
+                    break;
+                }
+            }
+            let contact = delivery
+                .contact_id
+                .and_then(|id| contacts.get(&id).cloned());
+            let outcome = match deliver(&shared, &ctx, &delivery, contact.as_ref(), &mut conn).await
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    let back: Vec<i64> = std::iter::once(delivery.id)
+                        .chain(claimed.map(|c| c.id))
+                        .collect();
+                    queue::unclaim(&shared.db, &shared.owner, &back).await?;
+                    return Err(refuse(&shared, &ctx, e).await);
+                }
+            };
+            count(&shared.progress, &outcome);
+            if let Outcome::Deferred { reply, .. } = &outcome {
+                if reply.starts_with("connection: ") {
+                    let n = ctx.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n >= ctx.settings.pause_after_failures {
+                        pause(&shared, &ctx, n, reply).await?;
+                    }
+                }
+            } else {
+                ctx.failures.store(0, Ordering::Relaxed);
+            }
+            if shared
+                .results
+                .send((delivery, contact, outcome))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(mut c) = conn.take() {
+        let _ = c.quit().await;
+    }
+    Ok(())
+}
+
+/// The relay cannot be used as configured (it offers no STARTTLS, it
+/// refuses the login): retrying would only burn the queue. The send pauses
+/// and every connection of this worker stops; the error says what to do.
+async fn refuse(shared: &Shared, ctx: &SendContext, e: Error) -> Error {
+    let mut paused = shared.paused.lock().await;
+    if paused.is_none() {
+        let _ = queue::set_state(&shared.db, ctx.id, SendState::Paused).await;
+    }
+    let message = format!(
+        "{e}\nsend {} is paused; once the SMTP URL or the relay is fixed, \
+         `presswire sends resume {}` continues it",
+        ctx.id, ctx.id
+    );
+    paused.get_or_insert(message.clone());
+    Error::Input(message)
+}
+
+async fn pause(shared: &Shared, ctx: &SendContext, n: u32, reply: &str) -> Result<(), Error> {
+    let mut paused = shared.paused.lock().await;
+    if paused.is_none() {
+        let _ = queue::set_state(&shared.db, ctx.id, SendState::Paused).await;
+        *paused = Some(format!(
+            "send {} paused itself after {n} connection failures in a row (last: {}); the relay seems \
+             down. Check it, then `presswire sends resume {}`",
+            ctx.id,
+            reply.trim_start_matches("connection: "),
+            ctx.id
+        ));
+    }
+    Ok(())
+}
+
+fn count(p: &Progress, o: &Outcome) {
+    let c = match o {
+        Outcome::Sent { .. } => &p.sent,
+        Outcome::Deferred { .. } => &p.deferred,
+        Outcome::Failed { .. } => &p.failed,
+        Outcome::Skipped { .. } => &p.skipped,
+    };
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether a foreground run may stop: nothing queued or being sent, and
+/// no retry due within a minute.
+async fn nothing_due_soon(shared: &Shared) -> Result<bool, Error> {
+    let Some(id) = shared.opts.send_id else {
+        return Ok(false);
+    };
+    let counts = queue::counts(&shared.db, id).await?;
+    let active = counts
+        .iter()
+        .filter(|(s, _)| {
+            matches!(
+                s,
+                super::DeliveryState::Queued | super::DeliveryState::Sending
+            )
+        })
+        .map(|(_, n)| n)
+        .sum::<i64>();
+    if active > 0 {
+        // Queued work of a send that is not running (paused, scheduled) is not ours to wait for.
+        let state = queue::sends(&shared.db, Some(id)).await?[0].state.clone();
+        return Ok(state != "running");
+    }
+    Ok(match queue::next_retry(&shared.db, id).await? {
+        Some(t) => t > now_ms() + 60_000,
+        None => true,
+    })
+}
+
+async fn send_context(shared: &Shared, id: i64) -> Result<Arc<SendContext>, Error> {
+    let mut sends = shared.sends.lock().await;
+    if let Some(c) = sends.get(&id) {
+        return Ok(c.clone());
+    }
+    let ctx = Arc::new(load_send(&shared.db, id).await?);
+    sends.insert(id, ctx.clone());
+    Ok(ctx)
+}
+
+/// Renders, builds and transmits one delivery. Every problem of the
+/// delivery becomes its outcome; an error means the relay cannot be used as
+/// configured (no STARTTLS, login refused): nothing was attempted.
+async fn deliver(
+    shared: &Shared,
+    ctx: &SendContext,
+    d: &Claimed,
+    contact: Option<&Contact>,
+    conn: &mut Option<lettre::transport::smtp::client::AsyncSmtpConnection>,
+) -> Result<Outcome, Error> {
+    let Some(contact) = contact else {
+        return Ok(Outcome::Skipped {
+            reason: "the contact was forgotten".into(),
+        });
+    };
+    if let Some(reason) = &contact.suppressed {
+        return Ok(Outcome::Skipped {
+            reason: format!("suppressed ({reason})"),
+        });
+    }
+    if contact.status != Status::Active {
+        return Ok(Outcome::Skipped {
+            reason: format!("status {}", contact.status),
+        });
+    }
+    // Rate limits. First wait, without reserving, until the recipient's
+    // domain is free, so a slow domain never holds an overall slot it
+    // cannot use; then take the overall slot; then the domain's slot, only
+    // now: reserved before the overall wait, the domain's next slot would
+    // count from a moment before this message left, and two messages to one
+    // domain could leave closer than its limit (by up to `concurrency`
+    // overall intervals, as measured at the relay).
+    let domain = ctx.settings.per_domain.interval().map(|i| {
+        let domain = contact.email.rsplit('@').next().unwrap_or("");
+        (
+            format!("send:{}:domain:{}", ctx.id, domain.to_lowercase()),
+            i,
+        )
+    });
+    if let Some((key, _)) = &domain {
+        match rate::next_free(&shared.db, key).await {
+            Ok(at) => rate::wait_until(at).await,
+            Err(e) => {
+                return Ok(defer(
+                    ctx,
+                    d,
+                    &format!("connection: rate limit: {e}"),
+                    &shared.opts,
+                ))
+            }
+        }
+    }
+    let overall = ctx
+        .settings
+        .rate
+        .interval()
+        .map(|i| (format!("send:{}", ctx.id), i));
+    for (key, interval) in overall.iter().chain(&domain) {
+        match rate::reserve(&shared.db, key, *interval).await {
+            Ok(at) => rate::wait_until(at).await,
+            Err(e) => {
+                return Ok(defer(
+                    ctx,
+                    d,
+                    &format!("connection: rate limit: {e}"),
+                    &shared.opts,
+                ))
+            }
+        }
+    }
+    let message_id = shared.signer.message_id(ctx.id, d.id, &ctx.from_domain);
+    let bounce_address = shared
+        .signer
+        .verp_address(d.id, &ctx.settings.bounce_domain);
+    let bytes = match build(shared, ctx, contact, &message_id) {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(Outcome::Failed {
+                reply: format!("not sent: {e}"),
+            })
+        }
+    };
+    let attempt = match &shared.opts.target {
+        Target::Outbox(dir) => {
+            transport::write_outbox(dir, ctx.id, d.id, &bounce_address, &bytes).await
+        }
+        Target::Smtp(target) => {
+            let envelope = match (bounce_address.parse(), contact.email.parse()) {
+                (Ok(from), Ok(to)) => Envelope::new(Some(from), vec![to]),
+                _ => {
+                    return Ok(Outcome::Failed {
+                        reply: format!(
+                            "not sent: {} is not an address the relay can take",
+                            contact.email
+                        ),
+                    })
+                }
+            };
+            let envelope = match envelope {
+                Ok(e) => e,
+                Err(e) => {
+                    return Ok(Outcome::Failed {
+                        reply: format!("not sent: {e}"),
+                    })
+                }
+            };
+            if conn.as_ref().is_none_or(|c| c.has_broken()) {
+                match target.connect(Duration::from_secs(30)).await {
+                    Ok(c) => *conn = Some(c),
+                    Err(e) if e.is_bad_input() => return Err(e),
+                    Err(e) => return Ok(defer(ctx, d, &format!("connection: {e}"), &shared.opts)),
+                }
+            }
+            let c = conn.as_mut().expect("connected above");
+            let a = transport::send_smtp(c, target, &envelope, &bytes).await;
+            if matches!(a, Attempt::Connection(_)) || c.has_broken() {
+                *conn = None;
+            }
+            a
+        }
+    };
+    Ok(match attempt {
+        Attempt::Accepted(reply) => Outcome::Sent { reply, message_id },
+        Attempt::Transient(reply) => defer(ctx, d, &reply, &shared.opts),
+        Attempt::Connection(reply) => defer(ctx, d, &format!("connection: {reply}"), &shared.opts),
+        Attempt::Permanent(reply) => Outcome::Failed { reply },
+    })
+}
+
+/// Defers with exponential backoff, or fails when the send is older than `max_age`.
+fn defer(ctx: &SendContext, d: &Claimed, reply: &str, opts: &Options) -> Outcome {
+    let now = now_ms();
+    if now - ctx.started_at > (ctx.settings.max_age_secs as i64) * 1000 {
+        return Outcome::Failed {
+            reply: format!(
+                "gave up after {} attempts over the maximum age: {reply}",
+                d.attempts
+            ),
+        };
+    }
+    let i = (d.attempts.max(1) - 1) as usize;
+    let delay = opts
+        .retry_delays
+        .get(i)
+        .or(opts.retry_delays.last())
+        .copied()
+        .unwrap_or(60);
+    Outcome::Deferred {
+        reply: reply.to_string(),
+        next_attempt_at: now + (delay as i64) * 1000,
+    }
+}
+
+/// The message of one delivery, with the send's headers.
+fn build(
+    shared: &Shared,
+    ctx: &SendContext,
+    contact: &Contact,
+    message_id: &str,
+) -> Result<Vec<u8>, Error> {
+    let rendered = ctx.renderer.render(&ctx.release, contact)?;
+    let file = ctx.release.file_for(contact.language.as_deref());
+    let token = shared.signer.unsubscribe_token(contact.id, ctx.id);
+    let mut unsubscribe = format!(
+        "<mailto:unsubscribe+{token}@{}?subject=unsubscribe>",
+        ctx.settings.bounce_domain
+    );
+    let mut headers = vec![];
+    if let Some(base) = &ctx.settings.unsubscribe_url {
+        unsubscribe.push_str(&format!(", <{}/u/{token}>", base.trim_end_matches('/')));
+        // RFC 8058: one-click works only with an https URL.
+        if base.starts_with("https://") {
+            headers.push((
+                "List-Unsubscribe-Post".to_string(),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+        }
+    }
+    headers.push(("List-Unsubscribe".to_string(), unsubscribe));
+    headers.push((
+        "X-Presswire-Send".to_string(),
+        format!("{} {}", ctx.id, ctx.slug),
+    ));
+    let envelope = MessageEnvelope {
+        message_id: message_id.to_string(),
+        date: std::time::SystemTime::now(),
+        headers,
+    };
+    let attachments = ctx
+        .attachments
+        .get(&file.path)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut msg = message::build(file, &rendered, contact, attachments, &envelope)?;
+    if let Some(dkim) = &shared.opts.dkim {
+        dkim.sign(&mut msg);
+    }
+    Ok(msg.formatted())
+}
