@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use presswire::contacts::{Contact, Status};
+use presswire::contacts::Contact;
 use presswire::release::message::{self, Envelope};
 use presswire::release::{Release, Renderer, TemplateSource};
 
@@ -15,24 +15,19 @@ fn contact(i: usize) -> Contact {
     let langs = ["en", "de", "en-GB", "de-AT", "fr"];
     Contact {
         id: i as i64,
-        email: format!("journalist{i}@outlet{}.example", i % 97),
         name: Some(format!("Journalist {i}")),
         first_name: (!i.is_multiple_of(7)).then(|| format!("Name{i}")),
-        last_name: Some(format!("Surname{i}")),
         outlet: (!i.is_multiple_of(3)).then(|| format!("Outlet {}", i % 97)),
         role: Some("Reporter".into()),
         beat: i.is_multiple_of(2).then(|| "Climate".into()),
         country: Some("KE".into()),
-        language: Some(langs[i % langs.len()].into()),
-        phone: None,
-        notes: None,
         tags: vec!["press".into()],
-        status: Status::Active,
-        suppressed: None,
-        extra: Default::default(),
-        source: None,
-        created_at: 0,
-        updated_at: 0,
+        ..Contact::sample(
+            &format!("journalist{i}@outlet{}.example", i % 97),
+            "",
+            &format!("Surname{i}"),
+            Some(langs[i % langs.len()].into()),
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::output::{print_json, ReportFormat};
 use super::{AudienceArgs, Context};
-use crate::contacts::{self, Contact, Status};
+use crate::contacts::{self, Contact};
 use crate::release::check::check;
 use crate::release::message::{self, Envelope};
 use crate::release::{templates, Release, Renderer, TemplateSource};
@@ -206,24 +206,13 @@ fn new(name: &str) -> anyhow::Result<()> {
 /// A made-up contact for previews when the database is empty.
 fn sample_contact(release: &Release) -> Contact {
     Contact {
-        id: 0,
-        email: "alex.sample@example.org".into(),
-        name: Some("Alex Sample".into()),
-        first_name: Some("Alex".into()),
-        last_name: Some("Sample".into()),
         outlet: Some("The Example Daily".into()),
         role: Some("Reporter".into()),
-        beat: None,
-        country: None,
-        language: Some(release.main.front.language.clone()),
-        phone: None,
-        notes: None,
-        tags: Vec::new(),
-        status: Status::Active,
-        suppressed: None,
-        extra: Default::default(),
-        source: None,
-        created_at: 0,
-        updated_at: 0,
+        ..Contact::sample(
+            "alex.sample@example.org",
+            "Alex",
+            "Sample",
+            Some(release.main.front.language.clone()),
+        )
     }
 }

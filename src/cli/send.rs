@@ -137,14 +137,7 @@ fn settings(args: &SendArgs, config: &Config, release: &Release) -> anyhow::Resu
             })
             .transpose()
     };
-    let from_domain = release
-        .main
-        .front
-        .from
-        .email
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_lowercase())
-        .unwrap_or_default();
+    let from_domain = release.from_domain();
     Ok(Settings {
         rate: args
             .rate
@@ -442,25 +435,10 @@ async fn send_test(
 fn test_contact(email: &str, release: &Release) -> anyhow::Result<Contact> {
     let address =
         crate::contacts::Address::parse(email).map_err(|e| BadInput(format!("--test: {e}")))?;
-    Ok(Contact {
-        id: 0,
-        email: address.to_string(),
-        name: Some("Test Recipient".into()),
-        first_name: Some("Test".into()),
-        last_name: Some("Recipient".into()),
-        outlet: None,
-        role: None,
-        beat: None,
-        country: None,
-        language: Some(release.main.front.language.clone()),
-        phone: None,
-        notes: None,
-        tags: Vec::new(),
-        status: crate::contacts::Status::Active,
-        suppressed: None,
-        extra: Default::default(),
-        source: None,
-        created_at: 0,
-        updated_at: 0,
-    })
+    Ok(Contact::sample(
+        address.as_str(),
+        "Test",
+        "Recipient",
+        Some(release.main.front.language.clone()),
+    ))
 }

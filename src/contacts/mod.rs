@@ -94,6 +94,39 @@ pub struct Contact {
     pub updated_at: i64,
 }
 
+impl Contact {
+    /// A contact that is not in the database, for previews and test
+    /// messages: active, no tags, no outlet.
+    pub fn sample(
+        email: &str,
+        first_name: &str,
+        last_name: &str,
+        language: Option<String>,
+    ) -> Contact {
+        Contact {
+            id: 0,
+            email: email.to_string(),
+            name: Some(format!("{first_name} {last_name}")),
+            first_name: Some(first_name.to_string()),
+            last_name: Some(last_name.to_string()),
+            outlet: None,
+            role: None,
+            beat: None,
+            country: None,
+            language,
+            phone: None,
+            notes: None,
+            tags: Vec::new(),
+            status: Status::Active,
+            suppressed: None,
+            extra: BTreeMap::new(),
+            source: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 /// Writes epoch milliseconds as RFC 3339 UTC text.
 pub(crate) fn ser_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_time(*ms))
@@ -245,17 +278,4 @@ pub async fn get(db: &Db, email: &str) -> Result<Contact, Error> {
         .await?;
     row.map(Contact::from)
         .ok_or_else(|| Error::NotFound(address.to_string()))
-}
-
-/// How many contacts there are in each status.
-pub async fn count_by_status(db: &Db) -> Result<Vec<(Status, i64)>, Error> {
-    // Status totals, for summaries.
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, count(*) FROM contacts GROUP BY status ORDER BY status")
-            .fetch_all(&db.pool)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(s, n)| s.parse().ok().map(|s| (s, n)))
-        .collect())
 }

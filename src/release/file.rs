@@ -193,6 +193,18 @@ impl Release {
             .unwrap_or(&self.main)
     }
 
+    /// The sender's domain, lower-case (empty when `from.email` has none):
+    /// Message-IDs and, by default, VERP addresses use it.
+    pub fn from_domain(&self) -> String {
+        self.main
+            .front
+            .from
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_lowercase())
+            .unwrap_or_default()
+    }
+
     /// Every file of the release, main first.
     pub fn files(&self) -> impl Iterator<Item = &ReleaseFile> {
         std::iter::once(&self.main).chain(&self.variants)

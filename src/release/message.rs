@@ -76,13 +76,8 @@ pub struct Envelope {
 impl Envelope {
     /// A new random Message-ID at the sender's domain, dated now.
     pub fn new(release: &Release) -> Envelope {
-        let domain = release
-            .main
-            .front
-            .from
-            .email
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_string())
+        let domain = Some(release.from_domain())
+            .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "presswire.invalid".into());
         Envelope {
             message_id: format!("{}@{domain}", uuid::Uuid::new_v4().simple()),

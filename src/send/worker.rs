@@ -127,14 +127,7 @@ async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
     for f in release.files() {
         attachments.insert(f.path.clone(), message::read_attachments(f)?);
     }
-    let from_domain = release
-        .main
-        .front
-        .from
-        .email
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_lowercase())
-        .unwrap_or_default();
+    let from_domain = release.from_domain();
     Ok(SendContext {
         id,
         release,
