@@ -207,7 +207,7 @@ pub async fn create(db: &Db, plan: &Plan) -> Result<i64, Error> {
     // evenly); the skipped ones too, so the report can say who was left
     // out and why. The audience is walked again, page by page.
     let mut params = Params::new();
-    let mut values = Vec::new();
+    let mut rows = 0;
     let mut after: Option<String> = None;
     loop {
         let page = contacts::list_page(db, &plan.audience, after.as_deref(), PAGE).await?;
@@ -216,42 +216,38 @@ pub async fn create(db: &Db, plan: &Plan) -> Result<i64, Error> {
         for c in &page {
             let why = skip_reason(c);
             let state = if why.is_some() { "skipped" } else { "queued" };
-            values.push(format!(
-                "({}, {}, {}, {}, {}, {}, {})",
-                params.push(send_id),
-                params.push(c.id),
-                params.push(c.email.as_str()),
-                params.push(state),
-                params.push(why),
-                params.push(now),
-                params.push(now)
-            ));
-            if params.len() > 20_000 {
-                insert_deliveries(
-                    &mut tx,
-                    std::mem::take(&mut params),
-                    std::mem::take(&mut values),
-                )
-                .await?;
+            // Placeholders come from `Db::values_list` (`?` on SQLite: see there).
+            params.push(send_id);
+            params.push(c.id);
+            params.push(c.email.as_str());
+            params.push(state);
+            params.push(why);
+            params.push(now);
+            params.push(now);
+            rows += 1;
+            if rows == 2_000 {
+                insert_deliveries(db, &mut tx, std::mem::take(&mut params), rows).await?;
+                rows = 0;
             }
         }
     }
-    insert_deliveries(&mut tx, params, values).await?;
+    insert_deliveries(db, &mut tx, params, rows).await?;
     tx.commit().await?;
     Ok(send_id)
 }
 
 async fn insert_deliveries(
+    db: &Db,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     params: Params,
-    values: Vec<String>,
+    rows: usize,
 ) -> Result<(), Error> {
-    if values.is_empty() {
+    if rows == 0 {
         return Ok(());
     }
     let sql = format!(
         "INSERT INTO deliveries (send_id, contact_id, email, state, skip_reason, created_at, updated_at) VALUES {}",
-        values.join(", ")
+        db.values_list(rows, 7)
     );
     params.query(&sql).execute(&mut **tx).await?;
     Ok(())

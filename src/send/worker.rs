@@ -293,12 +293,18 @@ async fn record_results(
 async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
     let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> = None;
     let mut idle_since: Option<std::time::Instant> = None;
+    let mut last_upkeep: Option<std::time::Instant> = None;
     loop {
         if shared.stop.load(Ordering::Relaxed) || shared.paused.lock().await.is_some() {
             break;
         }
-        queue::start_due(&shared.db).await?;
-        queue::recover(&shared.db, shared.opts.send_id).await?;
+        // Starting scheduled sends and recovering dead workers' deliveries
+        // is upkeep, not per-batch work: once a second is plenty.
+        if last_upkeep.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            queue::start_due(&shared.db).await?;
+            queue::recover(&shared.db, shared.opts.send_id).await?;
+            last_upkeep = Some(std::time::Instant::now());
+        }
         // Paced sends claim one delivery at a time: a batch would hold
         // leases (and, after a crash, `uncertain` deliveries) for messages
         // still waiting for their slot. Until a send's settings are loaded
