@@ -534,36 +534,24 @@ async fn deliver(
             i,
         )
     });
-    if let Some((key, _)) = &domain {
-        match rate::next_free(&shared.db, key).await {
-            Ok(at) => rate::wait_until(at).await,
-            Err(e) => {
-                return Ok(defer(
-                    ctx,
-                    d,
-                    &format!("connection: rate limit: {e}"),
-                    &shared.opts,
-                ))
-            }
-        }
-    }
     let overall = ctx
         .settings
         .rate
         .interval()
         .map(|i| (format!("send:{}", ctx.id), i));
-    for (key, interval) in overall.iter().chain(&domain) {
-        match rate::reserve(&shared.db, key, *interval).await {
-            Ok(at) => rate::wait_until(at).await,
-            Err(e) => {
-                return Ok(defer(
-                    ctx,
-                    d,
-                    &format!("connection: rate limit: {e}"),
-                    &shared.opts,
-                ))
-            }
+    let paced: Result<(), sqlx::Error> = async {
+        if let Some((key, _)) = &domain {
+            rate::wait_until(rate::next_free(&shared.db, key).await?).await;
         }
+        for (key, interval) in overall.iter().chain(&domain) {
+            rate::wait_until(rate::reserve(&shared.db, key, *interval).await?).await;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = paced {
+        let reply = format!("connection: rate limit: {e}");
+        return Ok(defer(ctx, d, &reply, &shared.opts));
     }
     let message_id = shared.signer.message_id(ctx.id, d.id, &ctx.from_domain);
     let bounce_address = shared
