@@ -585,20 +585,7 @@ fn random_bodies_render_the_same_either_way() {
     .expect("write");
     std::fs::write(layouts.join("release.txt"), "{{ body }}").expect("write");
     let templates = TemplateSource { dir: Some(layouts) };
-    let bodies: usize = std::env::var("PRESSWIRE_RANDOM_BODIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
-    let mut seed: u64 = std::env::var("PRESSWIRE_RANDOM_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed);
-    let mut next = move |n: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((seed >> 33) as usize) % n
-    };
+    let (bodies, mut next) = random_source();
     for b in 0..bodies {
         let mut body = String::new();
         for _ in 0..5 + next(25) {
@@ -680,20 +667,7 @@ fn random_layouts_render_the_same_either_way() {
         dir: Some(layouts.clone()),
     };
     let release = write_release(dir.path(), "layout", "Dear {{ contact.name }}.\n", &[]);
-    let count: usize = std::env::var("PRESSWIRE_RANDOM_BODIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
-    let mut seed: u64 = std::env::var("PRESSWIRE_RANDOM_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed);
-    let mut next = move |n: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((seed >> 33) as usize) % n
-    };
+    let (count, mut next) = random_source();
     for _ in 0..count {
         let mut html = String::from("<html><head><style>p { margin: 0 } .Reporter { color: red } #Reporter { color: blue }</style></head><body>");
         for _ in 0..3 + next(20) {
@@ -764,4 +738,25 @@ fn threads_share_the_cache() {
             });
         }
     });
+}
+
+/// How many random documents to try (`PRESSWIRE_RANDOM_BODIES`, default
+/// 120) and a seeded generator of numbers below `n`
+/// (`PRESSWIRE_RANDOM_SEED`), so a failing run can be repeated.
+fn random_source() -> (usize, impl FnMut(usize) -> usize) {
+    let count = std::env::var("PRESSWIRE_RANDOM_BODIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    let mut seed: u64 = std::env::var("PRESSWIRE_RANDOM_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    let next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    (count, next)
 }
