@@ -83,7 +83,7 @@ impl Db {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                                 PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
                             )
                             .await?;
                             Ok(())
