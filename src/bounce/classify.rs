@@ -46,28 +46,66 @@ pub struct Evidence<'a> {
     pub command: Option<SmtpCommand>,
     /// The DSN's action was "delayed": still being retried.
     pub delayed: bool,
+    /// The failure came from a local mailer program (Diagnostic-Code type
+    /// `x-unix`), not from a remote server.
+    pub mailer: bool,
 }
 
 /// The reason for one failure. Words win over codes: a "5.1.1 mailbox
 /// full" is a full mailbox, and many servers answer every refusal with
-/// 5.0.0 or 5.7.1. Codes decide only where the words say nothing.
+/// 5.0.0 or 5.7.1. Only the status codes that name one cause beyond doubt
+/// (see [`decisive_status`]) come before the words; the others decide only
+/// where the words say nothing.
 pub fn reason(e: &Evidence<'_>) -> Reason {
-    let found = reason::by_phrase(e.diagnostic)
-        .or_else(|| {
-            e.status
-                .and_then(by_status)
-                .filter(|r| *r != Reason::Undefined)
-        })
+    let temporary = is_temporary(e.status, e.reply_code);
+    let found = e
+        .status
+        .and_then(decisive_status)
+        .or_else(|| reason::by_phrase(e.diagnostic))
+        .or_else(|| e.status.and_then(by_status))
         .or_else(|| reason::by_phrase(e.context))
         .or_else(|| e.status.and_then(by_status_class));
-    match found {
+    match (found, e.command) {
+        // A local mailer (procmail, a pipe) failed: its words are its own.
+        (Some(r), _) if e.mailer && r != Reason::MailboxFull => Reason::MailerError,
+        (None, _) if e.mailer => Reason::MailerError,
         // "No such user" answered to the message itself (after DATA) rather
         // than to the recipient: a filter speaking, not a missing mailbox.
-        Some(Reason::UserUnknown) if e.command == Some(SmtpCommand::Data) => Reason::Filtered,
-        Some(r) => r,
-        None if e.delayed => Reason::Expired,
-        None => Reason::Undefined,
+        (Some(Reason::UserUnknown), Some(SmtpCommand::Data)) => Reason::Filtered,
+        // Refused at MAIL FROM: the address refused is our sender's.
+        (Some(Reason::UserUnknown | Reason::HostUnknown) | None, Some(SmtpCommand::MailFrom)) => {
+            Reason::Rejected
+        }
+        // Refused before any address was given: the sending host is.
+        (Some(Reason::Rejected) | None, Some(SmtpCommand::Connect | SmtpCommand::Helo)) => {
+            Reason::Blocked
+        }
+        // A name server that fails for now is a network problem, not a
+        // missing domain.
+        (Some(Reason::HostUnknown), _) if temporary => Reason::NetworkError,
+        (Some(r), _) => r,
+        (None, _) if e.delayed => Reason::Expired,
+        // A failure with a code but no word of why: decided later.
+        (None, _) if e.status.is_some() || e.reply_code.is_some() => Reason::OnHold,
+        (None, _) => Reason::Undefined,
     }
+}
+
+/// The status codes that name their cause beyond doubt, whatever words
+/// come with them (RFC 3463 §3.2, §3.3, §3.5; RFC 7372 §3; RFC 7505 §4.2).
+fn decisive_status(status: &str) -> Option<Reason> {
+    let mut parts = status.splitn(3, '.');
+    let (_, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(match (subject, detail) {
+        ("1", "2") => Reason::HostUnknown,
+        ("1", "6") => Reason::HasMoved,
+        ("1", "7") | ("1", "8") => Reason::Rejected,
+        ("1", "10") => Reason::NotAccept,
+        ("2", "3") => Reason::ExceedLimit,
+        ("4", "7") => Reason::Expired,
+        ("7", "20" | "21" | "22" | "23" | "24" | "25" | "26") => Reason::AuthFailure,
+        _ => return None,
+    })
 }
 
 /// Whether the failure was temporary: a 4xx reply or a 4.x.x status.
@@ -134,16 +172,25 @@ fn by_status_class(status: &str) -> Option<Reason> {
 /// The first enhanced status code (RFC 3463: class.subject.detail with
 /// class 2, 4 or 5) in `text`, skipping IP addresses and version numbers.
 pub fn find_status(text: &str) -> Option<String> {
-    tokens(text).find_map(|t| {
-        let t = t.trim_end_matches('.');
-        let parts: Vec<&str> = t.split('.').collect();
-        let ok = parts.len() == 3
-            && matches!(parts[0], "2" | "4" | "5")
-            && parts[1..]
-                .iter()
-                .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
-        ok.then(|| t.to_string())
-    })
+    // A transcript may show "250 2.1.5 Ok" before the failure: a failure
+    // code wins over a success code.
+    let codes: Vec<String> = tokens(text)
+        .filter_map(|t| {
+            let t = t.trim_end_matches('.');
+            let parts: Vec<&str> = t.split('.').collect();
+            let ok = parts.len() == 3
+                && matches!(parts[0], "2" | "4" | "5")
+                && parts[1..]
+                    .iter()
+                    .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+            ok.then(|| t.to_string())
+        })
+        .collect();
+    codes
+        .iter()
+        .find(|c| !c.starts_with('2'))
+        .or(codes.first())
+        .cloned()
 }
 
 /// The first SMTP reply code (a lone 4xx or 5xx number) in `text`.
@@ -164,7 +211,7 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
 
 /// The SMTP command a diagnostic says it answered (the last one named).
 pub fn find_command(text: &str) -> Option<SmtpCommand> {
-    let lower = text.to_lowercase();
+    let lower = super::prose::squash(text).to_lowercase();
     const NAMES: &[(&str, SmtpCommand)] = &[
         ("rcpt to", SmtpCommand::RcptTo),
         ("rcpt", SmtpCommand::RcptTo),
@@ -173,15 +220,24 @@ pub fn find_command(text: &str) -> Option<SmtpCommand> {
         ("data command", SmtpCommand::Data),
         (">>> data", SmtpCommand::Data),
         ("(data)", SmtpCommand::Data),
+        ("smtp command data", SmtpCommand::Data),
         ("mail from", SmtpCommand::MailFrom),
         ("ehlo", SmtpCommand::Helo),
         ("helo", SmtpCommand::Helo),
         ("greeting", SmtpCommand::Connect),
         ("initial connection", SmtpCommand::Connect),
     ];
+    // A name counts as a word of its own: "hello" is no HELO.
+    let word_at = |name: &str| {
+        lower.rmatch_indices(name).map(|(at, _)| at).find(|&at| {
+            let before = lower[..at].chars().next_back();
+            let after = lower[at + name.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    };
     NAMES
         .iter()
-        .filter_map(|(n, c)| lower.rfind(n).map(|at| (at, *c)))
+        .filter_map(|(n, c)| word_at(n).map(|at| (at, *c)))
         .max_by_key(|(at, _)| *at)
         .map(|(_, c)| c)
 }

@@ -48,14 +48,24 @@ pub struct DsnRecipient {
     pub status: Option<String>,
     pub remote_mta: Option<String>,
     pub diagnostic: Option<String>,
+    /// The Diagnostic-Code's type: "smtp", or "x-unix" for a local mailer.
+    pub diagnostic_type: Option<String>,
+    /// The words after the Status code, if any.
+    pub status_comment: Option<String>,
 }
 
 impl DsnRecipient {
-    /// The recipient's address: Final-Recipient, else Original-Recipient.
+    /// The recipient's address: Final-Recipient, else Original-Recipient;
+    /// a Final-Recipient rewritten to an internal name (a source route,
+    /// a host without a domain) gives way to the Original-Recipient.
     pub fn address(&self) -> Option<&str> {
-        self.final_recipient
-            .as_deref()
-            .or(self.original_recipient.as_deref())
+        let internal =
+            |a: &str| a.starts_with('@') || !a.rsplit('@').next().is_some_and(|d| d.contains('.'));
+        match (&self.final_recipient, &self.original_recipient) {
+            (Some(f), Some(o)) if internal(f) && !internal(o) => Some(o),
+            (Some(f), _) => Some(f),
+            (None, o) => o.as_deref(),
+        }
     }
 }
 
@@ -73,6 +83,9 @@ pub fn parse_dsn(text: &str) -> Dsn {
     let mut dsn = Dsn::default();
     for group in field_groups(text) {
         let mut current: Option<DsnRecipient> = None;
+        // Fields before the group's first recipient field belong to it
+        // (some MTAs put Diagnostic-Code or Status first).
+        let mut early: Vec<(String, String)> = Vec::new();
         for (name, value) in group {
             let recipient_field = matches!(
                 name.as_str(),
@@ -85,25 +98,24 @@ pub fn parse_dsn(text: &str) -> Dsn {
                 _ => false,
             };
             if starts_new {
+                let fresh = current.is_none();
                 if let Some(r) = current.take() {
                     dsn.recipients.push(r);
                 }
-                current = Some(DsnRecipient::default());
+                let mut r = DsnRecipient::default();
+                if fresh {
+                    for (n, v) in early.drain(..) {
+                        apply(&mut r, &n, &v);
+                    }
+                }
+                current = Some(r);
             }
-            match (name.as_str(), current.as_mut()) {
-                ("reporting-mta", _) => dsn.reporting_mta = Some(typed_value(&value)),
-                ("final-recipient", Some(r)) => r.final_recipient = address_value(&value),
-                ("original-recipient", Some(r)) => r.original_recipient = address_value(&value),
-                ("x-actual-recipient", Some(r)) if r.final_recipient.is_none() => {
-                    r.final_recipient = address_value(&value)
-                }
-                ("action", Some(r)) => r.action = Some(value.to_ascii_lowercase()),
-                ("status", Some(r)) => {
-                    r.status = super::classify::find_status(&value).or(r.status.take())
-                }
-                ("remote-mta", Some(r)) => r.remote_mta = Some(typed_value(&value)),
-                ("diagnostic-code", Some(r)) => r.diagnostic = Some(typed_value(&value)),
-                _ => {}
+            if name == "reporting-mta" {
+                dsn.reporting_mta = Some(typed_value(&value));
+            }
+            match current.as_mut() {
+                Some(r) => apply(r, &name, &value),
+                None => early.push((name, value)),
             }
         }
         if let Some(r) = current {
@@ -112,6 +124,35 @@ pub fn parse_dsn(text: &str) -> Dsn {
     }
     dsn.recipients.retain(|r| r.address().is_some());
     dsn
+}
+
+/// Sets one per-recipient field.
+fn apply(r: &mut DsnRecipient, name: &str, value: &str) {
+    match name {
+        "final-recipient" => r.final_recipient = address_value(value),
+        "original-recipient" => r.original_recipient = address_value(value),
+        "x-actual-recipient" if r.final_recipient.is_none() => {
+            r.final_recipient = address_value(value)
+        }
+        "action" => r.action = Some(value.to_ascii_lowercase()),
+        "status" => {
+            r.status = super::classify::find_status(value).or(r.status.take());
+            // "5.2.1 (mailbox disabled, not accepting messages)": the words
+            // after the code say why, like a diagnostic does.
+            let comment = value
+                .split_once('(')
+                .map(|(_, c)| c.trim_end_matches(')').trim());
+            r.status_comment = comment.filter(|c| !c.is_empty()).map(str::to_string);
+        }
+        "remote-mta" => r.remote_mta = Some(typed_value(value)),
+        "diagnostic-code" => {
+            r.diagnostic_type = value
+                .split_once(';')
+                .map(|(t, _)| t.trim().to_ascii_lowercase());
+            r.diagnostic = Some(typed_value(value));
+        }
+        _ => {}
+    }
 }
 
 /// `rfc822; jane@example.org` → `jane@example.org`; the type names what

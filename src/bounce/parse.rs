@@ -310,11 +310,15 @@ impl<'m> Reader<'m> {
             });
             let mut r = self.classified(
                 parsed,
-                Some(address),
-                diagnostic.as_deref(),
-                &context,
-                rcpt.status.clone(),
-                action,
+                Failure {
+                    recipient: Some(address),
+                    diagnostic: diagnostic.as_deref(),
+                    context: &context,
+                    status: rcpt.status.clone(),
+                    action,
+                    mailer: rcpt.diagnostic_type.as_deref() == Some("x-unix"),
+                    status_words: rcpt.status_comment.as_deref(),
+                },
             );
             r.remote_host = rcpt.remote_mta.clone().or(r.remote_host);
             parsed.results.push(r);
@@ -324,22 +328,15 @@ impl<'m> Reader<'m> {
     fn prose_results(&self, parsed: &mut Parsed, report: &str, original: &[(String, String)]) {
         let senders = self.sender_addresses(original);
         let mut found = prose::recipients(report, &senders);
-        if let Some(failed) = self.header("x-failed-recipients") {
-            // Exim names them in a header: trust it, take the words from the text.
-            let listed: Vec<String> = prose::addresses(failed)
-                .into_iter()
-                .map(|a| a.address)
-                .collect();
-            if !listed.is_empty() {
-                found = listed
+        if found.is_empty() {
+            // Exim also names them in a header (after any rewriting, so the
+            // text's own words come first).
+            if let Some(failed) = self.header("x-failed-recipients") {
+                found = prose::addresses(failed)
                     .into_iter()
-                    .map(|a| {
-                        let text = found
-                            .iter()
-                            .find(|p| p.address.eq_ignore_ascii_case(&a))
-                            .map(|p| p.text.clone())
-                            .unwrap_or_default();
-                        prose::ProseRecipient { address: a, text }
+                    .map(|a| prose::ProseRecipient {
+                        address: a.address,
+                        text: report.to_string(),
                     })
                     .collect();
             }
@@ -366,26 +363,31 @@ impl<'m> Reader<'m> {
             let diagnostic = (!text.is_empty()).then_some(text);
             let r = self.classified(
                 parsed,
-                recipient,
-                diagnostic.as_deref(),
-                &intro,
-                None,
-                Some(action.to_string()),
+                Failure {
+                    recipient,
+                    diagnostic: diagnostic.as_deref(),
+                    context: &intro,
+                    status: None,
+                    action: Some(action.to_string()),
+                    mailer: false,
+                    status_words: None,
+                },
             );
             parsed.results.push(r);
         }
     }
 
     /// A failure result, classified.
-    fn classified(
-        &self,
-        parsed: &Parsed,
-        recipient: Option<String>,
-        diagnostic: Option<&str>,
-        context: &str,
-        status: Option<String>,
-        action: Option<String>,
-    ) -> BounceResult {
+    fn classified(&self, parsed: &Parsed, f: Failure<'_>) -> BounceResult {
+        let Failure {
+            recipient,
+            diagnostic,
+            context,
+            status,
+            action,
+            mailer,
+            status_words,
+        } = f;
         let diag = diagnostic.unwrap_or("");
         let text_status = classify::find_status(diag);
         // A DSN's Status is often the generic X.0.0 while the reply names
@@ -404,9 +406,14 @@ impl<'m> Reader<'m> {
         r.reason = if positive {
             Reason::Delivered
         } else {
+            let words = match status_words {
+                Some(w) => format!("{w} {diag}"),
+                None => diag.to_string(),
+            };
             classify::reason(&Evidence {
-                diagnostic: diag,
+                diagnostic: &words,
                 context,
+                mailer,
                 status: status.as_deref(),
                 reply_code,
                 command,
@@ -437,6 +444,7 @@ impl<'m> Reader<'m> {
             "mailer-daemon",
             "mailer_daemon",
             "postmaster",
+            "post_master",
             "mail delivery",
         ];
         const WORDS: &[&str] = &[
@@ -546,6 +554,19 @@ impl<'m> Reader<'m> {
     }
 }
 
+/// One failure to classify (see [`Reader::classified`]).
+struct Failure<'a> {
+    recipient: Option<String>,
+    diagnostic: Option<&'a str>,
+    context: &'a str,
+    status: Option<String>,
+    action: Option<String>,
+    /// From a local mailer (Diagnostic-Code type x-unix).
+    mailer: bool,
+    /// Words after the DSN Status code.
+    status_words: Option<&'a str>,
+}
+
 /// Walks the MIME tree (not into the returned message) and sorts the parts.
 fn collect_parts(message: &Message<'_>, parts: &mut Parts) {
     for part in &message.parts {
@@ -580,6 +601,13 @@ fn collect_parts(message: &Message<'_>, parts: &mut Parts) {
             ("text" | "message", "rfc822-headers" | "rfc822" | "global", _) => {}
             (_, _, PartType::Text(t)) if parts.text.is_none() => parts.text = Some(t.to_string()),
             (_, _, PartType::Html(h)) if parts.text.is_none() => parts.text = Some(html_to_text(h)),
+            // A part whose headers were too broken to read (a multipart
+            // without its boundary): its raw text still says what happened.
+            ("multipart" | "text", _, PartType::Binary(b) | PartType::InlineBinary(b))
+                if parts.text.is_none() =>
+            {
+                parts.text = Some(String::from_utf8_lossy(b).into_owned())
+            }
             _ => {}
         }
     }

@@ -188,6 +188,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "no mx record",
             "not accepting mail",
             "not accept any mail",
+            "couldn't find a mail exchanger or ip address",
         ],
     ),
     (
@@ -207,20 +208,17 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "have not been able to deliver",
             "delivery attempts will continue",
             "unable to deliver for",
-            "giving up on",
-            "has been delayed",
-            "delivery has been delayed",
-            "message will be retried",
-            "will be retried for",
-            "will retry for",
-            "still trying",
             "retry limit exceeded",
+            "all hosts have been failing",
+            "failed * attempts:",
+            "undeliverable for",
             "maximum retries",
             "bounced after trying",
             "deferred for too long",
             "undeliverable for too long",
             "timeout exceeded",
-            "expired",
+            "message expired",
+            "queue.expired",
         ],
     ),
     (
@@ -280,6 +278,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "too big for the system",
             "size limit exceeded",
             "message file too big",
+            "line limit exceeded",
         ],
     ),
     (
@@ -288,9 +287,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "exceeded the limit",
             "exceeds limit",
             "message exceeds local size limit",
-            "recipients limit",
-            "too many recipients",
-            "exceeded the maximum number of recipients",
+            "limit set by recipient",
         ],
     ),
     (
@@ -300,7 +297,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "address has moved",
             "user has moved",
             "mailbox has moved",
-            "is now at",
+            "no longer on server",
             "changed * email address",
         ],
     ),
@@ -339,6 +336,39 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "deactivated",
             "mailbox is closed",
             "account closed",
+        ],
+    ),
+    (
+        Reason::NotCompliantRfc,
+        &[
+            "rfc 5322",
+            "rfc5322",
+            "rfc 2822",
+            "rfc2822",
+            "rfc 822",
+            "rfc822 specifications",
+            "multiple addresses in from",
+            "multiple * addresses in from",
+            "duplicate header",
+            "message header is not",
+            "not compliant with",
+            "headers are not rfc",
+            "is not rfc",
+            "bare lf",
+            "missing required header",
+        ],
+    ),
+    (
+        // Spam verdicts, before authentication words that often follow
+        // them ("… see our DKIM help page").
+        Reason::SpamDetected,
+        &[
+            "spam classification",
+            "classified as spam",
+            "scored as spam",
+            "detected as spam",
+            "due to spam",
+            "looks like spam",
         ],
     ),
     (
@@ -387,6 +417,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "relay prohibited",
             "mail server requires authentication",
             "insecure mail relay",
+            "configured to relay",
+            "email address is not verified",
         ],
     ),
     (
@@ -407,31 +439,11 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "ip name lookup failed",
             "not match your ip",
             "hostname does not match",
-            "doesn't match",
-            "does not resolve",
             "host name lookup failed",
             "your ip address has no",
             "reverse mapping",
-            "please use the smtp server of your isp",
-        ],
-    ),
-    (
-        Reason::NotCompliantRfc,
-        &[
-            "rfc 5322",
-            "rfc5322",
-            "rfc 2822",
-            "rfc2822",
-            "rfc 822",
-            "rfc822 specifications",
-            "multiple addresses in from",
-            "duplicate header",
-            "message header is not",
-            "not compliant with",
-            "headers are not rfc",
-            "is not rfc",
-            "bare lf",
-            "missing required header",
+            "unverifiable sending ip",
+            "unverifyable sending ip",
         ],
     ),
     (
@@ -445,6 +457,24 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "sender reputation",
             "domain reputation",
             "sending reputation",
+        ],
+    ),
+    (
+        Reason::TooManyConn,
+        &[
+            "too many connections",
+            "too many concurrent",
+            "too many simultaneous",
+            "connection limit",
+            "too many smtp sessions",
+            "too many sessions",
+            "too many errors",
+            "exceeded the maximum number of connections",
+            "too many hosts",
+            "connection rate",
+            "too many recipients",
+            "recipients limit",
+            "exceeded the maximum number of recipients",
         ],
     ),
     (
@@ -463,28 +493,28 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         ],
     ),
     (
-        Reason::TooManyConn,
-        &[
-            "too many connections",
-            "too many concurrent",
-            "too many simultaneous",
-            "connection limit",
-            "too many smtp sessions",
-            "too many sessions",
-            "too many errors",
-            "exceeded the maximum number of connections",
-            "too many hosts",
-        ],
-    ),
-    (
         Reason::FailedStartTls,
         &[
-            "starttls",
+            "starttls failed",
+            "does not support tls",
+            "support starttls",
+            "starttls is required",
+            "failed to negotiate tls",
+            "tls negotiation failed",
             "tls is required",
             "requires tls",
             "tls required",
             "must issue a starttls",
             "encryption required",
+        ],
+    ),
+    (
+        // Name servers that fail for now, before "name service error"
+        // reads as a missing domain.
+        Reason::NetworkError,
+        &[
+            "malformed or unexpected name server reply",
+            "host not found, try again",
         ],
     ),
     (
@@ -511,7 +541,6 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "could not be resolved",
             "not a valid domain",
             "invalid domain",
-            "recipient domain",
             "domain name not found",
             "nxdomain",
             "dns error",
@@ -520,6 +549,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "not our customer",
             "not hosted here",
             "we do not accept mail for this domain",
+            "couldn't find any host named",
+            "domain may not exist",
         ],
     ),
     (
@@ -590,7 +621,6 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "addressee unknown",
             "bad destination mailbox",
             "bad recipient",
-            "couldn't find any host named",
             "not listed in",
             "mailbox is not found",
             "cannot be found",
@@ -604,12 +634,41 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "no user named",
             "user missing home directory",
             "did not reach the following recipient",
+            "couldn't be found",
+            "address is correct",
+            "invalid final delivery userid",
+        ],
+    ),
+    (
+        Reason::Filtered,
+        &[
+            "message filtered",
+            "filtered",
+            "recipient preferences",
+            "rejected by filter",
+            "blocked by the recipient",
+        ],
+    ),
+    (
+        Reason::Blocked,
+        &[
+            "banned sending ip",
+            "sending ip",
+            "smtp server of your isp",
+            "your ip",
+            "client host",
+            "client ip",
+            "blacklisted ip",
+            "ip blacklisted",
+            "name was rejected",
+            "connections not accepted",
         ],
     ),
     (
         Reason::Rejected,
         &[
             "sender rejected",
+            "sender was rejected",
             "sender address rejected",
             "sender denied",
             "sender blocked",
@@ -622,14 +681,12 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "unknown sender",
             "invalid sender",
             "bad sender",
-            "from address",
-            "mail from",
-            "return path",
             "envelope sender",
-            "envelope from",
             "address is blacklisted",
             "your email address has been blacklisted",
             "denied by access",
+            "access denied",
+            "an address that has been blacklisted",
             "domain must exist",
             "refused to accept your message",
             "not authorized to send to",
@@ -653,6 +710,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "scored too high",
             "message refused",
             "suspicious",
+            "blacklisted url",
+            "url in message",
         ],
     ),
     (
@@ -669,6 +728,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "attachment",
             "not allowed by",
             "policy reasons",
+            "by policy",
         ],
     ),
     (
@@ -685,14 +745,12 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "spamcop",
             "listed",
             "banned",
-            "access denied",
             "connection refused",
             "refused",
             "poor",
             "your ip",
             "client host",
             "client ip",
-            "ip address",
             "sending host",
             "not allowed from",
             "service not available",
@@ -747,6 +805,18 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         ],
     ),
     (
+        // After the specific causes: a connection that kept timing out
+        // until the MTA gave up.
+        Reason::Expired,
+        &[
+            "timed out",
+            "queue too long",
+            "in the queue too long",
+            "did not accept our requests to connect",
+            "not going to try again",
+        ],
+    ),
+    (
         Reason::NetworkError,
         &[
             "network",
@@ -779,16 +849,15 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "server error",
             "internal error",
             "local error",
-            "temporary failure",
             "temporary error",
+            "could not load",
+            "transaction failed",
+            "write error",
             "temporarily unavailable",
             "resources temporarily",
             "i/o error",
             "server busy",
             "system is busy",
-            "unable to deliver",
-            "could not deliver",
-            "delivery failed",
             "remote protocol error",
             "protocol error",
             "loop",
@@ -814,32 +883,45 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "message content",
             "invalid content",
             "message body",
-            "encoding",
-            "charset",
-            "mime",
         ],
     ),
 ];
 
-/// Whether lowercase `text` matches `pattern` (see [`PHRASES`]).
+/// The most text a `*` in a pattern stands for: the words of one phrase
+/// stay close together.
+const GAP: usize = 40;
+
+/// Whether lowercase `text` matches `pattern` (see [`PHRASES`]): the pieces
+/// between `*` appear in order, each at most [`GAP`] bytes after the last.
 pub fn matches(text: &str, pattern: &str) -> bool {
-    let mut rest = text;
-    for piece in pattern.split('*') {
-        let piece = piece.trim();
-        if piece.is_empty() {
-            continue;
-        }
-        match rest.find(piece) {
-            Some(at) => rest = &rest[at + piece.len()..],
-            None => return false,
-        }
-    }
-    true
+    let pieces: Vec<&str> = pattern
+        .split('*')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((first, rest)) = pieces.split_first() else {
+        return true;
+    };
+    text.match_indices(first).any(|(at, _)| {
+        let mut end = at + first.len();
+        rest.iter().all(|piece| match text[end..].find(piece) {
+            Some(gap) if gap <= GAP => {
+                end += gap + piece.len();
+                true
+            }
+            _ => false,
+        })
+    })
 }
 
 /// The first reason in [`PHRASES`] whose words appear in `text` (any case).
 pub fn by_phrase(text: &str) -> Option<Reason> {
-    let lower = text.to_lowercase();
+    // Replies wrap: "does\n    not exist" must read as "does not exist".
+    let lower = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
     PHRASES
         .iter()
         .find(|(_, patterns)| patterns.iter().any(|p| matches(&lower, p)))
@@ -862,6 +944,8 @@ mod tests {
     fn patterns_with_gaps() {
         assert!(matches("the mailbox is full now", "mailbox * full"));
         assert!(!matches("full mailbox", "mailbox * full"));
+        let far = format!("mailbox {} full", "x".repeat(60));
+        assert!(!matches(&far, "mailbox * full"));
         assert!(matches("anything", ""));
     }
 
