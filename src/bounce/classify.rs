@@ -49,6 +49,9 @@ pub struct Evidence<'a> {
     /// The failure came from a local mailer program (Diagnostic-Code type
     /// `x-unix`), not from a remote server.
     pub mailer: bool,
+    /// Addresses on our side of the delivery (the returned message's
+    /// sender): a refusal that names one of them is about the sender.
+    pub senders: &'a [String],
 }
 
 /// The reason for one failure. Words win over codes: a "5.1.1 mailbox
@@ -61,34 +64,113 @@ pub fn reason(e: &Evidence<'_>) -> Reason {
     let found = e
         .status
         .and_then(decisive_status)
+        .or_else(|| missing_domain(e.diagnostic))
         .or_else(|| reason::by_phrase(e.diagnostic))
         .or_else(|| e.status.and_then(by_status))
+        .or_else(|| reason::gave_up(e.diagnostic))
         .or_else(|| reason::by_phrase(e.context))
+        .or_else(|| reason::gave_up(e.context))
         .or_else(|| e.status.and_then(by_status_class));
     match (found, e.command) {
         // A local mailer (procmail, a pipe) failed: its words are its own.
         (Some(r), _) if e.mailer && r != Reason::MailboxFull => Reason::MailerError,
         (None, _) if e.mailer => Reason::MailerError,
-        // "No such user" answered to the message itself (after DATA) rather
-        // than to the recipient: a filter speaking, not a missing mailbox.
-        (Some(Reason::UserUnknown), Some(SmtpCommand::Data)) => Reason::Filtered,
         // Refused at MAIL FROM: the address refused is our sender's.
         (Some(Reason::UserUnknown | Reason::HostUnknown) | None, Some(SmtpCommand::MailFrom)) => {
             Reason::Rejected
         }
-        // Refused before any address was given: the sending host is.
-        (Some(Reason::Rejected) | None, Some(SmtpCommand::Connect | SmtpCommand::Helo)) => {
-            Reason::Blocked
-        }
+        // Refused before any address was given: the sending host is (its
+        // name in HELO counts as the host).
+        (
+            Some(Reason::Rejected | Reason::HostUnknown) | None,
+            Some(SmtpCommand::Connect | SmtpCommand::Helo),
+        ) => Reason::Blocked,
+        (Some(Reason::UserUnknown), _) => unconfirmed_user_unknown(e),
         // A name server that fails for now is a network problem, not a
         // missing domain.
         (Some(Reason::HostUnknown), _) if temporary => Reason::NetworkError,
         (Some(r), _) => r,
         (None, _) if e.delayed => Reason::Expired,
-        // A failure with a code but no word of why: decided later.
-        (None, _) if e.status.is_some() || e.reply_code.is_some() => Reason::OnHold,
+        // Nothing says why, but the refusal quotes our sender's address:
+        // "550 5.2.0 <us@example.org> Domain is invalid".
+        (None, _) if names_sender(e) => Reason::Rejected,
+        // A failure with a code, or with words we cannot read: decided later.
+        (None, _) if e.status.is_some() || e.reply_code.is_some() || has_words(e.diagnostic) => {
+            Reason::OnHold
+        }
         (None, _) => Reason::Undefined,
     }
+}
+
+/// What "user unknown" words mean. Many filters answer "user unknown" to
+/// mail they refuse for other reasons (Japanese mobile carriers' sender
+/// filters do so by design), so the words are taken at their word only
+/// when something confirms that the address itself was refused: an X.1.x
+/// status (RFC 3463 §3.2, address status), a refusal of RCPT TO, or the
+/// reporting MTA's own verdict on its own mailbox (no remote reply code).
+/// Otherwise the refusal is a filter's.
+fn unconfirmed_user_unknown(e: &Evidence<'_>) -> Reason {
+    let subject = e.status.and_then(|s| s.split('.').nth(1));
+    if subject == Some("1") || e.command == Some(SmtpCommand::RcptTo) {
+        return Reason::UserUnknown;
+    }
+    // X.2.x is the mailbox's status: it exists and refuses this message.
+    if subject == Some("2") {
+        return Reason::Filtered;
+    }
+    // Said only after the message itself was sent, or quoted from a remote
+    // server at a stage the report does not name.
+    if e.command == Some(SmtpCommand::Data) || e.reply_code.is_some() {
+        return Reason::Filtered;
+    }
+    Reason::UserUnknown
+}
+
+/// "553 mx.example.org does not exist": a host or domain name, not a
+/// mailbox, said not to exist.
+fn missing_domain(text: &str) -> Option<Reason> {
+    let lower = text.to_lowercase();
+    ["does not exist", "doesn't exist"]
+        .iter()
+        .find_map(|phrase| {
+            let at = lower.find(phrase)?;
+            let name = lower[..at]
+                .split_whitespace()
+                .next_back()?
+                .trim_matches(|c: char| "<>\"'[]():".contains(c));
+            let is_domain = name.contains('.')
+                && !name.contains('@')
+                && name.bytes().any(|b| b.is_ascii_alphabetic())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            is_domain.then_some(Reason::HostUnknown)
+        })
+}
+
+/// Whether the diagnostic quotes one of our own (sender) addresses, other
+/// than in a header field of the returned message ("From: <us@…>").
+fn names_sender(e: &Evidence<'_>) -> bool {
+    const FIELDS: &[&str] = &[
+        "from:",
+        "sender:",
+        "return-path:",
+        "reply-to:",
+        "envelope-from",
+    ];
+    let lower = e.diagnostic.to_lowercase();
+    e.senders.iter().filter(|s| !s.is_empty()).any(|s| {
+        lower.match_indices(&s.to_lowercase()).any(|(at, _)| {
+            let before = &lower[lower.floor_char_boundary(at.saturating_sub(30))..at];
+            !FIELDS.iter().any(|f| before.contains(f))
+        })
+    })
+}
+
+/// Whether a diagnostic says anything beyond the addresses it names.
+fn has_words(text: &str) -> bool {
+    text.split_whitespace()
+        .any(|w| !w.contains('@') && w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
 }
 
 /// The status codes that name their cause beyond doubt, whatever words
@@ -102,6 +184,7 @@ fn decisive_status(status: &str) -> Option<Reason> {
         ("1", "7") | ("1", "8") => Reason::Rejected,
         ("1", "10") => Reason::NotAccept,
         ("2", "3") => Reason::ExceedLimit,
+        ("4", "6") => Reason::NetworkError,
         ("4", "7") => Reason::Expired,
         ("7", "20" | "21" | "22" | "23" | "24" | "25" | "26") => Reason::AuthFailure,
         _ => return None,
@@ -226,6 +309,13 @@ pub fn find_command(text: &str) -> Option<SmtpCommand> {
         ("helo", SmtpCommand::Helo),
         ("greeting", SmtpCommand::Connect),
         ("initial connection", SmtpCommand::Connect),
+        // qmail names the phase in words ("Connected to 192.0.2.1 but
+        // sender was rejected."), and so do the systems built on it.
+        ("does not like recipient", SmtpCommand::RcptTo),
+        ("my name was rejected", SmtpCommand::Helo),
+        ("sender was rejected", SmtpCommand::MailFrom),
+        ("failed on data command", SmtpCommand::Data),
+        ("failed after i sent the message", SmtpCommand::Data),
     ];
     // A name counts as a word of its own: "hello" is no HELO.
     let word_at = |name: &str| {
@@ -272,6 +362,125 @@ mod tests {
             find_command("after RCPT TO:<a@b>: … after end of data"),
             Some(SmtpCommand::Data)
         );
+    }
+
+    /// `reason` of a diagnostic with the codes and command found in it.
+    fn of(diagnostic: &str) -> Reason {
+        let status = find_status(diagnostic);
+        reason(&Evidence {
+            diagnostic,
+            status: status.as_deref(),
+            reply_code: find_reply_code(diagnostic),
+            command: find_command(diagnostic),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn user_unknown_needs_confirmation() {
+        // Confirmed by the status, by RCPT TO, or said by the reporting
+        // MTA itself about its own mailbox.
+        assert_eq!(
+            of("550 5.1.1 <a@example.org>: User unknown"),
+            Reason::UserUnknown
+        );
+        assert_eq!(
+            of("after RCPT TO:<a@example.org>: 550 No such user here"),
+            Reason::UserUnknown
+        );
+        assert_eq!(of("Unknown user: a@example.org"), Reason::UserUnknown);
+        assert_eq!(
+            of("550 5.1.1 unknown user (in reply to end of DATA command)"),
+            Reason::UserUnknown
+        );
+        // A remote reply at an unknown stage, after DATA, or with a status
+        // that says the mailbox exists: a filter's words.
+        assert_eq!(
+            of("550 <a@example.org> No such user here"),
+            Reason::Filtered
+        );
+        assert_eq!(
+            of("550 Unknown user (in reply to end of DATA command)"),
+            Reason::Filtered
+        );
+        assert_eq!(
+            of("550 5.2.1 <a@example.org>... User Unknown"),
+            Reason::Filtered
+        );
+        assert_eq!(
+            of("550 5.2.1 <a@example.org>... User Unknown (in reply to RCPT TO command)"),
+            Reason::UserUnknown
+        );
+    }
+
+    #[test]
+    fn giving_up_is_the_last_word() {
+        assert_eq!(of("retry timeout exceeded"), Reason::Expired);
+        assert_eq!(
+            of("mailbox is full: retry timeout exceeded"),
+            Reason::MailboxFull
+        );
+        assert_eq!(
+            of(
+                "Unable to reach the directory. (#4.4.3) I'm not going to try again; \
+                this message has been in the queue too long."
+            ),
+            Reason::SystemError
+        );
+    }
+
+    #[test]
+    fn a_missing_domain_is_no_missing_user() {
+        assert_eq!(
+            of("553 mail.example.org does not exist"),
+            Reason::HostUnknown
+        );
+        assert_eq!(
+            of("550 5.1.1 <a@example.org> does not exist"),
+            Reason::UserUnknown
+        );
+    }
+
+    #[test]
+    fn a_refusal_quoting_our_sender_is_about_the_sender() {
+        let senders = ["news@press.example.net".to_string()];
+        let e = |diagnostic| Evidence {
+            diagnostic,
+            status: Some("5.2.0"),
+            senders: &senders,
+            ..Default::default()
+        };
+        assert_eq!(
+            reason(&e("550 5.2.0 <news@press.example.net> Domain is invalid")),
+            Reason::Rejected
+        );
+        // The returned message's own header names the sender too: no sign.
+        assert_eq!(
+            reason(&e("550 5.2.0 nope From: \"News\" <news@press.example.net>")),
+            Reason::OnHold
+        );
+    }
+
+    #[test]
+    fn qmail_names_the_phase_in_words() {
+        let refused_name = "Connected to 192.0.2.1 but my name was rejected. \
+            Remote host said: 501 5.0.0 Invalid domain name";
+        assert_eq!(find_command(refused_name), Some(SmtpCommand::Helo));
+        assert_eq!(of(refused_name), Reason::Blocked);
+        assert_eq!(
+            find_command("192.0.2.1 does not like recipient."),
+            Some(SmtpCommand::RcptTo)
+        );
+        assert_eq!(
+            find_command("Connected to 192.0.2.1 but sender was rejected."),
+            Some(SmtpCommand::MailFrom)
+        );
+    }
+
+    #[test]
+    fn words_nobody_understands_are_on_hold() {
+        assert_eq!(of("Zustellung nicht moeglich"), Reason::OnHold);
+        assert_eq!(of("a@example.org"), Reason::Undefined);
     }
 
     #[test]

@@ -183,7 +183,7 @@ impl<'m> Reader<'m> {
         if let Some(f) = feedback {
             self.complaints(&mut parsed, f, &original);
         } else if !dsn.recipients.is_empty() {
-            self.dsn_results(&mut parsed, dsn, report);
+            self.dsn_results(&mut parsed, dsn, report, &original);
         } else if !self.looks_like_bounce(report)
             && autoreply::is_auto_reply(
                 &self.headers,
@@ -267,10 +267,16 @@ impl<'m> Reader<'m> {
         }
     }
 
-    fn dsn_results(&self, parsed: &mut Parsed, dsn: Dsn, report: &str) {
+    fn dsn_results(
+        &self,
+        parsed: &mut Parsed,
+        dsn: Dsn,
+        report: &str,
+        original: &[(String, String)],
+    ) {
         parsed.reporting_mta = dsn.reporting_mta.clone();
-        let senders = self.sender_addresses(&[]);
-        let prose = prose::recipients(report, &senders);
+        let prose = prose::recipients(report, &self.sender_addresses(&[]));
+        let senders = self.sender_addresses(original);
         let mut seen: Vec<String> = Vec::new();
         for rcpt in dsn.recipients {
             let address = rcpt.address().unwrap_or_default().to_string();
@@ -318,6 +324,7 @@ impl<'m> Reader<'m> {
                     action,
                     mailer: rcpt.diagnostic_type.as_deref() == Some("x-unix"),
                     status_words: rcpt.status_comment.as_deref(),
+                    senders: &senders,
                 },
             );
             r.remote_host = rcpt.remote_mta.clone().or(r.remote_host);
@@ -371,6 +378,7 @@ impl<'m> Reader<'m> {
                     action: Some(action.to_string()),
                     mailer: false,
                     status_words: None,
+                    senders: &senders,
                 },
             );
             parsed.results.push(r);
@@ -387,6 +395,7 @@ impl<'m> Reader<'m> {
             action,
             mailer,
             status_words,
+            senders,
         } = f;
         let diag = diagnostic.unwrap_or("");
         let text_status = classify::find_status(diag);
@@ -418,6 +427,7 @@ impl<'m> Reader<'m> {
                 reply_code,
                 command,
                 delayed,
+                senders,
             })
         };
         let temporary = classify::is_temporary(status.as_deref(), reply_code);
@@ -565,6 +575,8 @@ struct Failure<'a> {
     mailer: bool,
     /// Words after the DSN Status code.
     status_words: Option<&'a str>,
+    /// Our own addresses (see [`Evidence::senders`]).
+    senders: &'a [String],
 }
 
 /// Walks the MIME tree (not into the returned message) and sorts the parts.

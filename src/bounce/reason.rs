@@ -192,36 +192,6 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         ],
     ),
     (
-        Reason::Expired,
-        &[
-            "retry timeout exceeded",
-            "retry time not reached for any host",
-            "delivery time expired",
-            "message expired",
-            "message timed out",
-            "queue time expired",
-            "too long in the queue",
-            "too long in queue",
-            "was not delivered within",
-            "could not be delivered within",
-            "has not been delivered for",
-            "have not been able to deliver",
-            "delivery attempts will continue",
-            "unable to deliver for",
-            "retry limit exceeded",
-            "all hosts have been failing",
-            "failed * attempts:",
-            "undeliverable for",
-            "maximum retries",
-            "bounced after trying",
-            "deferred for too long",
-            "undeliverable for too long",
-            "timeout exceeded",
-            "message expired",
-            "queue.expired",
-        ],
-    ),
-    (
         Reason::MailboxFull,
         &[
             "mailbox full",
@@ -660,6 +630,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "client ip",
             "blacklisted ip",
             "ip blacklisted",
+            // The sending host judged an open relay (not a relaying refusal).
+            "open relay",
             "name was rejected",
             "connections not accepted",
         ],
@@ -688,7 +660,6 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "access denied",
             "an address that has been blacklisted",
             "domain must exist",
-            "refused to accept your message",
             "not authorized to send to",
             "not allowed to send",
             "null sender",
@@ -729,6 +700,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "not allowed by",
             "policy reasons",
             "by policy",
+            "header error",
         ],
     ),
     (
@@ -808,13 +780,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         // After the specific causes: a connection that kept timing out
         // until the MTA gave up.
         Reason::Expired,
-        &[
-            "timed out",
-            "queue too long",
-            "in the queue too long",
-            "did not accept our requests to connect",
-            "not going to try again",
-        ],
+        &["timed out", "did not accept our requests to connect"],
     ),
     (
         Reason::NetworkError,
@@ -874,6 +840,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "bad sequence of commands",
             "parameter not implemented",
             "command not implemented",
+            "malformed address",
         ],
     ),
     (
@@ -885,6 +852,42 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "message body",
         ],
     ),
+];
+
+/// How an MTA says it gave up retrying: "retry timeout exceeded", "I'm not
+/// going to try again; this message has been in the queue too long". It
+/// says so after, or instead of, the last error it met, and that error,
+/// when it names a cause, is the reason ("mailbox is full: retry timeout
+/// exceeded"); so these words decide only where the others ([`PHRASES`],
+/// the status code) say nothing. Same pattern syntax as [`PHRASES`].
+pub const GAVE_UP: &[&str] = &[
+    "retry timeout exceeded",
+    "retry time not reached for any host",
+    "delivery time expired",
+    "message expired",
+    "message timed out",
+    "queue time expired",
+    "too long in the queue",
+    "too long in queue",
+    "was not delivered within",
+    "could not be delivered within",
+    "has not been delivered for",
+    "have not been able to deliver",
+    "delivery attempts will continue",
+    "unable to deliver for",
+    "retry limit exceeded",
+    "all hosts have been failing",
+    "failed * attempts:",
+    "undeliverable for",
+    "maximum retries",
+    "bounced after trying",
+    "deferred for too long",
+    "undeliverable for too long",
+    "timeout exceeded",
+    "queue.expired",
+    "queue too long",
+    "in the queue too long",
+    "not going to try again",
 ];
 
 /// The most text a `*` in a pattern stands for: the words of one phrase
@@ -914,18 +917,38 @@ pub fn matches(text: &str, pattern: &str) -> bool {
     })
 }
 
-/// The first reason in [`PHRASES`] whose words appear in `text` (any case).
-pub fn by_phrase(text: &str) -> Option<Reason> {
-    // Replies wrap: "does\n    not exist" must read as "does not exist".
-    let lower = text
-        .split_whitespace()
+/// `text` as patterns are matched against: lowercase, and runs of
+/// whitespace as one space (replies wrap: "does\n    not exist" must read
+/// as "does not exist").
+pub fn normalize(text: &str) -> String {
+    text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .to_lowercase();
-    PHRASES
+        .to_lowercase()
+}
+
+/// The first reason of `table` with a pattern that matches `text` (any case).
+pub fn by_table(table: &[(Reason, &[&str])], text: &str) -> Option<Reason> {
+    let lower = normalize(text);
+    table
         .iter()
         .find(|(_, patterns)| patterns.iter().any(|p| matches(&lower, p)))
         .map(|(r, _)| *r)
+}
+
+/// The first reason in [`PHRASES`] whose words appear in `text` (any case).
+pub fn by_phrase(text: &str) -> Option<Reason> {
+    by_table(PHRASES, text)
+}
+
+/// [`Reason::Expired`] when `text` says the MTA gave up retrying (see
+/// [`GAVE_UP`]).
+pub fn gave_up(text: &str) -> Option<Reason> {
+    let lower = normalize(text);
+    GAVE_UP
+        .iter()
+        .any(|p| matches(&lower, p))
+        .then_some(Reason::Expired)
 }
 
 #[cfg(test)]
