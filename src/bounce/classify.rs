@@ -6,6 +6,7 @@
 //! parent module) and a failure read from a bounce message, so the two give
 //! the same reason for the same text.
 
+use super::mta::Conventions;
 use super::reason::{self, Reason};
 
 /// The SMTP command a failure answered, where the text says.
@@ -52,6 +53,9 @@ pub struct Evidence<'a> {
     /// Addresses on our side of the delivery (the returned message's
     /// sender): a refusal that names one of them is about the sender.
     pub senders: &'a [String],
+    /// What the MTA that wrote the report, or the server that refused the
+    /// recipient, means by its words (see `mta`).
+    pub conventions: Conventions,
 }
 
 /// The reason for one failure. Words win over codes: a "5.1.1 mailbox
@@ -61,6 +65,17 @@ pub struct Evidence<'a> {
 /// where the words say nothing.
 pub fn reason(e: &Evidence<'_>) -> Reason {
     let temporary = is_temporary(e.status, e.reply_code);
+    // An MTA's own phrases are its verdict.
+    let own = (!e.mailer)
+        .then(|| {
+            e.conventions
+                .phrase(e.diagnostic)
+                .or_else(|| e.conventions.phrase(e.context))
+        })
+        .flatten();
+    if let Some(r) = own {
+        return r;
+    }
     let found = e
         .status
         .and_then(decisive_status)
@@ -108,7 +123,8 @@ pub fn reason(e: &Evidence<'_>) -> Reason {
 /// when something confirms that the address itself was refused: an X.1.x
 /// status (RFC 3463 §3.2, address status), a refusal of RCPT TO, or the
 /// reporting MTA's own verdict on its own mailbox (no remote reply code).
-/// Otherwise the refusal is a filter's.
+/// Otherwise the refusal is a filter's, unless the MTA or provider is
+/// known to mean something else (see `mta`).
 fn unconfirmed_user_unknown(e: &Evidence<'_>) -> Reason {
     let subject = e.status.and_then(|s| s.split('.').nth(1));
     if subject == Some("1") || e.command == Some(SmtpCommand::RcptTo) {
@@ -117,6 +133,9 @@ fn unconfirmed_user_unknown(e: &Evidence<'_>) -> Reason {
     // X.2.x is the mailbox's status: it exists and refuses this message.
     if subject == Some("2") {
         return Reason::Filtered;
+    }
+    if let Some(r) = e.conventions.user_unknown() {
+        return r;
     }
     // Said only after the message itself was sent, or quoted from a remote
     // server at a stage the report does not name.

@@ -4,7 +4,8 @@
 //!
 //! - [`parse`] reads one message into one result per affected recipient;
 //! - [`classify`] and [`reason`] decide why (the reason table lives in
-//!   `reason.rs`, in one place);
+//!   `reason.rs`, in one place); [`mta`] holds what particular MTAs and
+//!   providers mean where they differ from the generic reading;
 //! - [`source`] walks files, directories and mboxes;
 //! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
 //!   with the same classifier, so both paths give the same reason for the
@@ -14,6 +15,7 @@
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
+pub mod mta;
 pub mod parse;
 pub mod prose;
 pub mod reason;

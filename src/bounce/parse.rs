@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::classify::{self, Evidence, SmtpCommand};
 use super::dsn::{self, Dsn, Feedback};
+use super::mta::{Conventions, Layout, Marks};
 use super::prose;
 use super::reason::Reason;
 use super::{autoreply, Kind};
@@ -138,20 +139,24 @@ struct Reader<'m> {
     message: &'m Message<'m>,
     headers: Vec<(String, String)>,
     parts: Parts,
+    /// What the conventions of particular MTAs look at (see `mta`).
+    marks: Marks,
 }
 
 impl<'m> Reader<'m> {
     fn new(message: &'m Message<'m>) -> Reader<'m> {
-        let headers = message
+        let headers: Vec<(String, String)> = message
             .headers_raw()
             .map(|(n, v)| (n.to_string(), unfold(v)))
             .collect();
         let mut parts = Parts::default();
         collect_parts(message, &mut parts);
+        let marks = marks(&headers, &parts);
         Reader {
             message,
             headers,
             parts,
+            marks,
         }
     }
 
@@ -314,7 +319,7 @@ impl<'m> Reader<'m> {
                     .to_string(),
                 )
             });
-            let mut r = self.classified(
+            let r = self.classified(
                 parsed,
                 Failure {
                     recipient: Some(address),
@@ -325,16 +330,23 @@ impl<'m> Reader<'m> {
                     mailer: rcpt.diagnostic_type.as_deref() == Some("x-unix"),
                     status_words: rcpt.status_comment.as_deref(),
                     senders: &senders,
+                    remote_host: rcpt.remote_mta.clone(),
                 },
             );
-            r.remote_host = rcpt.remote_mta.clone().or(r.remote_host);
             parsed.results.push(r);
         }
     }
 
     fn prose_results(&self, parsed: &mut Parsed, report: &str, original: &[(String, String)]) {
         let senders = self.sender_addresses(original);
-        let mut found = prose::recipients(report, &senders);
+        let layout = Conventions::of(&self.marks, None).layout();
+        let mut found = match layout {
+            Layout::ListNotice => prose::list_notice(report).into_iter().collect(),
+            _ => prose::recipients(report, &senders),
+        };
+        if layout == Layout::ReasonAbove {
+            prose::reason_above(report, &mut found);
+        }
         if found.is_empty() {
             // Exim also names them in a header (after any rewriting, so the
             // text's own words come first).
@@ -379,6 +391,7 @@ impl<'m> Reader<'m> {
                     mailer: false,
                     status_words: None,
                     senders: &senders,
+                    remote_host: None,
                 },
             );
             parsed.results.push(r);
@@ -396,8 +409,11 @@ impl<'m> Reader<'m> {
             mailer,
             status_words,
             senders,
+            remote_host: dsn_remote_host,
         } = f;
         let diag = diagnostic.unwrap_or("");
+        let remote = dsn_remote_host.or_else(|| remote_host(diag));
+        let conventions = Conventions::of(&self.marks, remote.as_deref());
         let text_status = classify::find_status(diag);
         // A DSN's Status is often the generic X.0.0 while the reply names
         // the precise code: keep the precise one.
@@ -428,6 +444,7 @@ impl<'m> Reader<'m> {
                 command,
                 delayed,
                 senders,
+                conventions,
             })
         };
         let temporary = classify::is_temporary(status.as_deref(), reply_code);
@@ -444,7 +461,7 @@ impl<'m> Reader<'m> {
         r.smtp_command = command.map(SmtpCommand::as_str);
         r.diagnostic = diagnostic.map(|d| truncate(d, 1000));
         r.action = Some(action_lower);
-        r.remote_host = remote_host(diag);
+        r.remote_host = remote;
         r
     }
 
@@ -493,6 +510,12 @@ impl<'m> Reader<'m> {
         }
         let subject = self.message.subject().unwrap_or("").to_lowercase();
         if WORDS.iter().any(|w| subject.contains(w)) {
+            return true;
+        }
+        // A notice in the words of a known MTA (a mailing list refusing a
+        // non-member's post says none of the above).
+        let own = Conventions::of(&self.marks, None);
+        if own.phrase(&subject).is_some() || own.phrase(report).is_some() {
             return true;
         }
         let opening: String = report.chars().take(2000).collect::<String>().to_lowercase();
@@ -577,6 +600,32 @@ struct Failure<'a> {
     status_words: Option<&'a str>,
     /// Our own addresses (see [`Evidence::senders`]).
     senders: &'a [String],
+    /// The server that refused the recipient, where the DSN names it.
+    remote_host: Option<String>,
+}
+
+/// What the signs of `mta::CONVENTIONS` are looked for in: the bounce's
+/// own header fields and its report (text and delivery-status fields).
+fn marks(headers: &[(String, String)], parts: &Parts) -> Marks {
+    let mut text = parts.text.as_deref().unwrap_or("").to_lowercase();
+    for d in &parts.dsn {
+        text.push('\n');
+        text.push_str(&d.to_lowercase());
+    }
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_lowercase()))
+        .collect();
+    let from = headers
+        .iter()
+        .find(|(n, _)| n == "from")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    Marks {
+        from,
+        headers,
+        text,
+    }
 }
 
 /// Walks the MIME tree (not into the returned message) and sorts the parts.

@@ -245,6 +245,44 @@ pub fn recipients(report: &str, senders: &[String]) -> Vec<ProseRecipient> {
     out
 }
 
+/// For a report that puts the reason above the address it is about (see
+/// `mta::Layout::ReasonAbove`): each recipient's text becomes the lines
+/// above its address, back to a blank line, a line of dashes or another
+/// recipient, and the address line itself.
+pub fn reason_above(report: &str, found: &mut [ProseRecipient]) {
+    let lines: Vec<&str> = report.lines().collect();
+    let mentions = |l: &str, a: &str| l.to_lowercase().contains(&a.to_lowercase());
+    let addresses: Vec<String> = found.iter().map(|r| r.address.clone()).collect();
+    for r in found.iter_mut() {
+        let Some(at) = lines.iter().position(|l| mentions(l, &r.address)) else {
+            continue;
+        };
+        let start = (0..at)
+            .rev()
+            .take_while(|&i| {
+                let l = lines[i].trim();
+                !l.is_empty() && !l.starts_with("---") && !addresses.iter().any(|a| mentions(l, a))
+            })
+            .last()
+            .unwrap_or(at);
+        r.text = lines[start..=at].join("\n");
+    }
+}
+
+/// For a mailing list's notice (see `mta::Layout::ListNotice`): the list's
+/// address, the first one in angle brackets, with the notice as its text.
+pub fn list_notice(report: &str) -> Option<ProseRecipient> {
+    report.lines().find_map(|line| {
+        addresses(line)
+            .into_iter()
+            .find(|f| line[..f.start].ends_with('<'))
+            .map(|f| ProseRecipient {
+                address: f.address,
+                text: report.to_string(),
+            })
+    })
+}
+
 /// Addresses of mail systems that bounces name but that never are the
 /// failed recipient.
 fn is_system_address(lower: &str) -> bool {
@@ -300,6 +338,24 @@ mod tests {
         let r = recipients(report, &["me@example.jp".to_string()]);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].address, "you@example.com");
+    }
+
+    #[test]
+    fn reason_above_the_address() {
+        let report = "------- Failure Reasons --------\nNo such person here\n\
+            a@example.org\n------- Returned Message --------\n";
+        let mut found = recipients(report, &[]);
+        reason_above(report, &mut found);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text, "No such person here\na@example.org");
+    }
+
+    #[test]
+    fn a_list_notice_names_the_list() {
+        let notice = "You are not a member of this list <desk@lists.example.org>.\n\
+            Send \"help\" to\n\tdesk-ctl@lists.example.org\n";
+        let r = list_notice(notice).unwrap();
+        assert_eq!(r.address, "desk@lists.example.org");
     }
 
     #[test]
