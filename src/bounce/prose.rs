@@ -194,7 +194,7 @@ pub fn recipients(report: &str, senders: &[String]) -> Vec<ProseRecipient> {
     for (i, line) in lines.iter().enumerate() {
         for found in addresses(line) {
             let lower = found.address.to_lowercase();
-            if is_system_address(&lower) {
+            if is_system_address(&lower) || is_display_name(line, &found) {
                 continue;
             }
             let mut s = strength(line, &found);
@@ -232,17 +232,89 @@ pub fn recipients(report: &str, senders: &[String]) -> Vec<ProseRecipient> {
                 .collect()
         })
         .collect();
+    let transcript = transcript(&lines, &mentions, seen.len());
     let mut out = Vec::new();
     for (n, (line, address, _)) in seen.iter().enumerate() {
-        let end = (line + 1..lines.len())
-            .find(|l| mentions[*l].iter().any(|m| *m != n))
-            .unwrap_or(lines.len());
+        let mut text: Vec<&str> = Vec::new();
+        if let Some(t) = &transcript {
+            if *line < t.start {
+                let end = (line + 1..t.start)
+                    .find(|l| mentions[*l].iter().any(|m| *m != n))
+                    .unwrap_or(t.start);
+                text.extend(&lines[*line..end]);
+            }
+            text.extend(t.segments[n].iter().flat_map(|r| &lines[r.clone()]));
+        } else {
+            let end = (line + 1..lines.len())
+                .find(|l| mentions[*l].iter().any(|m| *m != n))
+                .unwrap_or(lines.len());
+            text.extend(&lines[*line..end]);
+        }
         out.push(ProseRecipient {
             address: address.clone(),
-            text: lines[*line..end].join("\n"),
+            text: text.join("\n"),
         });
     }
     out
+}
+
+/// A Sendmail session transcript in a report, cut into each recipient's
+/// part.
+struct Transcript {
+    /// The line where the transcript begins.
+    start: usize,
+    /// Per recipient, the ranges of lines that are about it.
+    segments: Vec<Vec<std::ops::Range<usize>>>,
+}
+
+/// Sendmail writes what each server said before the line that sums up the
+/// recipient it was about:
+///
+/// ```text
+/// While talking to mx.example.org:
+/// >>> MAIL From:<us@example.net>
+/// <<< 550 Insecure Mail Relay
+/// 554 <a@example.org>... Remote protocol error
+/// 550 example.com (smtp)... 550 Host unknown
+/// 554 <b@example.com>... 550 Host unknown
+/// ```
+///
+/// so the lines of a transcript belong to the next recipient named after
+/// them, and each "While talking to" starts afresh; lines after the last
+/// recipient named belong to those it never named. `None` when the report
+/// holds no such transcript.
+fn transcript(lines: &[&str], mentions: &[Vec<usize>], recipients: usize) -> Option<Transcript> {
+    let talking = |l: &str| {
+        l.trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+            .to_lowercase()
+            .starts_with("while talking to")
+    };
+    let first_talk = lines.iter().position(|l| talking(l))?;
+    let start = lines[..first_talk]
+        .iter()
+        .rposition(|l| l.to_lowercase().contains("transcript of session follows"))
+        .unwrap_or(first_talk);
+    let mut segments = vec![Vec::new(); recipients];
+    let mut from = start;
+    for i in start..lines.len() {
+        if talking(lines[i]) {
+            from = i;
+        }
+        if !mentions[i].is_empty() {
+            for n in &mentions[i] {
+                segments[*n].push(from..i + 1);
+            }
+            from = i + 1;
+        }
+    }
+    // A refusal of the message (after DATA) names no recipient: what is
+    // left is about the recipients the transcript did not name.
+    if lines[from..].iter().any(|l| !l.trim().is_empty()) {
+        for s in segments.iter_mut().filter(|s| s.is_empty()) {
+            s.push(from..lines.len());
+        }
+    }
+    Some(Transcript { start, segments })
 }
 
 /// For a report that puts the reason above the address it is about (see
@@ -281,6 +353,15 @@ pub fn list_notice(report: &str) -> Option<ProseRecipient> {
                 text: report.to_string(),
             })
     })
+}
+
+/// Whether the address is the display name of the address in angle
+/// brackets right after it ("a@example.org <b@example.org>": b is meant).
+fn is_display_name(line: &str, found: &Found) -> bool {
+    let after = line[found.start + found.address.len()..].trim_start_matches([' ', '"', '\'']);
+    after
+        .strip_prefix('<')
+        .is_some_and(|rest| addresses(rest).first().is_some_and(|next| next.start == 0))
 }
 
 /// Addresses of mail systems that bounces name but that never are the
@@ -338,6 +419,55 @@ mod tests {
         let r = recipients(report, &["me@example.jp".to_string()]);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].address, "you@example.com");
+    }
+
+    #[test]
+    fn sendmail_transcripts_belong_to_the_next_recipient() {
+        let report = "   ----- Transcript of session follows -----\n\
+            While talking to mx.example.org:\n\
+            >>> MAIL From:<us@example.net>\n\
+            <<< 550 Insecure Mail Relay\n\
+            554 <a@example.org>... Remote protocol error\n\
+            550 example.com (smtp)... 550 Host unknown\n\
+            554 <b@example.com>... 550 Host unknown\n\
+            While talking to mx.example.jp:\n\
+            >>> RCPT To:<c@example.jp>\n\
+            <<< 550 No such user\n\
+            550 <c@example.jp>... User unknown\n";
+        let r = recipients(report, &["us@example.net".to_string()]);
+        let texts: Vec<(&str, &str)> = r
+            .iter()
+            .map(|r| (r.address.as_str(), r.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "a@example.org",
+                    "While talking to mx.example.org:\n>>> MAIL From:<us@example.net>\n\
+                     <<< 550 Insecure Mail Relay\n554 <a@example.org>... Remote protocol error"
+                ),
+                (
+                    "b@example.com",
+                    "550 example.com (smtp)... 550 Host unknown\n554 <b@example.com>... 550 Host unknown"
+                ),
+                (
+                    "c@example.jp",
+                    "While talking to mx.example.jp:\n>>> RCPT To:<c@example.jp>\n\
+                     <<< 550 No such user\n550 <c@example.jp>... User unknown"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_address_as_display_name_is_no_recipient() {
+        let r = recipients(
+            "  a@example.org <b@example.org>: malformed address: <b@example.org> may not follow a@example.org\n",
+            &[],
+        );
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].address, "b@example.org");
     }
 
     #[test]
