@@ -348,6 +348,15 @@ impl<'m> Reader<'m> {
             prose::reason_above(report, &mut found);
         }
         if found.is_empty() {
+            // A notice about a bounce it forwards (attached whole, with its
+            // delivery-status part): that bounce says who failed.
+            if let Some(inner) = self.forwarded_bounce() {
+                parsed.reporting_mta = inner.reporting_mta;
+                parsed.results.extend(inner.results);
+                return;
+            }
+        }
+        if found.is_empty() {
             // Exim also names them in a header (after any rewriting, so the
             // text's own words come first).
             if let Some(failed) = self.header("x-failed-recipients") {
@@ -463,6 +472,18 @@ impl<'m> Reader<'m> {
         r.action = Some(action_lower);
         r.remote_host = remote;
         r
+    }
+
+    /// The attached message, read, when it is itself a DSN with failed
+    /// recipients.
+    fn forwarded_bounce(&self) -> Option<Parsed> {
+        let inner = self.message.parts.iter().find_map(|p| match &p.body {
+            PartType::Message(m) => Some(m),
+            _ => None,
+        })?;
+        let reader = Reader::new(inner);
+        let has_recipients = !reader.dsn("").recipients.is_empty();
+        has_recipients.then(|| reader.read())
     }
 
     /// Whether the message presents itself as a delivery failure notice.
@@ -839,6 +860,37 @@ mod tests {
         );
         assert_eq!(verp_token("jane@example.org"), None);
         assert_eq!(verp_token("bounces+@example.org"), None);
+    }
+
+    #[test]
+    fn a_notice_forwarding_a_bounce_is_read_through() {
+        let raw = "From: MAILER-DAEMON@relay.example.net\r\n\
+            To: ops@relay.example.net\r\n\
+            Subject: Returned mail\r\n\
+            MIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+            --outer\r\nContent-Type: text/plain\r\n\r\n\
+            ----- The following addresses had permanent delivery errors -----\r\n\r\n\
+            --outer\r\nContent-Type: message/rfc822\r\n\r\n\
+            From: MAILER-DAEMON@mx.example.org\r\n\
+            To: news@press.example.net\r\n\
+            Subject: Returned mail: User unknown\r\n\
+            MIME-Version: 1.0\r\n\
+            Content-Type: multipart/report; report-type=delivery-status; boundary=\"inner\"\r\n\r\n\
+            --inner\r\nContent-Type: text/plain\r\n\r\nUser unknown\r\n\r\n\
+            --inner\r\nContent-Type: message/delivery-status\r\n\r\n\
+            Reporting-MTA: dns; mx.example.org\r\n\r\n\
+            Final-Recipient: rfc822; desk@example.org\r\n\
+            Action: failed\r\nStatus: 5.1.1\r\n\
+            Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n\
+            --inner--\r\n\r\n\
+            --outer--\r\n";
+        let parsed = parse(raw.as_bytes()).unwrap();
+        assert_eq!(parsed.results.len(), 1, "{parsed:#?}");
+        let r = &parsed.results[0];
+        assert_eq!(r.recipient.as_deref(), Some("desk@example.org"));
+        assert_eq!(r.reason, Reason::UserUnknown);
+        assert_eq!(r.kind, Kind::Hard);
     }
 
     #[test]
