@@ -3,7 +3,8 @@
 //! and the prose bounces of MTAs that write no DSN.
 //!
 //! Order of trust: a feedback report, then DSN fields, then an
-//! auto-reply's marks, then the prose of a bounce. A message that is none
+//! unsubscribe request's and an auto-reply's marks, then the prose of a
+//! bounce. A message that is none
 //! of these (a person's reply, a newsletter) gives one result with kind
 //! `not-a-failure`, reason `undefined` and no recipient, so that a caller
 //! walking a mailbox sees every message accounted for.
@@ -189,6 +190,17 @@ impl<'m> Reader<'m> {
             self.complaints(&mut parsed, f, &original);
         } else if !dsn.recipients.is_empty() {
             self.dsn_results(&mut parsed, dsn, report, &original);
+        } else if self.is_unsubscribe_request() {
+            // The reader asks to be taken off the list: a complaint of the
+            // mildest kind (ARF's "opt-out"), from the address to drop.
+            let mut r = self.result(
+                parsed.from.clone(),
+                Reason::Feedback,
+                Kind::Complaint,
+                &parsed,
+            );
+            r.feedback_type = Some("opt-out".to_string());
+            parsed.results.push(r);
         } else if !self.looks_like_bounce(report)
             && autoreply::is_auto_reply(
                 &self.headers,
@@ -484,6 +496,18 @@ impl<'m> Reader<'m> {
         let reader = Reader::new(inner);
         let has_recipients = !reader.dsn("").recipients.is_empty();
         has_recipients.then(|| reader.read())
+    }
+
+    /// Whether the message asks to unsubscribe its sender: what a mail
+    /// client sends to a `mailto:` List-Unsubscribe address (RFC 2369
+    /// §3.2; the subject is "unsubscribe" by convention, and Apple Mail
+    /// marks its requests `X-Apple-Unsubscribe: true`).
+    fn is_unsubscribe_request(&self) -> bool {
+        let subject = self.message.subject().unwrap_or("").trim();
+        subject.eq_ignore_ascii_case("unsubscribe")
+            || self
+                .header("x-apple-unsubscribe")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     }
 
     /// Whether the message presents itself as a delivery failure notice.
@@ -891,6 +915,21 @@ mod tests {
         assert_eq!(r.recipient.as_deref(), Some("desk@example.org"));
         assert_eq!(r.reason, Reason::UserUnknown);
         assert_eq!(r.kind, Kind::Hard);
+    }
+
+    #[test]
+    fn an_unsubscribe_request_is_an_opt_out() {
+        let raw = "From: Reader <reader@example.org>\r\n\
+            To: unsubscribe+d42@press.example.net\r\n\
+            Subject: unsubscribe\r\n\
+            Auto-Submitted: auto-replied\r\n\r\n\
+            This message was sent to unsubscribe from a list.\r\n";
+        let parsed = parse(raw.as_bytes()).unwrap();
+        let r = &parsed.results[0];
+        assert_eq!(r.kind, Kind::Complaint);
+        assert_eq!(r.reason, Reason::Feedback);
+        assert_eq!(r.feedback_type.as_deref(), Some("opt-out"));
+        assert_eq!(r.recipient.as_deref(), Some("reader@example.org"));
     }
 
     #[test]
