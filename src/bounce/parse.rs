@@ -386,12 +386,17 @@ impl<'m> Reader<'m> {
             // message's To is the best guess.
             let to = original_field(original, "to")
                 .and_then(|to| prose::addresses(to).first().map(|a| a.address.clone()));
+            // The report is not about this address in particular: it is
+            // context, not the recipient's diagnostic.
             found.push(prose::ProseRecipient {
                 address: to.unwrap_or_default(),
-                text: report.to_string(),
+                text: String::new(),
             });
         }
-        let intro = prose::introduction(report, found.first()).to_string();
+        let intro = match found.first() {
+            Some(p) if p.text.is_empty() => report.to_string(),
+            first => prose::introduction(report, first).to_string(),
+        };
         let action = if is_delay(&intro) || is_delay(self.message.subject().unwrap_or("")) {
             "delayed"
         } else {
@@ -401,7 +406,7 @@ impl<'m> Reader<'m> {
             let text = prose::squash(&p.text);
             let recipient = (!p.address.is_empty()).then_some(p.address);
             let diagnostic = (!text.is_empty()).then_some(text);
-            let r = self.classified(
+            let mut r = self.classified(
                 parsed,
                 Failure {
                     recipient,
@@ -415,6 +420,10 @@ impl<'m> Reader<'m> {
                     remote_host: None,
                 },
             );
+            if diagnostic.is_none() {
+                // Still show what the report says.
+                r.diagnostic = Some(truncate(&prose::squash(report), 1000));
+            }
             parsed.results.push(r);
         }
     }
@@ -443,7 +452,10 @@ impl<'m> Reader<'m> {
             (Some(s), _) => Some(s),
             (None, t) => t.or_else(|| classify::find_status(context)),
         };
-        let reply_code = classify::find_reply_code(diag);
+        let reply_code = match diag {
+            "" => classify::find_reply_code(context),
+            _ => classify::find_reply_code(diag),
+        };
         let command = classify::find_command(diag).or_else(|| classify::find_command(context));
         let action_lower = action.as_deref().unwrap_or("failed").to_ascii_lowercase();
         let positive = matches!(action_lower.as_str(), "delivered" | "relayed" | "expanded");
@@ -930,6 +942,27 @@ mod tests {
         assert_eq!(r.reason, Reason::Feedback);
         assert_eq!(r.feedback_type.as_deref(), Some("opt-out"));
         assert_eq!(r.recipient.as_deref(), Some("reader@example.org"));
+    }
+
+    #[test]
+    fn a_report_that_names_nobody_says_nothing_about_the_guess() {
+        let raw = "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n\
+            Subject: Undelivered Mail Returned to Sender\r\n\
+            To: news@press.example.net\r\n\r\n\
+            This is the mail system at host mx.example.net.\r\n\
+            Your message could not be delivered. It's attached below.\r\n\r\n\
+            --- Delivery report unavailable ---\r\n\r\n\
+            ------ This is a copy of the message, including all the headers. ------\r\n\
+            From: news@press.example.net\r\nTo: desk@example.org\r\nSubject: Dam\r\n\r\nText\r\n";
+        let parsed = parse(raw.as_bytes()).unwrap();
+        let r = &parsed.results[0];
+        assert_eq!(r.recipient.as_deref(), Some("desk@example.org"));
+        assert_eq!(r.reason, Reason::Undefined);
+        assert!(r
+            .diagnostic
+            .as_deref()
+            .unwrap_or("")
+            .contains("could not be delivered"));
     }
 
     #[test]
