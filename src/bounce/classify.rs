@@ -84,8 +84,9 @@ pub fn reason(e: &Evidence<'_>) -> Reason {
         .or_else(|| e.status.and_then(by_status))
         .or_else(|| reason::gave_up(e.diagnostic))
         .or_else(|| reason::by_phrase(e.context))
-        .or_else(|| reason::gave_up(e.context))
-        .or_else(|| e.status.and_then(by_status_class));
+        .or_else(|| reason::gave_up(e.context));
+    // The status code's broad class, after what the command tells.
+    let class = e.status.and_then(by_status_class);
     match (found, e.command) {
         // A local mailer (procmail, a pipe) failed: its words are its own.
         (Some(r), _) if e.mailer && r != Reason::MailboxFull => Reason::MailerError,
@@ -105,6 +106,7 @@ pub fn reason(e: &Evidence<'_>) -> Reason {
         // missing domain.
         (Some(Reason::HostUnknown), _) if temporary => Reason::NetworkError,
         (Some(r), _) => r,
+        (None, _) if class.is_some() => class.unwrap_or(Reason::Undefined),
         (None, _) if e.delayed => Reason::Expired,
         // Nothing says why, but the refusal quotes our sender's address:
         // "550 5.2.0 <us@example.org> Domain is invalid".
@@ -494,6 +496,19 @@ mod tests {
             find_command("Connected to 192.0.2.1 but sender was rejected."),
             Some(SmtpCommand::MailFrom)
         );
+    }
+
+    #[test]
+    fn the_command_tells_more_than_a_status_class() {
+        assert_eq!(
+            of("421 4.7.0 [XY12] deferred, try later (in reply to MAIL FROM command)"),
+            Reason::Rejected
+        );
+        assert_eq!(
+            of("SMTP error from remote mail server after initial connection: 554 5.7.1 go away"),
+            Reason::Blocked
+        );
+        assert_eq!(of("554 5.7.1 go away"), Reason::SecurityError);
     }
 
     #[test]
