@@ -129,23 +129,15 @@ fn corpus_accuracy() {
         println!("  {expected} → {got}: {n}");
     }
     println!("misses:\n{}", misses.join("\n"));
-    // The goal is 95 / 99 / 99 %. Not reached yet: most of the rest are
-    // Sisimai's per-MTA readings (the same "550 5.2.1 User unknown" is
-    // userunknown from Postfix, filtered from Sun Messaging Server and
-    // suspend from PowerMTA). Until then these floors, the figures
-    // measured when the classifier landed, keep it from getting worse.
-    for (name, got, goal, floor) in [
-        ("reason", reason_pct, 95.0, 84.0),
-        ("hard/soft", hard_pct, 99.0, 92.0),
-        ("recipient", recipient_pct, 99.0, 98.0),
+    // The issue's Done-when. The misses left are mostly rows whose labels
+    // contradict others for the same text (Yahoo's "[TSS04] … user
+    // complaints" is rejected in one, badreputation in another).
+    for (name, got, goal) in [
+        ("reason", reason_pct, 95.0),
+        ("hard/soft", hard_pct, 99.0),
+        ("recipient", recipient_pct, 99.0),
     ] {
-        if got < goal {
-            println!("NOTE: {name} accuracy {got:.1} % is below the goal of {goal} %");
-        }
-        assert!(
-            got >= floor,
-            "{name} accuracy {got:.1} % fell below {floor} %"
-        );
+        assert!(got >= goal, "{name} accuracy {got:.1} % is below {goal} %");
     }
 }
 
