@@ -1,17 +1,45 @@
-//! Bounces: classifying a failure into hard / soft with a reason, storing
-//! it, and applying the policy to the contact list.
+//! Bounces: reading returned messages (DSNs, complaints, auto-replies and
+//! prose bounces), classifying each failure into a reason and hard / soft,
+//! storing it, and applying the policy to the contact list.
 //!
-//! For now this covers rejections the relay gives at SMTP time (a 5xx to
-//! RCPT or DATA); parsing DSN messages from files and IMAP comes with the
-//! bounce issue and feeds the same `record` and policy.
+//! - [`parse`] reads one message into one result per affected recipient;
+//! - [`classify`] and [`reason`] decide why (the reason table lives in
+//!   `reason.rs`, in one place); [`mta`] holds what particular MTAs and
+//!   providers mean where they differ from the generic reading;
+//! - [`source`] walks files, directories and mboxes;
+//! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
+//!   with the same classifier, so both paths give the same reason for the
+//!   same text. Matching a bounce to its delivery (VERP) is the database's
+//!   side and not done here.
+
+pub mod autoreply;
+pub mod classify;
+pub mod dsn;
+pub mod mta;
+pub mod parse;
+pub mod prose;
+pub mod reason;
+pub mod source;
+
+pub use parse::{parse, BounceResult, Parsed};
+pub use reason::Reason;
+pub use source::{inspect_paths, Item};
 
 use crate::db::{now_ms, Db};
 
-/// What kind of failure a bounce is.
+/// What kind of returned message (or failure) a result is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// The address is wrong for good: stop mailing it.
     Hard,
+    /// The failure may pass (full mailbox, blocked, expired, …).
     Soft,
+    /// The recipient reported the message as spam (ARF, RFC 5965).
+    Complaint,
+    /// An out-of-office or vacation answer (RFC 3834): delivered.
+    AutoReply,
+    /// A delay warning, a delivery report, or no bounce at all.
+    NotAFailure,
 }
 
 impl Kind {
@@ -19,63 +47,42 @@ impl Kind {
         match self {
             Kind::Hard => "hard",
             Kind::Soft => "soft",
+            Kind::Complaint => "complaint",
+            Kind::AutoReply => "auto-reply",
+            Kind::NotAFailure => "not-a-failure",
         }
     }
 }
 
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Classifies an SMTP rejection from its reply text ("550 5.1.1 <x>: user
-/// unknown") into a kind and a reason in Sisimai's vocabulary. Hard are
-/// only the failures that say the address itself is wrong (RFC 3463
-/// X.1.x address status, or the words of "no such user"); a policy or
-/// content refusal may pass another day.
+/// unknown") into a kind and a reason in Sisimai's vocabulary, with the
+/// enhanced status code and reply code it carries. Uses the same
+/// classifier as a bounce message with the same text.
 pub fn classify_smtp(reply: &str) -> (Kind, &'static str, Option<String>, Option<i64>) {
-    let lower = reply.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ':')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let reply_code = words
-        .iter()
-        .find(|w| w.len() == 3 && w.chars().all(|c| c.is_ascii_digit()))
-        .and_then(|w| w.parse::<i64>().ok());
-    let status = words
-        .iter()
-        .find(|w| {
-            let parts: Vec<&str> = w.split('.').collect();
-            parts.len() == 3
-                && matches!(parts[0], "2" | "4" | "5")
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        })
-        .map(|s| s.to_string());
-    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    let (kind, reason) = match status.as_deref() {
-        Some("5.1.1") | Some("5.1.0") | Some("5.1.10") => (Kind::Hard, "userunknown"),
-        Some("5.1.2") => (Kind::Hard, "hostunknown"),
-        Some("5.1.6") => (Kind::Hard, "hasmoved"),
-        Some("5.2.2") | Some("4.2.2") => (Kind::Soft, "mailboxfull"),
-        Some("5.2.3") | Some("5.3.4") => (Kind::Soft, "mesgtoobig"),
-        Some("5.2.1") => (Kind::Soft, "suspend"),
-        Some(s) if s.starts_with("5.7") => (Kind::Soft, "blocked"),
-        _ if has(&[
-            "user unknown",
-            "no such user",
-            "unknown user",
-            "does not exist",
-            "recipient unknown",
-            "mailbox unavailable",
-            "invalid recipient",
-            "unknown recipient",
-        ]) =>
-        {
-            (Kind::Hard, "userunknown")
-        }
-        _ if has(&["mailbox full", "quota", "over limit"]) => (Kind::Soft, "mailboxfull"),
-        _ if has(&["spam", "blocked", "blacklist", "denied", "policy"]) => (Kind::Soft, "blocked"),
-        _ => (Kind::Soft, "undefined"),
-    };
-    (kind, reason, status, reply_code)
+    let status = classify::find_status(reply);
+    let reply_code = classify::find_reply_code(reply);
+    let reason = classify::reason(&classify::Evidence {
+        diagnostic: reply,
+        status: status.as_deref(),
+        reply_code,
+        command: classify::find_command(reply),
+        ..Default::default()
+    });
+    let hard = reason.is_hard(classify::is_temporary(status.as_deref(), reply_code));
+    let kind = if hard { Kind::Hard } else { Kind::Soft };
+    (kind, reason.as_str(), status, reply_code.map(i64::from))
 }
 
 /// Records an SMTP-time rejection of a delivery as a bounce and applies the

@@ -2,6 +2,7 @@
 //! with a `run()` that parses, calls the domain and prints. No SQL and no
 //! business rules live here.
 
+mod bounces;
 mod contacts;
 mod init;
 mod output;
@@ -64,6 +65,9 @@ pub enum Command {
         #[command(flatten)]
         transport: send::TransportArgs,
     },
+    /// Read bounces, complaints and auto-replies
+    #[command(subcommand)]
+    Bounces(bounces::Command),
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -131,6 +135,11 @@ impl Context {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Inspecting bounce files needs no settings and no database.
+    let command = match cli.command {
+        Command::Bounces(cmd) => return bounces::run(cmd),
+        other => other,
+    };
     let config = Config::load(cli.config.as_deref())?;
     let db_url = cli
         .db
@@ -142,7 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         db_url,
         quiet: cli.quiet,
     };
-    match cli.command {
+    match command {
         Command::Init => init::run(&ctx, cli.config.as_deref()).await,
         Command::Contacts(cmd) => contacts::run(&ctx, cmd).await,
         Command::Suppress(cmd) => suppress::run(&ctx, cmd).await,
@@ -150,5 +159,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => send::run(&ctx, *args).await,
         Command::Sends { command } => sends::run(&ctx, command).await,
         Command::Worker { transport } => worker::run(&ctx, transport).await,
+        Command::Bounces(cmd) => bounces::run(cmd),
     }
 }

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod bounces;
 mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
