@@ -29,6 +29,21 @@ pub struct Config {
     pub send: SendConfig,
     /// `[dkim]`: signing of outgoing messages.
     pub dkim: Option<DkimConfig>,
+    #[serde(default)]
+    pub bounces: BouncesConfig,
+}
+
+/// `[bounces]`: what a bounce does to a contact (see `bounce::policy`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BouncesConfig {
+    /// Soft bounces (distinct messages) that suppress an address…
+    pub soft_limit: Option<u32>,
+    /// …when they came within this many days, with no delivery between.
+    pub soft_window_days: Option<u32>,
+    /// A bounce that names only its recipient is matched to the latest
+    /// delivery to that address sent at most this many days before it.
+    pub match_window_days: Option<u32>,
 }
 
 /// `[dkim]`: sign every message with this key (the public half is
@@ -130,6 +145,19 @@ pub const STARTER: &str = r##"# presswire settings.
 # unsubscribe_url = "https://press.example.org/presswire"   # see `presswire serve`
 # outbox = "outbox"
 
+# What bounces do (`presswire bounces import|poll`, and refusals while
+# sending). A hard bounce (the address does not exist) suppresses the
+# address at once; a complaint (marked as spam) too. Soft bounces (mailbox
+# full, blocked, …) suppress it after `soft_limit` of them within
+# `soft_window_days`, unless a message was delivered in between. Auto-replies
+# and delay notices are recorded, never counted; "has moved" marks the
+# contact needs-update.
+[bounces]
+# soft_limit = 3
+# soft_window_days = 30
+# match_window_days = 30    # a bounce naming only its recipient matches the
+#                           # latest message sent to it this many days before
+
 # DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
 # read by every worker; it is never printed.
 # [dkim]
@@ -148,10 +176,12 @@ mod tests {
         let c: Config = toml::from_str(STARTER).unwrap();
         assert!(c.db.is_none());
         assert!(c.smtp.url.is_none());
+        assert!(c.bounces.soft_limit.is_none());
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("p.toml");
         std::fs::write(&p, "db = \"sqlite://x.db\"\ndatabase = 1\n").unwrap();
         let e = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(e.contains("p.toml") && e.contains("database"), "{e}");
+        assert!(toml::from_str::<Config>("[bounces]\nsoft_limt = 2\n").is_err());
     }
 }

@@ -6,20 +6,22 @@
 //! - [`classify`] and [`reason`] decide why (the reason table lives in
 //!   `reason.rs`, in one place);
 //! - [`source`] walks files, directories and mboxes;
+//! - [`policy`] decides what a bounce does to its delivery and contact;
 //! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
-//!   with the same classifier, so both paths give the same reason for the
-//!   same text. Matching a bounce to its delivery (VERP) is the database's
-//!   side and not done here.
+//!   with the same classifier and the same policy, so both paths give the
+//!   same reason and the same effect for the same text.
 
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
 pub mod parse;
+pub mod policy;
 pub mod prose;
 pub mod reason;
 pub mod source;
 
 pub use parse::{parse, BounceResult, Parsed};
+pub use policy::Policy;
 pub use reason::Reason;
 pub use source::{inspect_paths, Item};
 
@@ -84,9 +86,12 @@ pub fn classify_smtp(reply: &str) -> (Kind, &'static str, Option<String>, Option
 }
 
 /// Records an SMTP-time rejection of a delivery as a bounce and applies the
-/// policy: a hard bounce marks the contact bounced and suppresses the address.
+/// [policy](policy::record) to it, as for a bounce that came back by mail:
+/// a hard bounce marks the contact bounced and suppresses the address, a
+/// soft one counts toward the soft limit.
 pub async fn record_smtp_rejection(
     db: &Db,
+    policy: &Policy,
     delivery_id: i64,
     contact_id: Option<i64>,
     email: &str,
@@ -95,40 +100,36 @@ pub async fn record_smtp_rejection(
     let (kind, reason, status, code) = classify_smtp(reply);
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
-    // The rejection, as a bounce of this delivery.
-    sqlx::query(
-        "INSERT INTO bounces (delivery_id, contact_id, email, kind, reason, status_code, reply_code, \
-             diagnostic, source, received_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'smtp', $9, $9)",
+    policy::record(
+        &mut tx,
+        policy,
+        &policy::NewBounce {
+            delivery_id: Some(delivery_id),
+            matched_by: Some(policy::MatchedBy::Smtp),
+            contact_id,
+            email: Some(email),
+            kind,
+            reason: Reason::from_name(reason).unwrap_or(Reason::Undefined),
+            status_code: status.as_deref(),
+            reply_code: code,
+            diagnostic: Some(reply),
+            reporting_mta: None,
+            remote_host: None,
+            source: "smtp",
+            origin: None,
+            raw: None,
+            subject: None,
+            message_id: None,
+            verp_token: None,
+            action: Some("failed"),
+            feedback_type: None,
+            received_at: now,
+            dedupe_key: None,
+            unmatched_why: None,
+        },
+        now,
     )
-    .bind(delivery_id)
-    .bind(contact_id)
-    .bind(email)
-    .bind(kind.as_str())
-    .bind(reason)
-    .bind(status)
-    .bind(code)
-    .bind(reply)
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
-    if kind == Kind::Hard {
-        // Policy: a hard bounce ends mailing to the address.
-        sqlx::query("UPDATE contacts SET status = 'bounced', updated_at = $2 WHERE id = $1 AND status = 'active'")
-            .bind(contact_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO suppressions (kind, value, reason, source, created_at) \
-             VALUES ('address', $1, 'bounced', $2, $3) ON CONFLICT (kind, value) DO NOTHING",
-        )
-        .bind(email.to_lowercase())
-        .bind(format!("smtp rejection: {reason}"))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
     tx.commit().await?;
     Ok(kind)
 }
