@@ -5,8 +5,10 @@
 //! - [`parse`] reads one message into one result per affected recipient;
 //! - [`classify`] and [`reason`] decide why (the reason table lives in
 //!   `reason.rs`, in one place);
-//! - [`source`] walks files, directories and mboxes;
-//! - [`policy`] decides what a bounce does to its delivery and contact;
+//! - [`source`] walks files, directories, mboxes and Maildirs;
+//! - [`store`] matches each result to its delivery (VERP, Message-ID,
+//!   recipient) and records it; [`policy`] decides what it does to the
+//!   contact; [`list`] reads recorded bounces back;
 //! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
 //!   with the same classifier and the same policy, so both paths give the
 //!   same reason and the same effect for the same text.
@@ -14,11 +16,13 @@
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
+pub mod list;
 pub mod parse;
 pub mod policy;
 pub mod prose;
 pub mod reason;
 pub mod source;
+pub mod store;
 
 pub use parse::{parse, BounceResult, Parsed};
 pub use policy::Policy;
@@ -43,6 +47,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Hard,
+        Kind::Soft,
+        Kind::Complaint,
+        Kind::AutoReply,
+        Kind::NotAFailure,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Hard => "hard",
@@ -51,6 +63,11 @@ impl Kind {
             Kind::AutoReply => "auto-reply",
             Kind::NotAFailure => "not-a-failure",
         }
+    }
+
+    /// The kind named `name` (as [`Kind::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
