@@ -5,7 +5,8 @@
 //! - [`parse`] reads one message into one result per affected recipient;
 //! - [`classify`] and [`reason`] decide why (the reason table lives in
 //!   `reason.rs`, in one place);
-//! - [`source`] walks files, directories, mboxes and Maildirs;
+//! - [`source`] walks files, directories, mboxes and Maildirs; [`imap`]
+//!   reads a mailbox;
 //! - [`store`] matches each result to its delivery (VERP, Message-ID,
 //!   recipient) and records it; [`policy`] decides what it does to the
 //!   contact; [`list`] reads recorded bounces back;
@@ -16,6 +17,7 @@
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
+pub mod imap;
 pub mod list;
 pub mod parse;
 pub mod policy;
@@ -30,6 +32,26 @@ pub use reason::Reason;
 pub use source::{inspect_paths, Item};
 
 use crate::db::{now_ms, Db};
+
+/// An error of importing or polling bounces.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A setting or path to fix; the message says what to do (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// The IMAP server could not be used (unreachable, TLS, protocol).
+    #[error("{0}")]
+    Imap(String),
+}
+
+impl Error {
+    /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Input(_))
+    }
+}
 
 /// What kind of returned message (or failure) a result is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,10 @@
-//! `presswire bounces inspect|import|list|show`: read returned messages
-//! (inspect needs no database), import them from files, and list and show
-//! what was recorded.
+//! `presswire bounces inspect|import|poll|list|show`: read returned
+//! messages (inspect needs no database), import them from files or an IMAP
+//! mailbox, and list and show what was recorded.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Subcommand;
 use serde::Serialize;
@@ -11,9 +12,11 @@ use serde::Serialize;
 use super::output::{print_json, table, Format, ReportFormat};
 use super::sends::SendRef;
 use super::Context;
+use crate::bounce::imap::{self, ImapTarget, PollOptions, PollReport};
 use crate::bounce::list::{self, Bounce, Filter};
 use crate::bounce::store::{self, ImportReport, Incoming};
 use crate::bounce::{self, BounceResult, Kind, Policy, Reason};
+use crate::config::Interval;
 use crate::send::tokens::Signer;
 use crate::BadInput;
 
@@ -33,6 +36,31 @@ pub enum Command {
     Import {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Read the bounce mailbox over IMAP ([imap] in presswire.toml), import
+    /// what is there and move it to the processed folder; repeats at the
+    /// interval until stopped, unless --once
+    Poll {
+        /// Poll once and exit
+        #[arg(long)]
+        once: bool,
+        /// imaps://user:password@host:993/INBOX (default: [imap] url)
+        #[arg(
+            long,
+            env = "PRESSWIRE_IMAP_URL",
+            value_name = "URL",
+            hide_env_values = true
+        )]
+        url: Option<String>,
+        /// Folder handled messages go to (default: [imap] move_to, else presswire-processed)
+        #[arg(long, value_name = "FOLDER")]
+        move_to: Option<String>,
+        /// Between polls: seconds or 30s, 5m, 1h (default: [imap] interval, else 5m)
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<Interval>,
+        /// table for people; json prints one object per poll
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
     },
@@ -142,6 +170,31 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Inspect { paths, format } => inspect(&paths, format),
         Command::Import { paths, format } => import(ctx, &policy, &paths, format).await,
+        Command::Poll {
+            once,
+            url,
+            move_to,
+            interval,
+            format,
+        } => {
+            let imap = &ctx.config.imap;
+            let url = url.or_else(|| imap.url.clone()).ok_or_else(|| {
+                BadInput(
+                    "no bounce mailbox is configured: set url under [imap] in presswire.toml \
+                     (or PRESSWIRE_IMAP_URL, or --url), e.g. imaps://user:password@host:993/INBOX"
+                        .into(),
+                )
+            })?;
+            let target = ImapTarget::parse(&url)?;
+            let move_to = move_to
+                .or_else(|| imap.move_to.clone())
+                .unwrap_or_else(|| "presswire-processed".into());
+            let opts = PollOptions::new(target, move_to)?;
+            let interval = interval
+                .or(imap.interval)
+                .map_or(Duration::from_secs(300), |i| i.0);
+            poll(ctx, &policy, &opts, once, interval, format).await
+        }
         Command::List {
             send,
             kinds,
@@ -233,12 +286,69 @@ async fn import(
     db.close().await;
     match format {
         ReportFormat::Json => print_json(&report)?,
-        ReportFormat::Table => print_import(&report),
+        ReportFormat::Table => print_import(&report, None),
     }
     Ok(())
 }
 
-fn print_import(r: &ImportReport) {
+/// `bounces poll`: once, or at the interval until Ctrl-C. In a loop, a
+/// server that cannot be reached is retried at the next poll; a setting
+/// that is wrong (login refused, no STARTTLS) stops it.
+async fn poll(
+    ctx: &Context,
+    policy: &Policy,
+    opts: &PollOptions,
+    once: bool,
+    interval: Duration,
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    let db = ctx.db().await?;
+    let signer = Signer::load(&db).await?;
+    // Ctrl-C (SIGINT) stops the loop between two polls; a poll under way
+    // finishes its batch first. The permit of `notify_one` is kept, so a
+    // signal that comes during a poll is not lost.
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    if !once {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.notify_one();
+            }
+        });
+    }
+    loop {
+        match imap::poll_once(&db, &signer, policy, opts).await {
+            // Polling in a loop, an empty mailbox is not worth a line.
+            Ok(report) if !once && report.import.messages == 0 => {}
+            Ok(report) => match format {
+                ReportFormat::Json if once => print_json(&report)?,
+                ReportFormat::Json => {
+                    let mut out = std::io::stdout().lock();
+                    serde_json::to_writer(&mut out, &report)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                }
+                ReportFormat::Table => print_poll(&report),
+            },
+            Err(e) if once || e.is_bad_input() => {
+                db.close().await;
+                return Err(e.into());
+            }
+            Err(e) => tracing::warn!("{e}; trying again in {} s", interval.as_secs()),
+        }
+        if once {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.notified() => break,
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn print_import(r: &ImportReport, moved: Option<(&PollReport, usize)>) {
     println!(
         "{} message{} read, {} result{}: {} recorded ({} matched, {} unmatched), {} duplicate{} skipped",
         r.messages,
@@ -255,12 +365,28 @@ fn print_import(r: &ImportReport) {
         "hard {}, soft {}, complaints {}, auto-replies {}, not failures {}; contacts suppressed {}",
         r.hard, r.soft, r.complaints, r.auto_replies, r.not_failures, r.suppressed
     );
+    if let Some((p, left)) = moved {
+        println!(
+            "moved {} to {}{}; {} left in {}",
+            p.moved,
+            p.moved_to,
+            if p.created_folder { " (created)" } else { "" },
+            left,
+            p.mailbox
+        );
+    }
     if !r.unparseable.is_empty() {
         println!("not mail, left out ({}):", r.unparseable.len());
         for u in &r.unparseable {
             println!("  {}: {}", u.file, u.error);
         }
     }
+}
+
+fn print_poll(p: &PollReport) {
+    println!("{}:", p.mailbox);
+    let left = p.import.messages - p.moved;
+    print_import(&p.import, Some((p, left)));
 }
 
 fn plural(n: usize) -> &'static str {

@@ -1,18 +1,20 @@
 //! Bounces in the database: a real send to postfix's `smtp-sink`, whose
 //! messages' VERP tokens and Message-IDs are then written into bounce
 //! messages (DSNs, an ARF complaint, an auto-reply) that `bounces import`
-//! reads back: matching to the right delivery and contact, forged tokens,
-//! each rule of the policy, duplicates, `bounces list|show` and
-//! `contacts show`.
+//! and `bounces poll` (from a real dovecot) read back: matching to the
+//! right delivery and contact, forged tokens, each rule of the policy,
+//! duplicates, `bounces list|show` and `contacts show`.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use mail_parser::MessageParser;
 use serde_json::Value;
 
-use crate::harness::{each_backend, SmtpSink, TestApp};
+use crate::harness::{each_backend, Dovecot, SmtpSink, TestApp};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -1022,5 +1024,186 @@ fn bounces_show_prints_the_record_and_raw_prints_the_message_byte_for_byte() {
 
         let (_, err) = app.fails(2, ["bounces", "show", "999"]);
         assert!(err.contains("no bounce 999"), "{err}");
+    });
+}
+
+// ---------------------------------------------------------------------------
+// IMAP
+
+/// APPENDs `bytes` (CRLF line ends) to the INBOX over IMAP.
+fn append(dovecot: &Dovecot, bytes: &str) {
+    let port = dovecot.port();
+    let bytes = bytes.replace("\r\n", "\n").replace('\n', "\r\n");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let mut client = async_imap::Client::new(tcp);
+            client.read_response().await.unwrap().unwrap();
+            let mut session = client
+                .login(Dovecot::USER, Dovecot::PASSWORD)
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+            session.append("INBOX", None, None, bytes).await.unwrap();
+            session.logout().await.unwrap();
+        });
+}
+
+#[test]
+fn poll_once_imports_moves_handled_messages_and_leaves_the_unreadable() {
+    each_backend(|app| {
+        setup(app);
+        let sent = send(app, &[]);
+        let dovecot = Dovecot::start();
+        // One dropped into Maildir/new by the "MTA", one APPENDed, and one
+        // that is no mail message at all.
+        dovecot.deliver("1.bounce", Dsn::hard(&sent[DESK]).render().as_bytes());
+        append(&dovecot, &complaint(&sent[AMARA]));
+        dovecot.deliver("3.junk", b"\x00\x01 binary junk, no headers\n");
+        assert_eq!(dovecot.count("INBOX"), 3);
+        app.write(
+            "presswire.toml",
+            format!(
+                "[imap]\nurl = \"{}\"\nmove_to = \"presswire-processed\"\ninterval = \"5m\"\n",
+                dovecot.url()
+            ),
+        );
+        let out = app.run(["bounces", "poll", "--once"]);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("3 messages read, 2 results: 2 recorded (2 matched, 0 unmatched)"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("moved 2 to presswire-processed (created); 1 left"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("not mail, left out (1):"), "{stdout}");
+        assert!(stdout.contains("UID="), "{stdout}");
+        assert!(stdout.contains("imap://test:***@127.0.0.1"), "{stdout}");
+        assert!(!stdout.contains(Dovecot::PASSWORD) && !stderr.contains(Dovecot::PASSWORD));
+
+        // The mailbox: the junk stayed, the bounces were moved, not deleted.
+        assert_eq!(dovecot.count("INBOX"), 1);
+        assert!(dovecot.messages("INBOX")[0].starts_with(b"\x00\x01 binary junk"));
+        assert_eq!(dovecot.count("presswire-processed"), 2);
+        // The database: matched, the policy applied.
+        let rows = rows(app);
+        assert_eq!(rows.len(), 2);
+        assert!(rows
+            .iter()
+            .all(|r| r.source == "imap" && r.matched_by.as_deref() == Some("verp")));
+        assert_eq!(contact_status(app, DESK), "bounced");
+        assert_eq!(contact_status(app, AMARA), "complained");
+        let origin = app.texts("SELECT origin FROM bounces ORDER BY id")[0][0]
+            .clone()
+            .unwrap();
+        assert!(
+            origin.starts_with("imap://test@127.0.0.1:") && origin.contains("/INBOX;UID="),
+            "{origin}"
+        );
+        assert!(!origin.contains(Dovecot::PASSWORD), "{origin}");
+
+        // Again: only the junk is there; nothing is recorded twice; the
+        // raw message fetched over IMAP is kept.
+        let again = app.json(["bounces", "poll", "--once", "--format", "json"]);
+        assert_eq!(
+            (
+                n(&again, "messages"),
+                n(&again, "recorded"),
+                n(&again, "moved")
+            ),
+            (1, 0, 0),
+            "{again}"
+        );
+        assert_eq!(again["created_folder"], false);
+        assert_eq!(dovecot.count("presswire-processed"), 2);
+        let id = rows[0].id.to_string();
+        let raw = app.run(["bounces", "show", &id, "--raw"]).stdout;
+        assert!(String::from_utf8_lossy(&raw).contains(&sent[DESK].token));
+    });
+}
+
+#[test]
+fn poll_refuses_a_wrong_password_and_plain_text_where_tls_is_required() {
+    each_backend(|app| {
+        let dovecot = Dovecot::start();
+        dovecot.deliver("1.msg", b"Subject: hello\n\nhi\n");
+        let wrong = dovecot.url().replace(Dovecot::PASSWORD, "hunter2");
+        let (out, err) = app.fails(2, ["bounces", "poll", "--once", "--url", &wrong]);
+        assert!(err.contains("refused the login"), "{err}");
+        assert!(
+            !out.contains("hunter2") && !err.contains("hunter2"),
+            "{err}"
+        );
+        // STARTTLS asked for, and this dovecot has no TLS: refused, not
+        // sent in clear text.
+        let starttls = format!("{}?tls=starttls", dovecot.url());
+        let (out, err) = app.fails(2, ["bounces", "poll", "--once", "--url", &starttls]);
+        assert!(err.contains("STARTTLS"), "{err}");
+        assert!(
+            !out.contains(Dovecot::PASSWORD) && !err.contains(Dovecot::PASSWORD),
+            "{err}"
+        );
+        // No mailbox configured at all.
+        let (_, err) = app.fails(2, ["bounces", "poll", "--once"]);
+        assert!(err.contains("[imap]"), "{err}");
+        // Nothing was touched.
+        assert_eq!(dovecot.count("INBOX"), 1);
+        assert_eq!(app.count("SELECT count(*) FROM bounces"), 0);
+    });
+}
+
+#[test]
+fn poll_without_once_repeats_at_the_interval_until_interrupted() {
+    each_backend(|app| {
+        setup(app);
+        let sent = send(app, &[]);
+        let dovecot = Dovecot::start();
+        let child = app
+            .command()
+            .args([
+                "bounces",
+                "poll",
+                "--interval",
+                "1",
+                "--url",
+                &dovecot.url(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Mail arriving while it runs is picked up by a later poll.
+        std::thread::sleep(Duration::from_millis(300));
+        dovecot.deliver("1.bounce", Dsn::hard(&sent[DESK]).render().as_bytes());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while dovecot.count("presswire-processed") < 1 {
+            assert!(Instant::now() < deadline, "the bounce was not polled");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(contact_status(app, DESK), "bounced");
+        assert_eq!(dovecot.count("INBOX"), 0);
     });
 }
