@@ -1164,6 +1164,32 @@ fn poll_refuses_a_wrong_password_and_plain_text_where_tls_is_required() {
 }
 
 #[test]
+fn poll_over_tls_refuses_a_certificate_it_cannot_trust() {
+    each_backend(|app| {
+        let dovecot = Dovecot::start_tls();
+        dovecot.deliver("1.msg", b"Subject: hello\n\nhi\n");
+        let imaps = format!(
+            "imaps://{}:{}@127.0.0.1:{}/INBOX",
+            Dovecot::USER,
+            Dovecot::PASSWORD,
+            dovecot.imaps_port()
+        );
+        let starttls = format!("{}?tls=starttls", dovecot.url());
+        // TLS from the first byte, and STARTTLS: both reach the handshake
+        // and stop at the self-signed certificate, before any password.
+        for url in [imaps, starttls] {
+            let (out, err) = app.fails(1, ["bounces", "poll", "--once", "--url", &url]);
+            assert!(
+                err.contains("TLS") && err.contains("certificate"),
+                "{url}: {err}"
+            );
+            assert!(!out.contains(Dovecot::PASSWORD) && !err.contains(Dovecot::PASSWORD));
+        }
+        assert_eq!(dovecot.count("INBOX"), 1);
+    });
+}
+
+#[test]
 fn poll_without_once_repeats_at_the_interval_until_interrupted() {
     each_backend(|app| {
         setup(app);

@@ -429,6 +429,7 @@ fn angle_address(args: &str) -> String {
 pub struct Dovecot {
     child: std::process::Child,
     port: u16,
+    imaps_port: u16,
     dir: tempfile::TempDir,
 }
 
@@ -438,6 +439,17 @@ impl Dovecot {
 
     /// Starts dovecot and waits until it accepts connections.
     pub fn start() -> Dovecot {
+        Dovecot::start_with(false)
+    }
+
+    /// Starts dovecot with TLS required (STARTTLS on [`Dovecot::port`],
+    /// IMAPS on [`Dovecot::imaps_port`]) under a self-signed certificate
+    /// for 127.0.0.1 that no client should trust.
+    pub fn start_tls() -> Dovecot {
+        Dovecot::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Dovecot {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -477,21 +489,43 @@ impl Dovecot {
             ),
         )
         .unwrap();
+        let ssl = if tls {
+            let status = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                ])
+                .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+                .arg(root.join("key.pem"))
+                .arg("-out")
+                .arg(root.join("cert.pem"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl must be installed");
+            assert!(status.success());
+            format!(
+                "ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n",
+                d = root.display()
+            )
+        } else {
+            "ssl = no\n".to_string()
+        };
         for _ in 0..20 {
             let port = free_port();
+            let imaps_port = if tls { free_port() } else { 0 };
             let d = root.display();
             std::fs::write(
                 root.join("dovecot.conf"),
                 format!(
                     "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\n\
-                     instance_name = presswire-test-{port}\nssl = no\n\
+                     instance_name = presswire-test-{port}\n{ssl}\
                      disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
                      log_path = {d}/dovecot.log\nfirst_valid_uid = 1\n\
                      mail_location = maildir:~/Maildir\n\
                      passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%n {d}/users\n}}\n\
                      userdb {{\n  driver = passwd-file\n  args = username_format=%n {d}/users\n}}\n\
                      service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-                     inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+                     inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n  }}\n}}\n"
                 ),
             )
             .unwrap();
@@ -510,7 +544,12 @@ impl Dovecot {
                     break;
                 }
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Dovecot { child, port, dir };
+                    return Dovecot {
+                        child,
+                        port,
+                        imaps_port,
+                        dir,
+                    };
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
@@ -525,6 +564,11 @@ impl Dovecot {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The IMAPS port of [`Dovecot::start_tls`] (0 without TLS).
+    pub fn imaps_port(&self) -> u16 {
+        self.imaps_port
     }
 
     /// `imap://test:secret@127.0.0.1:PORT/INBOX`.
