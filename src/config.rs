@@ -29,6 +29,76 @@ pub struct Config {
     pub send: SendConfig,
     /// `[dkim]`: signing of outgoing messages.
     pub dkim: Option<DkimConfig>,
+    #[serde(default)]
+    pub bounces: BouncesConfig,
+    #[serde(default)]
+    pub imap: ImapConfig,
+}
+
+/// `[bounces]`: what a bounce does to a contact (see `bounce::policy`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BouncesConfig {
+    /// Soft bounces (distinct messages) that suppress an address…
+    pub soft_limit: Option<u32>,
+    /// …when they came within this many days, with no delivery between.
+    pub soft_window_days: Option<u32>,
+    /// A bounce that names only its recipient is matched to the latest
+    /// delivery to that address sent at most this many days before it.
+    pub match_window_days: Option<u32>,
+}
+
+/// `[imap]`: the mailbox `presswire bounces poll` reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    /// `imaps://user:password@host:993/INBOX`.
+    pub url: Option<String>,
+    /// The folder handled messages are moved to (created when missing).
+    pub move_to: Option<String>,
+    /// Between two polls: seconds, or "30s", "5m", "1h".
+    pub interval: Option<Interval>,
+}
+
+/// A duration written as seconds (`300`) or with a unit (`"5m"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub std::time::Duration);
+
+impl std::str::FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Interval, String> {
+        let s = s.trim();
+        let bad = || format!("{s:?} is not a duration; write e.g. 300, \"30s\", \"5m\" or \"1h\"");
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (n, unit) = s.split_at(split);
+        let n: u64 = n.parse().map_err(|_| bad())?;
+        let secs = match unit.trim() {
+            "" | "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            _ => return Err(bad()),
+        };
+        if secs == 0 {
+            return Err(bad());
+        }
+        Ok(Interval(std::time::Duration::from_secs(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interval, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => n.to_string().parse(),
+            Raw::Text(t) => t.parse(),
+        }
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 /// `[dkim]`: sign every message with this key (the public half is
@@ -130,6 +200,30 @@ pub const STARTER: &str = r##"# presswire settings.
 # unsubscribe_url = "https://press.example.org/presswire"   # see `presswire serve`
 # outbox = "outbox"
 
+# What bounces do (`presswire bounces import|poll`, and refusals while
+# sending). A hard bounce (the address does not exist) suppresses the
+# address at once; a complaint (marked as spam) too. Soft bounces (mailbox
+# full, blocked, …) suppress it after `soft_limit` of them within
+# `soft_window_days`, unless a message was delivered in between. Auto-replies
+# and delay notices are recorded, never counted; "has moved" marks the
+# contact needs-update.
+[bounces]
+# soft_limit = 3
+# soft_window_days = 30
+# match_window_days = 30    # a bounce naming only its recipient matches the
+#                           # latest message sent to it this many days before
+
+# The mailbox that receives bounces (the bounces+TOKEN@ addresses), read by
+# `presswire bounces poll`. imaps:// is TLS from the first byte; imap://
+# requires STARTTLS unless the server is on this machine or the URL ends in
+# ?tls=none. The password is never printed. Handled messages are moved to
+# `move_to` (created when missing); what cannot be read stays where it is.
+# Environment: PRESSWIRE_IMAP_URL.
+[imap]
+# url = "imaps://bounces%40example.org:PASSWORD@mail.example.org:993/INBOX"
+# move_to = "presswire-processed"
+# interval = "5m"           # between polls, without --once
+
 # DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
 # read by every worker; it is never printed.
 # [dkim]
@@ -148,10 +242,21 @@ mod tests {
         let c: Config = toml::from_str(STARTER).unwrap();
         assert!(c.db.is_none());
         assert!(c.smtp.url.is_none());
+        assert!(c.imap.url.is_none() && c.bounces.soft_limit.is_none());
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("p.toml");
         std::fs::write(&p, "db = \"sqlite://x.db\"\ndatabase = 1\n").unwrap();
         let e = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(e.contains("p.toml") && e.contains("database"), "{e}");
+    }
+
+    #[test]
+    fn intervals() {
+        let c: Config = toml::from_str("[imap]\ninterval = 90\n").unwrap();
+        assert_eq!(c.imap.interval.unwrap().0.as_secs(), 90);
+        let c: Config = toml::from_str("[imap]\ninterval = \"5m\"\n").unwrap();
+        assert_eq!(c.imap.interval.unwrap().0.as_secs(), 300);
+        assert!(toml::from_str::<Config>("[imap]\ninterval = \"soon\"\n").is_err());
+        assert!(toml::from_str::<Config>("[bounces]\nsoft_limt = 2\n").is_err());
     }
 }

@@ -31,6 +31,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<release::Error>().is_some()
             || e.downcast_ref::<send::Error>()
                 .is_some_and(send::Error::is_bad_input)
+            || e.downcast_ref::<bounce::Error>()
+                .is_some_and(bounce::Error::is_bad_input)
             || matches!(
                 e.downcast_ref::<db::Error>(),
                 Some(db::Error::UnknownScheme(_))

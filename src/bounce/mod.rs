@@ -6,26 +6,54 @@
 //! - [`classify`] and [`reason`] decide why (the reason table lives in
 //!   `reason.rs`, in one place); [`mta`] holds what particular MTAs and
 //!   providers mean where they differ from the generic reading;
-//! - [`source`] walks files, directories and mboxes;
+//! - [`source`] walks files, directories, mboxes and Maildirs; [`imap`]
+//!   reads a mailbox;
+//! - [`store`] matches each result to its delivery (VERP, Message-ID,
+//!   recipient) and records it; [`policy`] decides what it does to the
+//!   contact; [`list`] reads recorded bounces back;
 //! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
-//!   with the same classifier, so both paths give the same reason for the
-//!   same text. Matching a bounce to its delivery (VERP) is the database's
-//!   side and not done here.
+//!   with the same classifier and the same policy, so both paths give the
+//!   same reason and the same effect for the same text.
 
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
+pub mod imap;
+pub mod list;
 pub mod mta;
 pub mod parse;
+pub mod policy;
 pub mod prose;
 pub mod reason;
 pub mod source;
+pub mod store;
 
 pub use parse::{parse, BounceResult, Parsed};
+pub use policy::Policy;
 pub use reason::Reason;
 pub use source::{inspect_paths, Item};
 
 use crate::db::{now_ms, Db};
+
+/// An error of importing or polling bounces.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A setting or path to fix; the message says what to do (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// The IMAP server could not be used (unreachable, TLS, protocol).
+    #[error("{0}")]
+    Imap(String),
+}
+
+impl Error {
+    /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Input(_))
+    }
+}
 
 /// What kind of returned message (or failure) a result is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +71,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Hard,
+        Kind::Soft,
+        Kind::Complaint,
+        Kind::AutoReply,
+        Kind::NotAFailure,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Hard => "hard",
@@ -51,6 +87,11 @@ impl Kind {
             Kind::AutoReply => "auto-reply",
             Kind::NotAFailure => "not-a-failure",
         }
+    }
+
+    /// The kind named `name` (as [`Kind::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -86,9 +127,12 @@ pub fn classify_smtp(reply: &str) -> (Kind, &'static str, Option<String>, Option
 }
 
 /// Records an SMTP-time rejection of a delivery as a bounce and applies the
-/// policy: a hard bounce marks the contact bounced and suppresses the address.
+/// [policy](policy::record) to it, as for a bounce that came back by mail:
+/// a hard bounce marks the contact bounced and suppresses the address, a
+/// soft one counts toward the soft limit.
 pub async fn record_smtp_rejection(
     db: &Db,
+    policy: &Policy,
     delivery_id: i64,
     contact_id: Option<i64>,
     email: &str,
@@ -97,40 +141,36 @@ pub async fn record_smtp_rejection(
     let (kind, reason, status, code) = classify_smtp(reply);
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
-    // The rejection, as a bounce of this delivery.
-    sqlx::query(
-        "INSERT INTO bounces (delivery_id, contact_id, email, kind, reason, status_code, reply_code, \
-             diagnostic, source, received_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'smtp', $9, $9)",
+    policy::record(
+        &mut tx,
+        policy,
+        &policy::NewBounce {
+            delivery_id: Some(delivery_id),
+            matched_by: Some(policy::MatchedBy::Smtp),
+            contact_id,
+            email: Some(email),
+            kind,
+            reason: Reason::from_name(reason).unwrap_or(Reason::Undefined),
+            status_code: status.as_deref(),
+            reply_code: code,
+            diagnostic: Some(reply),
+            reporting_mta: None,
+            remote_host: None,
+            source: "smtp",
+            origin: None,
+            raw: None,
+            subject: None,
+            message_id: None,
+            verp_token: None,
+            action: Some("failed"),
+            feedback_type: None,
+            received_at: now,
+            dedupe_key: None,
+            unmatched_why: None,
+        },
+        now,
     )
-    .bind(delivery_id)
-    .bind(contact_id)
-    .bind(email)
-    .bind(kind.as_str())
-    .bind(reason)
-    .bind(status)
-    .bind(code)
-    .bind(reply)
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
-    if kind == Kind::Hard {
-        // Policy: a hard bounce ends mailing to the address.
-        sqlx::query("UPDATE contacts SET status = 'bounced', updated_at = $2 WHERE id = $1 AND status = 'active'")
-            .bind(contact_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO suppressions (kind, value, reason, source, created_at) \
-             VALUES ('address', $1, 'bounced', $2, $3) ON CONFLICT (kind, value) DO NOTHING",
-        )
-        .bind(email.to_lowercase())
-        .bind(format!("smtp rejection: {reason}"))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
     tx.commit().await?;
     Ok(kind)
 }

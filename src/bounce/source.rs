@@ -1,8 +1,10 @@
 //! Where returned messages come from on disk: single message files
 //! (`.eml`, Maildir entries), directories of them (walked recursively, in
-//! name order, hidden files skipped) and mbox files (several messages, each
-//! after a "From " separator line). IMAP comes later and yields the same
-//! [`Item`]s.
+//! name order, hidden files skipped), Maildirs (a directory with `cur/`
+//! and `new/`: only those two are read, never `tmp/`, where a message is
+//! still being written, nor the server's index files beside them) and mbox
+//! files (several messages, each after a "From " separator line). IMAP
+//! (`imap.rs`) reads a mailbox on a server instead.
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +102,12 @@ fn walk(path: &Path, out: &mut Vec<Result<PathBuf, Error>>) {
             return;
         }
     };
+    // A Maildir (maildir(5)): its messages are in cur/ and new/.
+    if path.join("cur").is_dir() && path.join("new").is_dir() {
+        walk(&path.join("cur"), out);
+        walk(&path.join("new"), out);
+        return;
+    }
     let mut children: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -177,6 +185,25 @@ mod tests {
         assert_eq!(m[0], b"Subject: one\n\nFrom here\n\n");
         assert!(m[1].starts_with(b"Subject: two"));
         assert!(split_mbox(b"Subject: x\n\nbody").is_none());
+    }
+
+    #[test]
+    fn maildir_reads_cur_and_new_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("Maildir");
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        std::fs::write(md.join("cur/1.host:2,S"), "Subject: a\n\nx\n").unwrap();
+        std::fs::write(md.join("new/2.host"), "Subject: b\n\nx\n").unwrap();
+        std::fs::write(md.join("tmp/3.host"), "Subject: half-writ").unwrap();
+        std::fs::write(md.join("dovecot-uidlist"), "3 V1 N3\n").unwrap();
+        let items: Vec<_> = inspect_paths(&[md]).map(|i| i.unwrap()).collect();
+        let names: Vec<_> = items
+            .iter()
+            .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["1.host:2,S", "2.host"]);
     }
 
     #[test]

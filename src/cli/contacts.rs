@@ -11,6 +11,7 @@ use clap::Subcommand;
 
 use super::output::{print_json, table, Format, ReportFormat};
 use super::{AudienceArgs, Context};
+use crate::bounce::list::Bounce;
 use crate::contacts::import::{self, ColumnMap, ImportOptions, ImportReport, ProblemKind};
 use crate::contacts::{self as domain, export, forget, Contact};
 use crate::BadInput;
@@ -131,9 +132,26 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         Command::Show { email, format } => {
             let db = ctx.db().await?;
             let c = domain::get(&db, &email).await?;
+            let bounces = crate::bounce::list::of_contact(&db, c.id).await?;
+            db.close().await;
             match format {
-                ReportFormat::Json => print_json(&c)?,
-                ReportFormat::Table => print_contact(&c),
+                ReportFormat::Json => {
+                    /// The contact with its bounces, newest first.
+                    #[derive(serde::Serialize)]
+                    struct Shown<'a> {
+                        #[serde(flatten)]
+                        contact: &'a Contact,
+                        bounces: &'a [Bounce],
+                    }
+                    print_json(&Shown {
+                        contact: &c,
+                        bounces: &bounces,
+                    })?
+                }
+                ReportFormat::Table => {
+                    print_contact(&c);
+                    print_bounces(&bounces);
+                }
             }
         }
         Command::Forget { email, format } => {
@@ -323,5 +341,32 @@ fn print_contact(c: &Contact) {
     for (k, v) in &c.extra {
         t.add_row([k.as_str(), v.as_str()]);
     }
+    println!("{t}");
+}
+
+/// A contact's bounces under `contacts show`.
+fn print_bounces(bounces: &[Bounce]) {
+    if bounces.is_empty() {
+        println!("no bounces");
+        return;
+    }
+    let mut t = table(&["BOUNCE", "DATE", "KIND", "REASON", "DIAGNOSTIC"]);
+    for b in bounces {
+        let diag: String = b
+            .diagnostic
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect();
+        t.add_row([
+            b.id.to_string(),
+            domain::format_time(b.received_at),
+            b.kind.clone(),
+            b.reason.clone(),
+            diag,
+        ]);
+    }
+    println!("bounces ({}):", bounces.len());
     println!("{t}");
 }

@@ -65,7 +65,7 @@ pub enum Command {
         #[command(flatten)]
         transport: send::TransportArgs,
     },
-    /// Read bounces, complaints and auto-replies
+    /// Read bounces, complaints and auto-replies; import, poll, list and show them
     #[command(subcommand)]
     Bounces(bounces::Command),
 }
@@ -137,7 +137,9 @@ impl Context {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Inspecting bounce files needs no settings and no database.
     let command = match cli.command {
-        Command::Bounces(cmd) => return bounces::run(cmd),
+        Command::Bounces(bounces::Command::Inspect { paths, format }) => {
+            return bounces::inspect(&paths, format)
+        }
         other => other,
     };
     let config = Config::load(cli.config.as_deref())?;
@@ -159,6 +161,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => send::run(&ctx, *args).await,
         Command::Sends { command } => sends::run(&ctx, command).await,
         Command::Worker { transport } => worker::run(&ctx, transport).await,
-        Command::Bounces(cmd) => bounces::run(cmd),
+        Command::Bounces(cmd) => bounces::run(&ctx, cmd).await,
     }
 }

@@ -55,6 +55,8 @@ pub struct Options {
     pub lease_ms: i64,
     /// DKIM signing, when configured.
     pub dkim: Option<Arc<transport::Dkim>>,
+    /// What a refusal does to its contact (the same policy as bounces by mail).
+    pub bounce_policy: crate::bounce::Policy,
 }
 
 /// What a run did.
@@ -178,7 +180,12 @@ pub async fn run(
     });
     // The recorder must not hold `shared`: it ends when the senders of
     // results (in `shared`) are gone.
-    let recorder = tokio::spawn(record_results(db.clone(), shared.owner.clone(), rx));
+    let recorder = tokio::spawn(record_results(
+        db.clone(),
+        shared.owner.clone(),
+        shared.opts.bounce_policy,
+        rx,
+    ));
     let renew = {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -244,6 +251,7 @@ pub async fn run(
 async fn record_results(
     db: Db,
     owner: String,
+    policy: crate::bounce::Policy,
     mut rx: mpsc::Receiver<(Claimed, Option<Contact>, Outcome)>,
 ) {
     let mut batch = Vec::with_capacity(256);
@@ -275,6 +283,7 @@ async fn record_results(
                 let email = contact.map(|c| c.email).unwrap_or(claimed.email);
                 if let Err(e) = crate::bounce::record_smtp_rejection(
                     &db,
+                    &policy,
                     claimed.id,
                     claimed.contact_id,
                     &email,

@@ -8,6 +8,7 @@
 mod harness;
 
 mod bounces;
+mod bounces_db;
 mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
