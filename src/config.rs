@@ -33,7 +33,113 @@ pub struct Config {
     pub bounces: BouncesConfig,
     #[serde(default)]
     pub imap: ImapConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
 }
+
+/// `[serve]`: the HTTP server of `presswire serve` (one-click unsubscribe,
+/// bounce webhooks, dashboard).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on, e.g. "127.0.0.1:8025" (the default).
+    pub listen: Option<String>,
+    /// The path under which a reverse proxy publishes the server, e.g.
+    /// "/presswire" when the proxy strips it; links start with it.
+    pub prefix: Option<String>,
+    /// Argon2 hash (PHC string) of the dashboard password; without one the
+    /// dashboard is off. `presswire serve --hash-password` makes one.
+    pub password_hash: Option<String>,
+    /// Hours a dashboard login lasts (default 12).
+    pub session_hours: Option<u64>,
+    /// Take the client address from the last X-Forwarded-For entry (set
+    /// this only behind a reverse proxy that writes it).
+    pub trust_forwarded: Option<bool>,
+    /// Leave out the Secure flag of cookies: only for plain http on a
+    /// loopback address (the browser on the same machine).
+    pub insecure_http: Option<bool>,
+}
+
+/// `[webhooks.*]`: providers that report bounces over HTTP. A webhook
+/// whose table is missing is off (404).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub generic: Option<GenericWebhook>,
+    pub ses: Option<SesWebhook>,
+    pub sendgrid: Option<SendgridWebhook>,
+    pub postmark: Option<PostmarkWebhook>,
+    pub mailgun: Option<MailgunWebhook>,
+}
+
+/// `[webhooks.generic]`: presswire's own JSON schema (see README).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenericWebhook {
+    /// Sent as `Authorization: Bearer SECRET`, or used as the key of the
+    /// `X-Presswire-Signature` HMAC.
+    pub secret: String,
+}
+
+/// `[webhooks.ses]`: Amazon SES notifications through an SNS topic.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SesWebhook {
+    /// Topics accepted (TopicArn); empty: any topic.
+    #[serde(default)]
+    pub topic_arns: Vec<String>,
+    /// A PEM certificate used instead of fetching SigningCertURL (pinning
+    /// AWS's current certificate; the tests' own).
+    pub certificate: Option<String>,
+    /// Confirm SNS subscriptions by fetching their SubscribeURL (default:
+    /// only log it, for a person to open).
+    pub confirm_subscriptions: Option<bool>,
+}
+
+/// `[webhooks.sendgrid]`: SendGrid's signed event webhook.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendgridWebhook {
+    /// The verification key SendGrid shows (base64 of an ECDSA P-256 public key).
+    pub public_key: String,
+}
+
+/// `[webhooks.postmark]`: Postmark's bounce and spam-complaint webhooks,
+/// with HTTP basic auth credentials put in the webhook URL.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostmarkWebhook {
+    pub username: String,
+    pub password: String,
+}
+
+/// `[webhooks.mailgun]`: Mailgun's signed webhooks.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailgunWebhook {
+    /// The HTTP webhook signing key.
+    pub signing_key: String,
+}
+
+// Secrets never appear in logs or error messages, not even in debug output.
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(***)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(
+    GenericWebhook,
+    SesWebhook,
+    SendgridWebhook,
+    PostmarkWebhook,
+    MailgunWebhook
+);
 
 /// `[bounces]`: what a bounce does to a contact (see `bounce::policy`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -223,6 +329,32 @@ pub const STARTER: &str = r##"# presswire settings.
 # url = "imaps://bounces%40example.org:PASSWORD@mail.example.org:993/INBOX"
 # move_to = "presswire-processed"
 # interval = "5m"           # between polls, without --once
+
+# `presswire serve`: one-click unsubscribe (point [send] unsubscribe_url at
+# it), bounce webhooks and a read-only dashboard. Run it behind a reverse
+# proxy that terminates TLS (see README). Flag: --listen.
+[serve]
+# listen = "127.0.0.1:8025"
+# prefix = "/presswire"       # the path the proxy publishes it under, if any
+# password_hash = "$argon2id$v=19$..."   # dashboard login; make one with
+#                                        # `presswire serve --hash-password`
+# session_hours = 12
+# trust_forwarded = true      # client address from X-Forwarded-For (behind a proxy)
+# insecure_http = true        # no Secure cookies: plain http on loopback only
+
+# Bounce webhooks (POST /webhooks/NAME). Each is off until its table is
+# here; every request must carry the provider's signature or the secret.
+# [webhooks.generic]          # presswire's own JSON (README "Webhooks")
+# secret = "a long random string"
+# [webhooks.ses]              # Amazon SES through an SNS topic
+# topic_arns = ["arn:aws:sns:eu-west-1:123456789012:presswire-bounces"]
+# [webhooks.sendgrid]         # Event Webhook with signature verification on
+# public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE..."
+# [webhooks.postmark]         # URL https://USER:PASSWORD@host/webhooks/postmark
+# username = "postmark"
+# password = "a long random string"
+# [webhooks.mailgun]
+# signing_key = "key-..."
 
 # DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
 # read by every worker; it is never printed.

@@ -13,7 +13,9 @@
 //!   contact; [`list`] reads recorded bounces back;
 //! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
 //!   with the same classifier and the same policy, so both paths give the
-//!   same reason and the same effect for the same text.
+//!   same reason and the same effect for the same text;
+//! - [`webhook`] reads the bounces providers report over HTTP into the
+//!   same classification, matching and policy.
 
 pub mod autoreply;
 pub mod classify;
@@ -27,6 +29,7 @@ pub mod prose;
 pub mod reason;
 pub mod source;
 pub mod store;
+pub mod webhook;
 
 pub use parse::{parse, BounceResult, Parsed};
 pub use policy::Policy;

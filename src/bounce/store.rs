@@ -210,14 +210,14 @@ pub async fn import(
 
 /// The delivery a result was matched to.
 #[derive(Debug, Clone)]
-struct Found {
-    id: i64,
-    contact_id: Option<i64>,
-    email: String,
-    by: MatchedBy,
+pub(crate) struct Found {
+    pub(crate) id: i64,
+    pub(crate) contact_id: Option<i64>,
+    pub(crate) email: String,
+    pub(crate) by: MatchedBy,
 }
 
-enum Match {
+pub(crate) enum Match {
     Found(Found),
     /// Why nothing matched, for the record.
     Unmatched(String),
@@ -239,6 +239,32 @@ async fn find_delivery(
     parsed: &Parsed,
     received_at: i64,
 ) -> Result<Match, sqlx::Error> {
+    let token = r.verp_token.as_deref().or(parsed.verp_token.as_deref());
+    let message_id = r.message_id.as_deref().or(parsed.message_id.as_deref());
+    find_delivery_by(
+        conn,
+        signer,
+        policy,
+        token,
+        message_id,
+        r.recipient.as_deref(),
+        received_at,
+    )
+    .await
+}
+
+/// Matches what a bounce says (its VERP token, the Message-ID of the
+/// returned message, its recipient) to a delivery, in that order of trust.
+/// Bounce webhooks use it too.
+pub(crate) async fn find_delivery_by(
+    conn: &mut AnyConnection,
+    signer: &Signer,
+    policy: &Policy,
+    token: Option<&str>,
+    message_id: Option<&str>,
+    recipient: Option<&str>,
+    received_at: i64,
+) -> Result<Match, sqlx::Error> {
     let found = |(id, contact_id, email): DeliveryRow, by| {
         Match::Found(Found {
             id,
@@ -247,7 +273,6 @@ async fn find_delivery(
             by,
         })
     };
-    let token = r.verp_token.as_deref().or(parsed.verp_token.as_deref());
     if let Some(token) = token {
         // Some MTAs change the case of the local part; ours is lower-case.
         let Some(id) = signer.verify_verp(&token.to_ascii_lowercase()) else {
@@ -265,7 +290,6 @@ async fn find_delivery(
             return Ok(found(row, MatchedBy::Verp));
         }
     }
-    let message_id = r.message_id.as_deref().or(parsed.message_id.as_deref());
     if let Some(mid) = message_id.filter(|m| !m.is_empty()) {
         // The delivery whose message had this Message-ID (the same on retries).
         let row: Option<DeliveryRow> = sqlx::query_as(
@@ -278,7 +302,7 @@ async fn find_delivery(
             return Ok(found(row, MatchedBy::MessageId));
         }
     }
-    let recipient = r.recipient.as_deref().filter(|a| a.contains('@'));
+    let recipient = recipient.filter(|a| a.contains('@'));
     if let Some(recipient) = recipient {
         let from = received_at - i64::from(policy.match_window_days) * DAY_MS;
         // The latest message that left for this address before the bounce
