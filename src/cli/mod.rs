@@ -9,6 +9,7 @@ mod output;
 mod release;
 mod send;
 mod sends;
+mod serve;
 mod suppress;
 mod worker;
 
@@ -68,6 +69,8 @@ pub enum Command {
     /// Read bounces, complaints and auto-replies; import, poll, list and show them
     #[command(subcommand)]
     Bounces(bounces::Command),
+    /// Serve one-click unsubscribe, bounce webhooks and a read-only dashboard over HTTP
+    Serve(serve::ServeArgs),
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -162,5 +165,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sends { command } => sends::run(&ctx, command).await,
         Command::Worker { transport } => worker::run(&ctx, transport).await,
         Command::Bounces(cmd) => bounces::run(&ctx, cmd).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
     }
 }

@@ -15,3 +15,4 @@ mod contacts_misc;
 mod release;
 mod send;
 mod send_durability;
+mod web;
