@@ -74,30 +74,84 @@ pub async fn claim(
     n: i64,
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, Error> {
+    let mut conn = db.pool.acquire().await?;
+    claim_on(db, &mut conn, owner, send_id, n, lease_ms).await
+}
+
+/// [`claim`] on a given connection (or transaction).
+async fn claim_on(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    send_id: Option<i64>,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
+    let sends: Vec<i64> = match send_id {
+        Some(id) => vec![id],
+        None => {
+            // The running sends, oldest first: each is claimed from in turn.
+            sqlx::query_as::<_, (i64,)>("SELECT id FROM sends WHERE state = 'running' ORDER BY id")
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(id,)| id)
+                .collect()
+        }
+    };
+    let mut rows: Vec<Claimed> = Vec::new();
+    for send in sends {
+        let left = n - rows.len() as i64;
+        if left <= 0 {
+            break;
+        }
+        rows.extend(claim_from_send(db, conn, owner, send, left, lease_ms).await?);
+    }
+    Ok(rows)
+}
+
+/// Claims up to `n` due deliveries of one send, if it is running.
+async fn claim_from_send(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    send_id: i64,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
     let now = now_ms();
     let mut p = Params::new();
     let owner_p = p.push(owner);
     let lease_p = p.push(now + lease_ms);
     let now_p = p.push(now);
-    let send_filter = match send_id {
-        Some(id) => format!("AND d.send_id = {}", p.push(id)),
-        None => String::new(),
-    };
+    let send_p = p.push(send_id);
     let limit_p = p.push(n);
-    // Take the oldest due deliveries of running sends and lease them to
-    // this worker; concurrent workers skip each other's rows.
+    let lock = db.skip_locked_sql();
+    // Lease the send's oldest due deliveries to this worker: queued ones
+    // (a queued delivery has no next attempt: `unclaim` and
+    // `requeue_uncertain` keep it so) and deferred ones whose retry is due.
+    // Each half walks the `deliveries_due` index (send, state, next attempt,
+    // id) in id order and stops after `n` rows; one condition over both
+    // states (`state IN (…) AND (next IS NULL OR next <= now)`) cannot use
+    // that order, and sorted every due row of the send at each claim:
+    // quadratic in the size of the send. Concurrent workers skip each
+    // other's rows.
+    let running = "AND d.send_id IN (SELECT id FROM sends WHERE state = 'running')";
     let sql = format!(
         "UPDATE deliveries SET state = 'sending', lease_owner = {owner_p}, lease_expires_at = {lease_p}, \
              attempts = attempts + 1, updated_at = {now_p} \
-         WHERE id IN (SELECT d.id FROM deliveries d \
-             WHERE d.state IN ('queued', 'deferred') \
-               AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= {now_p}) \
-               AND d.send_id IN (SELECT id FROM sends WHERE state = 'running') {send_filter} \
-             ORDER BY d.id LIMIT {limit_p}{}) \
-         RETURNING id, send_id, contact_id, email, attempts",
-        db.skip_locked_sql()
+         WHERE id IN (\
+             SELECT id FROM (SELECT d.id FROM deliveries d \
+                 WHERE d.send_id = {send_p} AND d.state = 'queued' AND d.next_attempt_at IS NULL {running} \
+                 ORDER BY d.id LIMIT {limit_p}{lock}) q \
+             UNION ALL \
+             SELECT id FROM (SELECT d.id FROM deliveries d \
+                 WHERE d.send_id = {send_p} AND d.state = 'deferred' AND d.next_attempt_at <= {now_p} {running} \
+                 ORDER BY d.id LIMIT {limit_p}{lock}) r \
+             ORDER BY 1 LIMIT {limit_p}) \
+         RETURNING id, send_id, contact_id, email, attempts"
     );
-    let mut rows: Vec<Claimed> = p.query_as(&sql).fetch_all(&db.pool).await?;
+    let mut rows: Vec<Claimed> = p.query_as(&sql).fetch_all(&mut *conn).await?;
     rows.sort_by_key(|c| c.id);
     Ok(rows)
 }
