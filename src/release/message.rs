@@ -13,6 +13,7 @@ use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
 
+use super::encode;
 use super::file::{Release, ReleaseFile};
 use super::render::Rendered;
 use super::Error;
@@ -161,12 +162,12 @@ pub fn build(
         .singlepart(
             SinglePart::builder()
                 .content_type(ContentType::TEXT_PLAIN)
-                .body(rendered.text.clone()),
+                .body(encode::text_body(&rendered.text)),
         )
         .singlepart(
             SinglePart::builder()
                 .content_type(ContentType::TEXT_HTML)
-                .body(rendered.html.clone()),
+                .body(encode::text_body(&rendered.html)),
         );
     let message = if attachments.is_empty() {
         b.multipart(alternative)
