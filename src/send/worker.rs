@@ -291,7 +291,7 @@ async fn record_results(
 
 /// One connection's loop: claim, send, repeat.
 async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
-    let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> = None;
+    let mut conn: Option<transport::Connection> = None;
     let mut idle_since: Option<std::time::Instant> = None;
     let mut last_upkeep: Option<std::time::Instant> = None;
     loop {
@@ -333,7 +333,7 @@ async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
             if since.elapsed() > Duration::from_secs(30) {
                 // An idle connection is closed; the relay would drop it anyway.
                 if let Some(mut c) = conn.take() {
-                    let _ = c.quit().await;
+                    c.quit().await;
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -410,7 +410,7 @@ async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
         }
     }
     if let Some(mut c) = conn.take() {
-        let _ = c.quit().await;
+        c.quit().await;
     }
     Ok(())
 }
@@ -503,7 +503,7 @@ async fn deliver(
     ctx: &SendContext,
     d: &Claimed,
     contact: Option<&Contact>,
-    conn: &mut Option<lettre::transport::smtp::client::AsyncSmtpConnection>,
+    conn: &mut Option<transport::Connection>,
 ) -> Result<Outcome, Error> {
     let Some(contact) = contact else {
         return Ok(Outcome::Skipped {
