@@ -124,8 +124,14 @@ impl Db {
     /// (a 500-row contact insert spent three quarters of its time there).
     /// Anonymous `?`s are bound by position; PostgreSQL knows only `$n`.
     pub fn values_list(&self, rows: usize, columns: usize) -> String {
+        self.values_list_from(rows, columns, 1)
+    }
+
+    /// [`Db::values_list`] whose first value is bound to `$first` (on
+    /// PostgreSQL), for a statement with other values before the list.
+    pub fn values_list_from(&self, rows: usize, columns: usize, first: usize) -> String {
         let mut sql = String::with_capacity(rows * columns * 7);
-        let mut n = 0;
+        let mut n = first - 1;
         for row in 0..rows {
             sql.push_str(if row == 0 { "(" } else { ", (" });
             for column in 0..columns {
@@ -144,6 +150,18 @@ impl Db {
             sql.push(')');
         }
         sql
+    }
+
+    /// A placeholder for `value` in a statement written with
+    /// [`Db::values_list_from`]: `?` on SQLite, so every value of such a
+    /// statement must be pushed in the order it appears in the text; `$n`
+    /// on PostgreSQL.
+    pub fn placeholder(&self, params: &mut Params, value: impl Into<Bind>) -> String {
+        let numbered = params.push(value);
+        match self.backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => numbered,
+        }
     }
 
     /// Whether a transaction can number the rows it inserts itself, going on
