@@ -80,10 +80,14 @@ impl Db {
                             // statement journal (the pages it changed, to undo
                             // it alone) otherwise goes to a file past 64 KiB,
                             // a write system call per page.
+                            // A page cache of 8 MiB per connection: it fills
+                            // with whatever a connection reads, so planning a
+                            // send of a million contacts grew four 64 MiB
+                            // caches (see `Db::large_cache` for the import).
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                                 PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
                             )
                             .await?;
                             Ok(())
@@ -187,6 +191,17 @@ impl Db {
             Backend::Sqlite => "INSERT OR FAIL",
             Backend::Postgres => "INSERT",
         }
+    }
+
+    /// Gives one SQLite connection a page cache of 64 MiB, for a large
+    /// write transaction (an import) that reads and changes B-tree pages
+    /// all over the file; the connections' default is 8 MiB. PostgreSQL
+    /// manages its own buffers.
+    pub async fn large_cache(&self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            conn.execute("PRAGMA cache_size = -65536").await?;
+        }
+        Ok(())
     }
 
     /// SQL that joins a contact's tags into one text, separated by
