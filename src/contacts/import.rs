@@ -624,6 +624,7 @@ impl Stored {
 impl<'a> Writer<'a> {
     async fn start(db: &'a Db, options: &'a ImportOptions) -> Result<Writer<'a>, Error> {
         let mut tx = db.pool.begin().await?;
+        db.large_cache(&mut tx).await?;
         // The hashes of forgotten addresses, so they are not imported again.
         let forgotten: Vec<(String,)> =
             sqlx::query_as("SELECT value FROM suppressions WHERE kind = 'forgotten'")

@@ -248,6 +248,16 @@ pub async fn list_page(
 
 /// The contacts with these ids (for a send's claimed deliveries).
 pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<Contact>, Error> {
+    let mut conn = db.pool.acquire().await?;
+    by_ids_on(db, &mut conn, ids).await
+}
+
+/// [`by_ids`] on a given connection.
+pub async fn by_ids_on(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<Contact>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -260,7 +270,7 @@ pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<Contact>, Error> {
         db.tags_of_contact_sql(),
         list.join(", ")
     );
-    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
+    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&mut *conn).await?;
     Ok(rows.into_iter().map(Contact::from).collect())
 }
 

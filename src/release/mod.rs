@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod dates;
+pub mod encode;
 pub mod file;
 pub mod message;
 pub mod render;

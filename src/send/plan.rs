@@ -100,15 +100,17 @@ pub async fn plan(
         let page = contacts::list_page(db, &audience, after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.email.to_lowercase());
-        for c in &page {
-            match skip_reason(c) {
+        let mut to_check = Vec::with_capacity(page.len());
+        for c in page {
+            match skip_reason(&c) {
                 Some(why) => *skipped.entry(why).or_default() += 1,
                 None => {
                     recipients += 1;
-                    checker.add(c);
+                    to_check.push(c);
                 }
             }
         }
+        checker.add_all(&to_check);
     }
     let report = checker.finish();
     if report.failed() {

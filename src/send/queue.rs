@@ -74,30 +74,84 @@ pub async fn claim(
     n: i64,
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, Error> {
+    let mut conn = db.pool.acquire().await?;
+    claim_on(db, &mut conn, owner, send_id, n, lease_ms).await
+}
+
+/// [`claim`] on a given connection (or transaction).
+async fn claim_on(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    send_id: Option<i64>,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
+    let sends: Vec<i64> = match send_id {
+        Some(id) => vec![id],
+        None => {
+            // The running sends, oldest first: each is claimed from in turn.
+            sqlx::query_as::<_, (i64,)>("SELECT id FROM sends WHERE state = 'running' ORDER BY id")
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(id,)| id)
+                .collect()
+        }
+    };
+    let mut rows: Vec<Claimed> = Vec::new();
+    for send in sends {
+        let left = n - rows.len() as i64;
+        if left <= 0 {
+            break;
+        }
+        rows.extend(claim_from_send(db, conn, owner, send, left, lease_ms).await?);
+    }
+    Ok(rows)
+}
+
+/// Claims up to `n` due deliveries of one send, if it is running.
+async fn claim_from_send(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    send_id: i64,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
     let now = now_ms();
     let mut p = Params::new();
     let owner_p = p.push(owner);
     let lease_p = p.push(now + lease_ms);
     let now_p = p.push(now);
-    let send_filter = match send_id {
-        Some(id) => format!("AND d.send_id = {}", p.push(id)),
-        None => String::new(),
-    };
+    let send_p = p.push(send_id);
     let limit_p = p.push(n);
-    // Take the oldest due deliveries of running sends and lease them to
-    // this worker; concurrent workers skip each other's rows.
+    let lock = db.skip_locked_sql();
+    // Lease the send's oldest due deliveries to this worker: queued ones
+    // (a queued delivery has no next attempt: `unclaim` and
+    // `requeue_uncertain` keep it so) and deferred ones whose retry is due.
+    // Each half walks the `deliveries_due` index (send, state, next attempt,
+    // id) in id order and stops after `n` rows; one condition over both
+    // states (`state IN (…) AND (next IS NULL OR next <= now)`) cannot use
+    // that order, and sorted every due row of the send at each claim:
+    // quadratic in the size of the send. Concurrent workers skip each
+    // other's rows.
+    let running = "AND d.send_id IN (SELECT id FROM sends WHERE state = 'running')";
     let sql = format!(
         "UPDATE deliveries SET state = 'sending', lease_owner = {owner_p}, lease_expires_at = {lease_p}, \
              attempts = attempts + 1, updated_at = {now_p} \
-         WHERE id IN (SELECT d.id FROM deliveries d \
-             WHERE d.state IN ('queued', 'deferred') \
-               AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= {now_p}) \
-               AND d.send_id IN (SELECT id FROM sends WHERE state = 'running') {send_filter} \
-             ORDER BY d.id LIMIT {limit_p}{}) \
-         RETURNING id, send_id, contact_id, email, attempts",
-        db.skip_locked_sql()
+         WHERE id IN (\
+             SELECT id FROM (SELECT d.id FROM deliveries d \
+                 WHERE d.send_id = {send_p} AND d.state = 'queued' AND d.next_attempt_at IS NULL {running} \
+                 ORDER BY d.id LIMIT {limit_p}{lock}) q \
+             UNION ALL \
+             SELECT id FROM (SELECT d.id FROM deliveries d \
+                 WHERE d.send_id = {send_p} AND d.state = 'deferred' AND d.next_attempt_at <= {now_p} {running} \
+                 ORDER BY d.id LIMIT {limit_p}{lock}) r \
+             ORDER BY 1 LIMIT {limit_p}) \
+         RETURNING id, send_id, contact_id, email, attempts"
     );
-    let mut rows: Vec<Claimed> = p.query_as(&sql).fetch_all(&db.pool).await?;
+    let mut rows: Vec<Claimed> = p.query_as(&sql).fetch_all(&mut *conn).await?;
     rows.sort_by_key(|c| c.id);
     Ok(rows)
 }
@@ -198,19 +252,78 @@ pub enum Outcome {
 /// holds are touched; a row recovered as uncertain meanwhile still takes a
 /// known outcome (it was this worker's, and now its fate is known).
 pub async fn record(db: &Db, owner: &str, outcomes: &[(i64, Outcome)]) -> Result<(), Error> {
-    if outcomes.is_empty() {
-        return Ok(());
+    step(db, owner, outcomes, None, 0, 0).await.map(|_| ())
+}
+
+/// A worker's one write between two batches, in one transaction: the
+/// outcomes of the batch it finished, and the claim of its next batch (up
+/// to `n` deliveries; none when `n` is 0). One commit instead of two, and
+/// the deliveries a crash can leave `uncertain` are those of one batch.
+pub async fn step(
+    db: &Db,
+    owner: &str,
+    outcomes: &[(i64, Outcome)],
+    send_id: Option<i64>,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
+    let mut conn = db.pool.acquire().await?;
+    step_on(db, &mut conn, owner, outcomes, send_id, n, lease_ms).await
+}
+
+/// [`step`] on a given connection. A worker on SQLite keeps one connection
+/// for its steps: SQLite empties a connection's page cache whenever
+/// another connection has written since its last transaction, and a pool
+/// hands out its connections in turn, so each step would read the queue's
+/// pages again.
+pub async fn step_on(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    outcomes: &[(i64, Outcome)],
+    send_id: Option<i64>,
+    n: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, Error> {
+    if outcomes.is_empty() && n == 0 {
+        return Ok(Vec::new());
     }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    for chunk in outcomes.chunks(RECORD_ROWS) {
+        record_on(db, &mut tx, owner, chunk).await?;
+    }
+    let claimed = if n > 0 {
+        claim_on(db, &mut tx, owner, send_id, n, lease_ms).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Outcomes written per statement (7 values each).
+const RECORD_ROWS: usize = 500;
+
+async fn record_on(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    outcomes: &[(i64, Outcome)],
+) -> Result<(), Error> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut p = Params::new();
+    // Placeholders in the order they appear in the statement (see
+    // `Db::values_list`: `?` on SQLite, `$n` on PostgreSQL).
+    let now_p = db.placeholder(&mut p, now);
     for (id, outcome) in outcomes {
-        let (state, reply, next, message_id, sent_at) = match outcome {
+        let (state, reply, next, message_id, sent_at, skip_reason) = match outcome {
             Outcome::Sent { reply, message_id } => (
                 "sent",
                 Some(reply.clone()),
                 None,
                 Some(message_id.clone()),
                 Some(now),
+                None,
             ),
             Outcome::Deferred {
                 reply,
@@ -221,35 +334,36 @@ pub async fn record(db: &Db, owner: &str, outcomes: &[(i64, Outcome)]) -> Result
                 Some(*next_attempt_at),
                 None,
                 None,
+                None,
             ),
-            Outcome::Failed { reply } => ("failed", Some(reply.clone()), None, None, None),
-            Outcome::Skipped { .. } => ("skipped", None, None, None, None),
+            Outcome::Failed { reply } => ("failed", Some(reply.clone()), None, None, None, None),
+            Outcome::Skipped { reason } => {
+                ("skipped", None, None, None, None, Some(reason.clone()))
+            }
         };
-        let skip_reason = match outcome {
-            Outcome::Skipped { reason } => Some(reason.clone()),
-            _ => None,
-        };
-        // The result of one attempt, written as it happens.
-        sqlx::query(
-            "UPDATE deliveries SET state = $1, last_reply = COALESCE($2, last_reply), \
-                 next_attempt_at = $3, message_id = COALESCE($4, message_id), \
-                 sent_at = COALESCE($5, sent_at), skip_reason = COALESCE($6, skip_reason), \
-                 lease_owner = NULL, lease_expires_at = NULL, updated_at = $7 \
-             WHERE id = $8 AND lease_owner = $9 AND state IN ('sending', 'uncertain')",
-        )
-        .bind(state)
-        .bind(reply)
-        .bind(next)
-        .bind(message_id)
-        .bind(sent_at)
-        .bind(skip_reason)
-        .bind(now)
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
+        p.push(*id);
+        p.push(state);
+        p.push(reply);
+        p.push(next);
+        p.push(message_id);
+        p.push(sent_at);
+        p.push(skip_reason);
     }
-    tx.commit().await?;
+    let owner_p = db.placeholder(&mut p, owner);
+    // The result of each attempt: one statement for the batch, the
+    // outcomes as a VALUES list (columns column1… on both backends).
+    let sql = format!(
+        "UPDATE deliveries SET state = v.column2, last_reply = COALESCE(v.column3, deliveries.last_reply), \
+             next_attempt_at = v.column4, message_id = COALESCE(v.column5, deliveries.message_id), \
+             sent_at = COALESCE(v.column6, deliveries.sent_at), \
+             skip_reason = COALESCE(v.column7, deliveries.skip_reason), \
+             lease_owner = NULL, lease_expires_at = NULL, updated_at = {now_p} \
+         FROM (VALUES {}) AS v \
+         WHERE deliveries.id = v.column1 AND deliveries.lease_owner = {owner_p} \
+           AND deliveries.state IN ('sending', 'uncertain')",
+        db.values_list_from(outcomes.len(), 7, 2)
+    );
+    p.query(&sql).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -465,16 +579,19 @@ pub async fn uncertain(db: &Db, send_id: i64) -> Result<Vec<String>, Error> {
 /// Gives claimed deliveries back to the queue untouched (the attempt did
 /// not happen).
 pub async fn unclaim(db: &Db, owner: &str, ids: &[i64]) -> Result<(), Error> {
-    for id in ids {
-        sqlx::query(
-            "UPDATE deliveries SET state = CASE WHEN next_attempt_at IS NULL THEN 'queued' ELSE 'deferred' END, \
-                 attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(&db.pool)
-        .await?;
+    if ids.is_empty() {
+        return Ok(());
     }
+    let mut p = Params::new();
+    let owner_p = p.push(owner);
+    let list: Vec<String> = ids.iter().map(|id| p.push(*id)).collect();
+    // Back to where they were: queued, or deferred with their retry time.
+    let sql = format!(
+        "UPDATE deliveries SET state = CASE WHEN next_attempt_at IS NULL THEN 'queued' ELSE 'deferred' END, \
+             attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE lease_owner = {owner_p} AND state = 'sending' AND id IN ({})",
+        list.join(", ")
+    );
+    p.query(&sql).execute(&db.pool).await?;
     Ok(())
 }

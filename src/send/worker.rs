@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::Mutex;
 
 use super::bundle::Bundle;
 use super::queue::{self, Claimed, Outcome};
@@ -150,7 +150,11 @@ struct Shared {
     owner: String,
     signer: Signer,
     sends: Mutex<HashMap<i64, Arc<SendContext>>>,
-    results: mpsc::Sender<(Claimed, Option<Contact>, Outcome)>,
+    /// On SQLite, the one connection the queue steps of every connection
+    /// task use, in turn: one writer at a time is all SQLite allows (and
+    /// waiting here is without its busy-handler sleeps of 1, 2, 5, 10 ms…),
+    /// and one connection keeps its page cache (see `queue::step_on`).
+    sqlite: Option<Mutex<sqlx::pool::PoolConnection<sqlx::Any>>>,
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
     paused: Mutex<Option<String>>,
@@ -166,26 +170,20 @@ pub async fn run(
 ) -> Result<RunSummary, Error> {
     let started = std::time::Instant::now();
     let signer = Signer::load(db).await?;
-    let (tx, rx) = mpsc::channel(1024);
     let shared = Arc::new(Shared {
         db: db.clone(),
         owner: queue::owner_id(),
         opts: opts.clone(),
         signer,
         sends: Mutex::new(HashMap::new()),
-        results: tx,
+        sqlite: match db.backend {
+            crate::db::Backend::Sqlite => Some(Mutex::new(db.pool.acquire().await?)),
+            crate::db::Backend::Postgres => None,
+        },
         stop,
         progress: progress.clone(),
         paused: Mutex::new(None),
     });
-    // The recorder must not hold `shared`: it ends when the senders of
-    // results (in `shared`) are gone.
-    let recorder = tokio::spawn(record_results(
-        db.clone(),
-        shared.owner.clone(),
-        shared.opts.bounce_policy,
-        rx,
-    ));
     let renew = {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -220,10 +218,10 @@ pub async fn run(
         }
     }
     renew.abort();
+    // Its `shared` (and with it the SQLite connection of the steps) goes too.
+    let _ = renew.await;
     let paused = shared.paused.lock().await.clone();
     drop(shared);
-    // The recorder ends when every sender of results is gone.
-    let _ = recorder.await;
     queue::finish_done(db).await?;
     if let Some(e) = first_error {
         return Err(e);
@@ -246,66 +244,112 @@ pub async fn run(
     })
 }
 
-/// Writes results in batches (one transaction per batch), and applies
-/// SMTP-time rejections as bounces.
-async fn record_results(
-    db: Db,
-    owner: String,
-    policy: crate::bounce::Policy,
-    mut rx: mpsc::Receiver<(Claimed, Option<Contact>, Outcome)>,
-) {
-    let mut batch = Vec::with_capacity(256);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < 256 {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+/// Deliveries a connection claims at a time when the send is not paced.
+/// Their outcomes are written with the claim of the next batch, in one
+/// transaction; a crash leaves at most this many per connection
+/// `uncertain` (docs/sending.md).
+pub const BATCH: i64 = 16;
+
+/// A delivery tried, with its outcome, waiting to be written.
+type Done = (Claimed, Option<Contact>, Outcome);
+
+/// Writes the outcomes in `done` and claims the next `n` deliveries, in one
+/// transaction, then reads the claimed deliveries' contacts and records
+/// SMTP rejections as bounces. A failed write is retried: the outcomes are
+/// the truth of what left; if it keeps failing, the error stops the worker
+/// and the deliveries stay `sending` (to become `uncertain`), never queued
+/// again.
+async fn step(
+    shared: &Shared,
+    done: &mut Vec<Done>,
+    n: i64,
+) -> Result<(Vec<Claimed>, HashMap<i64, Contact>), Error> {
+    let outcomes: Vec<(i64, Outcome)> = done.iter().map(|(c, _, o)| (c.id, o.clone())).collect();
+    let mut tries = 0;
+    let (claimed, contacts) = loop {
+        let mut pooled;
+        let mut kept;
+        let conn: &mut sqlx::AnyConnection = match &shared.sqlite {
+            Some(c) => {
+                kept = c.lock().await;
+                &mut kept
             }
-        }
-        let outcomes: Vec<(i64, Outcome)> =
-            batch.iter().map(|(c, _, o)| (c.id, o.clone())).collect();
-        // A failed write is retried: the results are the truth of what left.
-        let mut tries = 0;
-        while let Err(e) = queue::record(&db, &owner, &outcomes).await {
-            tries += 1;
-            tracing::warn!(
-                "recording {} results failed ({e}); retrying",
-                outcomes.len()
-            );
-            if tries > 20 {
-                break;
+            None => {
+                pooled = shared.db.pool.acquire().await?;
+                &mut pooled
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let result = queue::step_on(
+            &shared.db,
+            conn,
+            &shared.owner,
+            &outcomes,
+            shared.opts.send_id,
+            n,
+            shared.opts.lease_ms,
+        )
+        .await;
+        match result {
+            Ok(claimed) => {
+                let ids: Vec<i64> = claimed.iter().filter_map(|c| c.contact_id).collect();
+                let contacts = contacts::by_ids_on(&shared.db, conn, &ids).await?;
+                break (claimed, contacts.into_iter().map(|c| (c.id, c)).collect());
+            }
+            Err(e) if tries < 20 && !outcomes.is_empty() => {
+                tries += 1;
+                tracing::warn!(
+                    "recording {} results failed ({e}); retrying",
+                    outcomes.len()
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
         }
-        for (claimed, contact, outcome) in batch.drain(..) {
-            if let Outcome::Failed { reply } = outcome {
-                let email = contact.map(|c| c.email).unwrap_or(claimed.email);
-                if let Err(e) = crate::bounce::record_smtp_rejection(
-                    &db,
-                    &policy,
-                    claimed.id,
-                    claimed.contact_id,
-                    &email,
-                    &reply,
-                )
-                .await
-                {
-                    tracing::warn!("recording the bounce of delivery {}: {e}", claimed.id);
-                }
+    };
+    for (claimed, contact, outcome) in done.drain(..) {
+        if let Outcome::Failed { reply } = outcome {
+            let email = contact.map(|c| c.email).unwrap_or(claimed.email);
+            if let Err(e) = crate::bounce::record_smtp_rejection(
+                &shared.db,
+                &shared.opts.bounce_policy,
+                claimed.id,
+                claimed.contact_id,
+                &email,
+                &reply,
+            )
+            .await
+            {
+                tracing::warn!("recording the bounce of delivery {}: {e}", claimed.id);
             }
         }
     }
+    Ok((claimed, contacts))
 }
 
-/// One connection's loop: claim, send, repeat.
+/// One connection's loop: write the last batch's outcomes and claim the
+/// next batch, send it, repeat.
 async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
-    let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> = None;
+    let mut conn: Option<transport::Connection> = None;
+    let mut done: Vec<Done> = Vec::new();
+    let result = deliver_batches(&shared, &mut conn, &mut done).await;
+    // Whatever ended the loop, what was tried is written.
+    let written = step(&shared, &mut done, 0).await;
+    if let Some(mut c) = conn.take() {
+        c.quit().await;
+    }
+    result.and(written.map(|_| ()))
+}
+
+async fn deliver_batches(
+    shared: &Shared,
+    conn: &mut Option<transport::Connection>,
+    done: &mut Vec<Done>,
+) -> Result<(), Error> {
     let mut idle_since: Option<std::time::Instant> = None;
     let mut last_upkeep: Option<std::time::Instant> = None;
     loop {
         if shared.stop.load(Ordering::Relaxed) || shared.paused.lock().await.is_some() {
-            break;
+            return Ok(());
         }
         // Starting scheduled sends and recovering dead workers' deliveries
         // is upkeep, not per-batch work: once a second is plenty.
@@ -325,76 +369,56 @@ async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
                     s.settings.rate.count.is_some() || s.settings.per_domain.count.is_some()
                 })
         };
-        let batch = if limited { 1 } else { 16 };
-        let claimed = queue::claim(
-            &shared.db,
-            &shared.owner,
-            shared.opts.send_id,
-            batch,
-            shared.opts.lease_ms,
-        )
-        .await?;
+        let (claimed, contacts) = step(shared, done, if limited { 1 } else { BATCH }).await?;
         if claimed.is_empty() {
-            if shared.opts.until_idle && nothing_due_soon(&shared).await? {
-                break;
+            if shared.opts.until_idle && nothing_due_soon(shared).await? {
+                return Ok(());
             }
             let since = idle_since.get_or_insert_with(std::time::Instant::now);
             if since.elapsed() > Duration::from_secs(30) {
                 // An idle connection is closed; the relay would drop it anyway.
                 if let Some(mut c) = conn.take() {
-                    let _ = c.quit().await;
+                    c.quit().await;
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
         idle_since = None;
-        let ids: Vec<i64> = claimed.iter().filter_map(|c| c.contact_id).collect();
-        let contacts: HashMap<i64, Contact> = contacts::by_ids(&shared.db, &ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
         let mut claimed = claimed.into_iter();
         while let Some(delivery) = claimed.next() {
+            // This delivery and the rest of the batch, given back untried.
+            let untried = |d: &Claimed, rest: std::vec::IntoIter<Claimed>| -> Vec<i64> {
+                std::iter::once(d.id).chain(rest.map(|c| c.id)).collect()
+            };
             if shared.stop.load(Ordering::Relaxed) || shared.paused.lock().await.is_some() {
                 // Stopping, or paused (the relay is down, the daily cap):
                 // what this connection claimed and did not try goes back to
                 // the queue untouched, rather than being burnt on a dead relay.
-                let back: Vec<i64> = std::iter::once(delivery.id)
-                    .chain(claimed.map(|c| c.id))
-                    .collect();
-                queue::unclaim(&shared.db, &shared.owner, &back).await?;
-                break;
+                queue::unclaim(&shared.db, &shared.owner, &untried(&delivery, claimed)).await?;
+                return Ok(());
             }
-            let ctx = send_context(&shared, delivery.send_id).await?;
+            let ctx = send_context(shared, delivery.send_id).await?;
             if let Some(cap) = ctx.settings.daily_cap {
                 if !rate::take_daily(&shared.db, cap).await? {
-                    let back: Vec<i64> = std::iter::once(delivery.id)
-                        .chain(claimed.map(|c| c.id))
-                        .collect();
-                    queue::unclaim(&shared.db, &shared.owner, &back).await?;
+                    queue::unclaim(&shared.db, &shared.owner, &untried(&delivery, claimed)).await?;
                     let mut paused = shared.paused.lock().await;
                     paused.get_or_insert(format!(
                         "the daily cap of {cap} messages is reached; send {} goes on tomorrow \
                          (`presswire worker`, or `presswire sends resume {}`)",
                         ctx.id, ctx.id
                     ));
-                    break;
+                    return Ok(());
                 }
             }
             let contact = delivery
                 .contact_id
                 .and_then(|id| contacts.get(&id).cloned());
-            let outcome = match deliver(&shared, &ctx, &delivery, contact.as_ref(), &mut conn).await
-            {
+            let outcome = match deliver(shared, &ctx, &delivery, contact.as_ref(), conn).await {
                 Ok(o) => o,
                 Err(e) => {
-                    let back: Vec<i64> = std::iter::once(delivery.id)
-                        .chain(claimed.map(|c| c.id))
-                        .collect();
-                    queue::unclaim(&shared.db, &shared.owner, &back).await?;
-                    return Err(refuse(&shared, &ctx, e).await);
+                    queue::unclaim(&shared.db, &shared.owner, &untried(&delivery, claimed)).await?;
+                    return Err(refuse(shared, &ctx, e).await);
                 }
             };
             count(&shared.progress, &outcome);
@@ -402,26 +426,15 @@ async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
                 if reply.starts_with("connection: ") {
                     let n = ctx.failures.fetch_add(1, Ordering::Relaxed) + 1;
                     if n >= ctx.settings.pause_after_failures {
-                        pause(&shared, &ctx, n, reply).await?;
+                        pause(shared, &ctx, n, reply).await?;
                     }
                 }
             } else {
                 ctx.failures.store(0, Ordering::Relaxed);
             }
-            if shared
-                .results
-                .send((delivery, contact, outcome))
-                .await
-                .is_err()
-            {
-                return Ok(());
-            }
+            done.push((delivery, contact, outcome));
         }
     }
-    if let Some(mut c) = conn.take() {
-        let _ = c.quit().await;
-    }
-    Ok(())
 }
 
 /// The relay cannot be used as configured (it offers no STARTTLS, it
@@ -512,7 +525,7 @@ async fn deliver(
     ctx: &SendContext,
     d: &Claimed,
     contact: Option<&Contact>,
-    conn: &mut Option<lettre::transport::smtp::client::AsyncSmtpConnection>,
+    conn: &mut Option<transport::Connection>,
 ) -> Result<Outcome, Error> {
     let Some(contact) = contact else {
         return Ok(Outcome::Skipped {

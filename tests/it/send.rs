@@ -459,6 +459,144 @@ fn hard_rejections_fail_bounce_and_suppress_and_the_next_send_skips_them() {
 }
 
 // ---------------------------------------------------------------------------
+// 3b. A relay that offers PIPELINING: MAIL, RCPT and DATA go together.
+
+/// What the pipelining relay saw.
+#[derive(Debug, Default)]
+struct RelayLog {
+    /// Recipients of each message accepted.
+    delivered: Vec<String>,
+    /// MAIL commands whose RCPT had arrived with them (pipelined).
+    pipelined: usize,
+    sessions: usize,
+}
+
+/// A relay on a free port that offers PIPELINING (which smtp-sink drops
+/// when told to refuse commands) and answers RCPT by the address: `hard…`
+/// 550, `soft…` 450, anyone else 250; DATA with no recipient accepted 554.
+fn pipelining_relay() -> (String, std::sync::Arc<Mutex<RelayLog>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(Mutex::new(RelayLog::default()));
+    let shared = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let log = shared.clone();
+            std::thread::spawn(move || {
+                log.lock().unwrap().sessions += 1;
+                let mut out = stream.try_clone().unwrap();
+                let mut input = BufReader::new(stream);
+                let _ = out.write_all(b"220 relay.test ESMTP\r\n");
+                let mut rcpts: Vec<String> = Vec::new();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if input.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let upper = line.to_ascii_uppercase();
+                    let reply: String = if upper.starts_with("EHLO") {
+                        "250-relay.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n".into()
+                    } else if upper.starts_with("MAIL") {
+                        rcpts.clear();
+                        if input.buffer().to_ascii_uppercase().starts_with(b"RCPT") {
+                            log.lock().unwrap().pipelined += 1;
+                        }
+                        "250 2.1.0 Ok\r\n".into()
+                    } else if upper.starts_with("RCPT") {
+                        let to =
+                            line[line.find('<').unwrap() + 1..line.find('>').unwrap()].to_string();
+                        if to.starts_with("hard") {
+                            "550 5.1.1 User unknown\r\n".into()
+                        } else if to.starts_with("soft") {
+                            "450 4.2.0 Mailbox busy\r\n".into()
+                        } else {
+                            rcpts.push(to);
+                            "250 2.1.5 Ok\r\n".into()
+                        }
+                    } else if upper.starts_with("DATA") {
+                        if rcpts.is_empty() {
+                            "554 5.5.1 No valid recipients\r\n".into()
+                        } else {
+                            let _ = out.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n");
+                            loop {
+                                line.clear();
+                                if input.read_line(&mut line).unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if line == ".\r\n" {
+                                    break;
+                                }
+                            }
+                            log.lock().unwrap().delivered.append(&mut rcpts);
+                            "250 2.0.0 Ok: queued\r\n".into()
+                        }
+                    } else if upper.starts_with("QUIT") {
+                        let _ = out.write_all(b"221 2.0.0 Bye\r\n");
+                        return;
+                    } else {
+                        "250 2.0.0 Ok\r\n".into()
+                    };
+                    if out.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, log)
+}
+
+#[test]
+fn a_pipelining_relay_gets_each_message_once_and_its_refusals_are_recorded() {
+    each_backend(|app| {
+        let mut csv = String::from("Email,First Name\n");
+        for i in 0..30 {
+            let who = match i % 10 {
+                3 => "hard",
+                7 => "soft",
+                _ => "reporter",
+            };
+            csv.push_str(&format!("{who}{i}@outlet{}.example,Name{i}\n", i % 3));
+        }
+        import(app, &csv);
+        app.write("presswire.toml", "[send]\nretry_delays = [3600]\n");
+        let (url, log) = pipelining_relay();
+        let out = send_ok(app, &url, &[]);
+        assert!(out.contains("24 sent, 3 deferred, 3 failed"), "{out}");
+        let log = log.lock().unwrap();
+        let mut delivered = log.delivered.clone();
+        delivered.sort();
+        let mut want: Vec<String> = (0..30)
+            .filter(|i| i % 10 != 3 && i % 10 != 7)
+            .map(|i| format!("reporter{i}@outlet{}.example", i % 3))
+            .collect();
+        want.sort();
+        assert_eq!(delivered, want, "each accepted recipient once");
+        assert!(
+            log.pipelined >= 24,
+            "MAIL and RCPT arrived together: {log:?}"
+        );
+        for d in deliveries(app) {
+            let (state, reply) = match &d.email[..4] {
+                "hard" => ("failed", "5.1.1"),
+                "soft" => ("deferred", "4.2.0"),
+                _ => ("sent", "2.0.0"),
+            };
+            assert_eq!(d.state, state, "{d:?}");
+            assert_eq!(d.attempts, 1, "{d:?}");
+            assert!(d.last_reply.as_deref().unwrap().contains(reply), "{d:?}");
+        }
+        assert_eq!(
+            app.count("SELECT count(*) FROM bounces WHERE kind = 'hard'"),
+            3
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
 // 4. The TLS rule.
 
 #[test]
