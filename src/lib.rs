@@ -12,6 +12,7 @@ pub mod config;
 pub mod contacts;
 pub mod db;
 pub mod release;
+pub mod report;
 pub mod send;
 
 /// An error in what the user gave presswire (a flag, a value, a file) rather
@@ -31,6 +32,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<release::Error>().is_some()
             || e.downcast_ref::<send::Error>()
                 .is_some_and(send::Error::is_bad_input)
+            || e.downcast_ref::<report::Error>()
+                .is_some_and(report::Error::is_bad_input)
             || matches!(
                 e.downcast_ref::<db::Error>(),
                 Some(db::Error::UnknownScheme(_))

@@ -6,6 +6,7 @@ mod contacts;
 mod init;
 mod output;
 mod release;
+mod report;
 mod send;
 mod sends;
 mod suppress;
@@ -64,6 +65,8 @@ pub enum Command {
         #[command(flatten)]
         transport: send::TransportArgs,
     },
+    /// What became of a send: outcomes, bounces, breakdowns, timeline, contacts to fix
+    Report(report::ReportArgs),
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -150,5 +153,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => send::run(&ctx, *args).await,
         Command::Sends { command } => sends::run(&ctx, command).await,
         Command::Worker { transport } => worker::run(&ctx, transport).await,
+        Command::Report(args) => report::run(&ctx, args).await,
     }
 }

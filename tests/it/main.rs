@@ -11,5 +11,6 @@ mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
 mod release;
+mod report;
 mod send;
 mod send_durability;
