@@ -7,6 +7,7 @@ mod init;
 mod output;
 mod release;
 mod report;
+mod reports;
 mod send;
 mod sends;
 mod suppress;
@@ -67,6 +68,14 @@ pub enum Command {
     },
     /// What became of a send: outcomes, bounces, breakdowns, timeline, contacts to fix
     Report(report::ReportArgs),
+    /// Recent sends side by side: size, delivered, bounces, complaints, unsubscribes
+    Reports {
+        /// How many sends, newest first
+        #[arg(long, value_name = "N", default_value = "10")]
+        last: i64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: output::ReportFormat,
+    },
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -154,5 +163,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sends { command } => sends::run(&ctx, command).await,
         Command::Worker { transport } => worker::run(&ctx, transport).await,
         Command::Report(args) => report::run(&ctx, args).await,
+        Command::Reports { last, format } => reports::run(&ctx, last, format).await,
     }
 }

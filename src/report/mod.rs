@@ -8,6 +8,7 @@
 //! CSV and JSON formats, are documented in docs/reports.md: keep the two in
 //! step.
 
+pub mod compare;
 pub mod deliveries;
 pub mod html;
 mod query;

@@ -46,6 +46,15 @@ pub async fn send(db: &Db, id: i64) -> Result<Option<SendRow>, sqlx::Error> {
     .await
 }
 
+/// The ids of the newest `limit` sends, newest first.
+pub async fn recent_sends(db: &Db, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM sends ORDER BY id DESC LIMIT $1")
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 /// Deliveries of one state, with the smallest and largest delivery id among them.
 #[derive(Debug, Clone)]
 pub struct StateRow {

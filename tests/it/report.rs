@@ -4,7 +4,8 @@
 //! written into the database as bounce processing and the unsubscribe
 //! endpoint would; then every count and list in every format: the table,
 //! the CSV (parsed), the JSON (parsed) and the HTML (which headless
-//! Chromium must render without a single network request).
+//! Chromium must render without a single network request). Also
+//! `presswire reports` and the history in `contacts show`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -807,6 +808,110 @@ fn a_report_of_a_send_that_does_not_exist_or_of_no_send_is_refused() {
         assert!(err.contains("there is no send 42"), "{err}");
         let (_, err) = app.fails(2, ["report", "first"]);
         assert!(err.contains("neither a send id nor `latest`"), "{err}");
+        let out = app.ok(["reports"]);
+        assert!(out.contains("no sends yet"), "{out}");
+        assert_eq!(
+            app.json(["reports", "--format", "json"]),
+            serde_json::json!([])
+        );
+    });
+}
+
+#[test]
+fn reports_compares_recent_sends_and_contacts_show_their_history() {
+    each_backend(|app| {
+        let first = known_send(app);
+        // A second send through an accepting relay, to the five contacts
+        // still active: not ada and ben (unsubscribed), dan and lea (need
+        // an update), gus and hal (refused, suppressed) or kim. Eve's bounce
+        // was written straight into the table, so no policy suppressed her.
+        let sink = SmtpSink::start(&[]);
+        ok(
+            app,
+            &[
+                "send",
+                &example(),
+                "--yes",
+                "--rate",
+                "unlimited",
+                "--smtp",
+                &sink.url(),
+            ],
+        );
+        drop(sink);
+        let second = app.count("SELECT max(id) FROM sends");
+        let active = app.count(&format!(
+            "SELECT count(*) FROM deliveries WHERE send_id = {second} AND state = 'sent'"
+        ));
+
+        let lines = app.json(["reports", "--format", "json"]);
+        let lines = lines.as_array().unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["send_id"], second);
+        assert_eq!(lines[1]["send_id"], first);
+        let l = &lines[1];
+        for (k, v) in [
+            ("targeted", 10),
+            ("sent", 6),
+            ("delivered", 4),
+            ("bounced", 4),
+            ("bounced_hard", 3),
+            ("bounced_soft", 1),
+            ("failed", 0),
+            ("complaints", 2),
+            ("unsubscribed", 2),
+            ("open", 2),
+        ] {
+            assert_eq!(l[k], v, "[{}] {k} in {l}", app.backend);
+        }
+        assert_eq!(l["delivery_rate"], 0.4);
+        assert_eq!(lines[0]["delivered"], active);
+        assert_eq!(lines[0]["targeted"], active);
+        assert_eq!(lines[0]["delivery_rate"], 1.0);
+
+        let last = app.json(["reports", "--last", "1", "--format", "json"]);
+        assert_eq!(last.as_array().unwrap().len(), 1, "{last}");
+        assert_eq!(last[0]["send_id"], second);
+        let table = app.ok(["reports"]);
+        assert!(table.contains("4 (40.0 %)"), "{table}");
+        assert!(table.contains("4 (3 hard, 1 soft)"), "{table}");
+
+        // eve's history: two deliveries (bounced, then sent again) and the DSN.
+        let eve = app.json(["contacts", "show", "eve@gamma.example", "--format", "json"]);
+        let deliveries = eve["deliveries"].as_array().unwrap();
+        assert_eq!(deliveries.len(), 2, "{eve}");
+        assert_eq!(deliveries[0]["send_id"], second);
+        assert_eq!(deliveries[0]["state"], "sent");
+        assert_eq!(deliveries[1]["send_id"], first);
+        assert_eq!(deliveries[1]["state"], "bounced");
+        assert_eq!(deliveries[1]["release"], "example");
+        assert!(deliveries[1]["last_reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("250"));
+        let bounces = eve["bounces"].as_array().unwrap();
+        assert_eq!(bounces.len(), 1, "{eve}");
+        assert_eq!(bounces[0]["send_id"], first);
+        assert_eq!(
+            (bounces[0]["kind"].as_str(), bounces[0]["reason"].as_str()),
+            (Some("hard"), Some("userunknown"))
+        );
+        // The contact's own fields are still there.
+        assert_eq!(eve["outlet"], "Gamma Post");
+
+        // cat's complaint names only the contact; gus was refused at SMTP time.
+        let cat = app.json(["contacts", "show", "cat@beta.example", "--format", "json"]);
+        assert_eq!(cat["bounces"][0]["kind"], "complaint", "{cat}");
+        assert_eq!(cat["bounces"][0]["send_id"], Value::Null, "{cat}");
+        let table = app.ok(["contacts", "show", "gus@delta.example"]);
+        assert!(table.contains("deliveries:"), "{table}");
+        assert!(table.contains("failed"), "{table}");
+        assert!(table.contains("skipped (suppressed (bounced))"), "{table}");
+        assert!(table.contains("userunknown"), "{table}");
+        assert!(table.contains(REFUSED), "{table}");
+        // kim was never sent anything.
+        let table = app.ok(["contacts", "show", "kim@zeta.example"]);
+        assert!(table.contains("bounces: none"), "{table}");
     });
 }
 
