@@ -13,6 +13,7 @@ pub mod config;
 pub mod contacts;
 pub mod db;
 pub mod release;
+pub mod report;
 pub mod send;
 pub mod web;
 
@@ -36,6 +37,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 .is_some_and(send::Error::is_bad_input)
             || e.downcast_ref::<bounce::Error>()
                 .is_some_and(bounce::Error::is_bad_input)
+            || e.downcast_ref::<report::Error>()
+                .is_some_and(report::Error::is_bad_input)
             || matches!(
                 e.downcast_ref::<db::Error>(),
                 Some(db::Error::UnknownScheme(_))

@@ -11,7 +11,7 @@ use clap::Subcommand;
 
 use super::output::{print_json, table, Format, ReportFormat};
 use super::{AudienceArgs, Context};
-use crate::bounce::list::Bounce;
+use crate::contacts::history::{self, BounceEntry, DeliveryEntry};
 use crate::contacts::import::{self, ColumnMap, ImportOptions, ImportReport, ProblemKind};
 use crate::contacts::{self as domain, export, forget, Contact};
 use crate::BadInput;
@@ -132,25 +132,18 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         Command::Show { email, format } => {
             let db = ctx.db().await?;
             let c = domain::get(&db, &email).await?;
-            let bounces = crate::bounce::list::of_contact(&db, c.id).await?;
-            db.close().await;
+            let deliveries = history::deliveries(&db, &c).await?;
+            let bounces = history::bounces(&db, &c).await?;
             match format {
                 ReportFormat::Json => {
-                    /// The contact with its bounces, newest first.
-                    #[derive(serde::Serialize)]
-                    struct Shown<'a> {
-                        #[serde(flatten)]
-                        contact: &'a Contact,
-                        bounces: &'a [Bounce],
-                    }
-                    print_json(&Shown {
-                        contact: &c,
-                        bounces: &bounces,
-                    })?
+                    let mut v = serde_json::to_value(&c)?;
+                    v["deliveries"] = serde_json::to_value(&deliveries)?;
+                    v["bounces"] = serde_json::to_value(&bounces)?;
+                    print_json(&v)?
                 }
                 ReportFormat::Table => {
                     print_contact(&c);
-                    print_bounces(&bounces);
+                    print_history(&deliveries, &bounces);
                 }
             }
         }
@@ -344,29 +337,48 @@ fn print_contact(c: &Contact) {
     println!("{t}");
 }
 
-/// A contact's bounces under `contacts show`.
-fn print_bounces(bounces: &[Bounce]) {
+/// The contact's deliveries and bounces, under the contact itself.
+fn print_history(deliveries: &[DeliveryEntry], bounces: &[BounceEntry]) {
+    if deliveries.is_empty() {
+        println!("deliveries: none");
+    } else {
+        let mut t = table(&["SEND", "RELEASE", "STATE", "WHEN", "LAST REPLY"]);
+        for d in deliveries {
+            let state = match &d.skip_reason {
+                Some(why) => format!("{} ({why})", d.state),
+                None => d.state.clone(),
+            };
+            t.add_row([
+                d.send_id.to_string(),
+                d.title.clone().unwrap_or_else(|| d.release.clone()),
+                state,
+                d.at.clone(),
+                d.last_reply.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("deliveries:\n{t}");
+    }
     if bounces.is_empty() {
-        println!("no bounces");
-        return;
-    }
-    let mut t = table(&["BOUNCE", "DATE", "KIND", "REASON", "DIAGNOSTIC"]);
-    for b in bounces {
-        let diag: String = b
-            .diagnostic
-            .as_deref()
-            .unwrap_or("")
-            .chars()
-            .take(80)
-            .collect();
-        t.add_row([
-            b.id.to_string(),
-            domain::format_time(b.received_at),
-            b.kind.clone(),
-            b.reason.clone(),
-            diag,
+        println!("bounces: none");
+    } else {
+        let mut t = table(&[
+            "SEND",
+            "KIND",
+            "REASON",
+            "STATUS",
+            "RECEIVED",
+            "THE SERVER SAID",
         ]);
+        for b in bounces {
+            t.add_row([
+                b.send_id.map(|s| s.to_string()).unwrap_or_default(),
+                b.kind.clone(),
+                b.reason.clone(),
+                b.status_code.clone().unwrap_or_default(),
+                b.received_at.clone(),
+                b.diagnostic.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("bounces:\n{t}");
     }
-    println!("bounces ({}):", bounces.len());
-    println!("{t}");
 }

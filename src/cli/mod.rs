@@ -7,6 +7,8 @@ mod contacts;
 mod init;
 mod output;
 mod release;
+mod report;
+mod reports;
 mod send;
 mod sends;
 mod serve;
@@ -71,6 +73,16 @@ pub enum Command {
     Bounces(bounces::Command),
     /// Serve one-click unsubscribe, bounce webhooks and a read-only dashboard over HTTP
     Serve(serve::ServeArgs),
+    /// What became of a send: outcomes, bounces, breakdowns, timeline, contacts to fix
+    Report(report::ReportArgs),
+    /// Recent sends side by side: size, delivered, bounces, complaints, unsubscribes
+    Reports {
+        /// How many sends, newest first
+        #[arg(long, value_name = "N", default_value = "10")]
+        last: i64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: output::ReportFormat,
+    },
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
@@ -166,5 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker { transport } => worker::run(&ctx, transport).await,
         Command::Bounces(cmd) => bounces::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Report(args) => report::run(&ctx, args).await,
+        Command::Reports { last, format } => reports::run(&ctx, last, format).await,
     }
 }

@@ -9,6 +9,7 @@ pub mod email;
 pub mod export;
 pub mod fields;
 pub mod forget;
+pub mod history;
 pub mod import;
 pub mod suppress;
 pub mod unsubscribe;

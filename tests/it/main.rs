@@ -13,6 +13,7 @@ mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
 mod release;
+mod report;
 mod send;
 mod send_durability;
 mod web;
