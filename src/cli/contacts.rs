@@ -356,7 +356,7 @@ fn print_history(deliveries: &[DeliveryEntry], bounces: &[BounceEntry]) {
                 d.last_reply.clone().unwrap_or_default(),
             ]);
         }
-        println!("deliveries:\n{t}");
+        println!("deliveries ({}):\n{t}", deliveries.len());
     }
     if bounces.is_empty() {
         println!("bounces: none");
@@ -379,6 +379,6 @@ fn print_history(deliveries: &[DeliveryEntry], bounces: &[BounceEntry]) {
                 b.diagnostic.clone().unwrap_or_default(),
             ]);
         }
-        println!("bounces:\n{t}");
+        println!("bounces ({}):\n{t}", bounces.len());
     }
 }

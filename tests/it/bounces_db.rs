@@ -444,7 +444,7 @@ fn verp_tokens_match_bounces_to_their_delivery_and_contact() {
         assert_eq!(bounces[0]["reason"], "mailboxfull");
         assert_eq!(json["email"], AMARA);
         let out = app.ok(["contacts", "show", JONAS]);
-        assert!(out.contains("no bounces"), "{out}");
+        assert!(out.contains("bounces: none"), "{out}");
     });
 }
 

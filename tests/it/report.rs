@@ -904,7 +904,7 @@ fn reports_compares_recent_sends_and_contacts_show_their_history() {
         assert_eq!(cat["bounces"][0]["kind"], "complaint", "{cat}");
         assert_eq!(cat["bounces"][0]["send_id"], Value::Null, "{cat}");
         let table = app.ok(["contacts", "show", "gus@delta.example"]);
-        assert!(table.contains("deliveries:"), "{table}");
+        assert!(table.contains("deliveries (2):"), "{table}");
         assert!(table.contains("failed"), "{table}");
         assert!(table.contains("skipped (suppressed (bounced))"), "{table}");
         assert!(table.contains("userunknown"), "{table}");
