@@ -29,6 +29,182 @@ pub struct Config {
     pub send: SendConfig,
     /// `[dkim]`: signing of outgoing messages.
     pub dkim: Option<DkimConfig>,
+    #[serde(default)]
+    pub bounces: BouncesConfig,
+    #[serde(default)]
+    pub imap: ImapConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[serve]`: the HTTP server of `presswire serve` (one-click unsubscribe,
+/// bounce webhooks, dashboard).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on, e.g. "127.0.0.1:8025" (the default).
+    pub listen: Option<String>,
+    /// The path under which a reverse proxy publishes the server, e.g.
+    /// "/presswire" when the proxy strips it; links start with it.
+    pub prefix: Option<String>,
+    /// Argon2 hash (PHC string) of the dashboard password; without one the
+    /// dashboard is off. `presswire serve --hash-password` makes one.
+    pub password_hash: Option<String>,
+    /// Hours a dashboard login lasts (default 12).
+    pub session_hours: Option<u64>,
+    /// Take the client address from the last X-Forwarded-For entry (set
+    /// this only behind a reverse proxy that writes it).
+    pub trust_forwarded: Option<bool>,
+    /// Leave out the Secure flag of cookies: only for plain http on a
+    /// loopback address (the browser on the same machine).
+    pub insecure_http: Option<bool>,
+}
+
+/// `[webhooks.*]`: providers that report bounces over HTTP. A webhook
+/// whose table is missing is off (404).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub generic: Option<GenericWebhook>,
+    pub ses: Option<SesWebhook>,
+    pub sendgrid: Option<SendgridWebhook>,
+    pub postmark: Option<PostmarkWebhook>,
+    pub mailgun: Option<MailgunWebhook>,
+}
+
+/// `[webhooks.generic]`: presswire's own JSON schema (see README).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenericWebhook {
+    /// Sent as `Authorization: Bearer SECRET`, or used as the key of the
+    /// `X-Presswire-Signature` HMAC.
+    pub secret: String,
+}
+
+/// `[webhooks.ses]`: Amazon SES notifications through an SNS topic.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SesWebhook {
+    /// Topics accepted (TopicArn); empty: any topic.
+    #[serde(default)]
+    pub topic_arns: Vec<String>,
+    /// A PEM certificate used instead of fetching SigningCertURL (pinning
+    /// AWS's current certificate; the tests' own).
+    pub certificate: Option<String>,
+    /// Confirm SNS subscriptions by fetching their SubscribeURL (default:
+    /// only log it, for a person to open).
+    pub confirm_subscriptions: Option<bool>,
+}
+
+/// `[webhooks.sendgrid]`: SendGrid's signed event webhook.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendgridWebhook {
+    /// The verification key SendGrid shows (base64 of an ECDSA P-256 public key).
+    pub public_key: String,
+}
+
+/// `[webhooks.postmark]`: Postmark's bounce and spam-complaint webhooks,
+/// with HTTP basic auth credentials put in the webhook URL.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostmarkWebhook {
+    pub username: String,
+    pub password: String,
+}
+
+/// `[webhooks.mailgun]`: Mailgun's signed webhooks.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailgunWebhook {
+    /// The HTTP webhook signing key.
+    pub signing_key: String,
+}
+
+// Secrets never appear in logs or error messages, not even in debug output.
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "(***)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(
+    GenericWebhook,
+    SesWebhook,
+    SendgridWebhook,
+    PostmarkWebhook,
+    MailgunWebhook
+);
+
+/// `[bounces]`: what a bounce does to a contact (see `bounce::policy`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BouncesConfig {
+    /// Soft bounces (distinct messages) that suppress an address…
+    pub soft_limit: Option<u32>,
+    /// …when they came within this many days, with no delivery between.
+    pub soft_window_days: Option<u32>,
+    /// A bounce that names only its recipient is matched to the latest
+    /// delivery to that address sent at most this many days before it.
+    pub match_window_days: Option<u32>,
+}
+
+/// `[imap]`: the mailbox `presswire bounces poll` reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    /// `imaps://user:password@host:993/INBOX`.
+    pub url: Option<String>,
+    /// The folder handled messages are moved to (created when missing).
+    pub move_to: Option<String>,
+    /// Between two polls: seconds, or "30s", "5m", "1h".
+    pub interval: Option<Interval>,
+}
+
+/// A duration written as seconds (`300`) or with a unit (`"5m"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub std::time::Duration);
+
+impl std::str::FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Interval, String> {
+        let s = s.trim();
+        let bad = || format!("{s:?} is not a duration; write e.g. 300, \"30s\", \"5m\" or \"1h\"");
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (n, unit) = s.split_at(split);
+        let n: u64 = n.parse().map_err(|_| bad())?;
+        let secs = match unit.trim() {
+            "" | "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            _ => return Err(bad()),
+        };
+        if secs == 0 {
+            return Err(bad());
+        }
+        Ok(Interval(std::time::Duration::from_secs(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interval, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => n.to_string().parse(),
+            Raw::Text(t) => t.parse(),
+        }
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 /// `[dkim]`: sign every message with this key (the public half is
@@ -130,6 +306,56 @@ pub const STARTER: &str = r##"# presswire settings.
 # unsubscribe_url = "https://press.example.org/presswire"   # see `presswire serve`
 # outbox = "outbox"
 
+# What bounces do (`presswire bounces import|poll`, and refusals while
+# sending). A hard bounce (the address does not exist) suppresses the
+# address at once; a complaint (marked as spam) too. Soft bounces (mailbox
+# full, blocked, …) suppress it after `soft_limit` of them within
+# `soft_window_days`, unless a message was delivered in between. Auto-replies
+# and delay notices are recorded, never counted; "has moved" marks the
+# contact needs-update.
+[bounces]
+# soft_limit = 3
+# soft_window_days = 30
+# match_window_days = 30    # a bounce naming only its recipient matches the
+#                           # latest message sent to it this many days before
+
+# The mailbox that receives bounces (the bounces+TOKEN@ addresses), read by
+# `presswire bounces poll`. imaps:// is TLS from the first byte; imap://
+# requires STARTTLS unless the server is on this machine or the URL ends in
+# ?tls=none. The password is never printed. Handled messages are moved to
+# `move_to` (created when missing); what cannot be read stays where it is.
+# Environment: PRESSWIRE_IMAP_URL.
+[imap]
+# url = "imaps://bounces%40example.org:PASSWORD@mail.example.org:993/INBOX"
+# move_to = "presswire-processed"
+# interval = "5m"           # between polls, without --once
+
+# `presswire serve`: one-click unsubscribe (point [send] unsubscribe_url at
+# it), bounce webhooks and a read-only dashboard. Run it behind a reverse
+# proxy that terminates TLS (see README). Flag: --listen.
+[serve]
+# listen = "127.0.0.1:8025"
+# prefix = "/presswire"       # the path the proxy publishes it under, if any
+# password_hash = "$argon2id$v=19$..."   # dashboard login; make one with
+#                                        # `presswire serve --hash-password`
+# session_hours = 12
+# trust_forwarded = true      # client address from X-Forwarded-For (behind a proxy)
+# insecure_http = true        # no Secure cookies: plain http on loopback only
+
+# Bounce webhooks (POST /webhooks/NAME). Each is off until its table is
+# here; every request must carry the provider's signature or the secret.
+# [webhooks.generic]          # presswire's own JSON (README "Webhooks")
+# secret = "a long random string"
+# [webhooks.ses]              # Amazon SES through an SNS topic
+# topic_arns = ["arn:aws:sns:eu-west-1:123456789012:presswire-bounces"]
+# [webhooks.sendgrid]         # Event Webhook with signature verification on
+# public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE..."
+# [webhooks.postmark]         # URL https://USER:PASSWORD@host/webhooks/postmark
+# username = "postmark"
+# password = "a long random string"
+# [webhooks.mailgun]
+# signing_key = "key-..."
+
 # DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
 # read by every worker; it is never printed.
 # [dkim]
@@ -148,10 +374,21 @@ mod tests {
         let c: Config = toml::from_str(STARTER).unwrap();
         assert!(c.db.is_none());
         assert!(c.smtp.url.is_none());
+        assert!(c.imap.url.is_none() && c.bounces.soft_limit.is_none());
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("p.toml");
         std::fs::write(&p, "db = \"sqlite://x.db\"\ndatabase = 1\n").unwrap();
         let e = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(e.contains("p.toml") && e.contains("database"), "{e}");
+    }
+
+    #[test]
+    fn intervals() {
+        let c: Config = toml::from_str("[imap]\ninterval = 90\n").unwrap();
+        assert_eq!(c.imap.interval.unwrap().0.as_secs(), 90);
+        let c: Config = toml::from_str("[imap]\ninterval = \"5m\"\n").unwrap();
+        assert_eq!(c.imap.interval.unwrap().0.as_secs(), 300);
+        assert!(toml::from_str::<Config>("[imap]\ninterval = \"soon\"\n").is_err());
+        assert!(toml::from_str::<Config>("[bounces]\nsoft_limt = 2\n").is_err());
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The library holds every stage of the flow, one module each (see
 //! ARCHITECTURE.md): `contacts` (the contact database), `db` (storage),
-//! `config` (settings) and `cli` (the command line). `main.rs` only parses
+//! `config` (settings), `web` (the HTTP server) and `cli` (the command
+//! line). `main.rs` only parses
 //! arguments, runs [`cli::run`] and maps errors to exit codes with
 //! [`exit_code`].
 
@@ -12,7 +13,9 @@ pub mod config;
 pub mod contacts;
 pub mod db;
 pub mod release;
+pub mod report;
 pub mod send;
+pub mod web;
 
 /// An error in what the user gave presswire (a flag, a value, a file) rather
 /// than a failure: exit code 2. The message says what to do.
@@ -28,9 +31,14 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<contacts::Error>()
                 .is_some_and(contacts::Error::is_bad_input)
             || e.downcast_ref::<config::Error>().is_some()
+            || e.downcast_ref::<web::ConfigError>().is_some()
             || e.downcast_ref::<release::Error>().is_some()
             || e.downcast_ref::<send::Error>()
                 .is_some_and(send::Error::is_bad_input)
+            || e.downcast_ref::<bounce::Error>()
+                .is_some_and(bounce::Error::is_bad_input)
+            || e.downcast_ref::<report::Error>()
+                .is_some_and(report::Error::is_bad_input)
             || matches!(
                 e.downcast_ref::<db::Error>(),
                 Some(db::Error::UnknownScheme(_))

@@ -1,87 +1,141 @@
-//! Bounces: classifying a failure into hard / soft with a reason, storing
-//! it, and applying the policy to the contact list.
+//! Bounces: reading returned messages (DSNs, complaints, auto-replies and
+//! prose bounces), classifying each failure into a reason and hard / soft,
+//! storing it, and applying the policy to the contact list.
 //!
-//! For now this covers rejections the relay gives at SMTP time (a 5xx to
-//! RCPT or DATA); parsing DSN messages from files and IMAP comes with the
-//! bounce issue and feeds the same `record` and policy.
+//! - [`parse`] reads one message into one result per affected recipient;
+//! - [`classify`] and [`reason`] decide why (the reason table lives in
+//!   `reason.rs`, in one place); [`mta`] holds what particular MTAs and
+//!   providers mean where they differ from the generic reading;
+//! - [`source`] walks files, directories, mboxes and Maildirs; [`imap`]
+//!   reads a mailbox;
+//! - [`store`] matches each result to its delivery (VERP, Message-ID,
+//!   recipient) and records it; [`policy`] decides what it does to the
+//!   contact; [`list`] reads recorded bounces back;
+//! - this module records SMTP-time rejections (a 5xx to RCPT or DATA)
+//!   with the same classifier and the same policy, so both paths give the
+//!   same reason and the same effect for the same text;
+//! - [`webhook`] reads the bounces providers report over HTTP into the
+//!   same classification, matching and policy.
+
+pub mod autoreply;
+pub mod classify;
+pub mod dsn;
+pub mod imap;
+pub mod list;
+pub mod mta;
+pub mod parse;
+pub mod policy;
+pub mod prose;
+pub mod reason;
+pub mod source;
+pub mod store;
+pub mod webhook;
+
+pub use parse::{parse, BounceResult, Parsed};
+pub use policy::Policy;
+pub use reason::Reason;
+pub use source::{inspect_paths, Item};
 
 use crate::db::{now_ms, Db};
 
-/// What kind of failure a bounce is.
+/// An error of importing or polling bounces.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// A setting or path to fix; the message says what to do (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// The IMAP server could not be used (unreachable, TLS, protocol).
+    #[error("{0}")]
+    Imap(String),
+}
+
+impl Error {
+    /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::Input(_))
+    }
+}
+
+/// What kind of returned message (or failure) a result is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// The address is wrong for good: stop mailing it.
     Hard,
+    /// The failure may pass (full mailbox, blocked, expired, …).
     Soft,
+    /// The recipient reported the message as spam (ARF, RFC 5965).
+    Complaint,
+    /// An out-of-office or vacation answer (RFC 3834): delivered.
+    AutoReply,
+    /// A delay warning, a delivery report, or no bounce at all.
+    NotAFailure,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Hard,
+        Kind::Soft,
+        Kind::Complaint,
+        Kind::AutoReply,
+        Kind::NotAFailure,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Hard => "hard",
             Kind::Soft => "soft",
+            Kind::Complaint => "complaint",
+            Kind::AutoReply => "auto-reply",
+            Kind::NotAFailure => "not-a-failure",
         }
+    }
+
+    /// The kind named `name` (as [`Kind::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
 /// Classifies an SMTP rejection from its reply text ("550 5.1.1 <x>: user
-/// unknown") into a kind and a reason in Sisimai's vocabulary. Hard are
-/// only the failures that say the address itself is wrong (RFC 3463
-/// X.1.x address status, or the words of "no such user"); a policy or
-/// content refusal may pass another day.
+/// unknown") into a kind and a reason in Sisimai's vocabulary, with the
+/// enhanced status code and reply code it carries. Uses the same
+/// classifier as a bounce message with the same text.
 pub fn classify_smtp(reply: &str) -> (Kind, &'static str, Option<String>, Option<i64>) {
-    let lower = reply.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ':')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let reply_code = words
-        .iter()
-        .find(|w| w.len() == 3 && w.chars().all(|c| c.is_ascii_digit()))
-        .and_then(|w| w.parse::<i64>().ok());
-    let status = words
-        .iter()
-        .find(|w| {
-            let parts: Vec<&str> = w.split('.').collect();
-            parts.len() == 3
-                && matches!(parts[0], "2" | "4" | "5")
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        })
-        .map(|s| s.to_string());
-    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    let (kind, reason) = match status.as_deref() {
-        Some("5.1.1") | Some("5.1.0") | Some("5.1.10") => (Kind::Hard, "userunknown"),
-        Some("5.1.2") => (Kind::Hard, "hostunknown"),
-        Some("5.1.6") => (Kind::Hard, "hasmoved"),
-        Some("5.2.2") | Some("4.2.2") => (Kind::Soft, "mailboxfull"),
-        Some("5.2.3") | Some("5.3.4") => (Kind::Soft, "mesgtoobig"),
-        Some("5.2.1") => (Kind::Soft, "suspend"),
-        Some(s) if s.starts_with("5.7") => (Kind::Soft, "blocked"),
-        _ if has(&[
-            "user unknown",
-            "no such user",
-            "unknown user",
-            "does not exist",
-            "recipient unknown",
-            "mailbox unavailable",
-            "invalid recipient",
-            "unknown recipient",
-        ]) =>
-        {
-            (Kind::Hard, "userunknown")
-        }
-        _ if has(&["mailbox full", "quota", "over limit"]) => (Kind::Soft, "mailboxfull"),
-        _ if has(&["spam", "blocked", "blacklist", "denied", "policy"]) => (Kind::Soft, "blocked"),
-        _ => (Kind::Soft, "undefined"),
-    };
-    (kind, reason, status, reply_code)
+    let status = classify::find_status(reply);
+    let reply_code = classify::find_reply_code(reply);
+    let reason = classify::reason(&classify::Evidence {
+        diagnostic: reply,
+        status: status.as_deref(),
+        reply_code,
+        command: classify::find_command(reply),
+        ..Default::default()
+    });
+    let hard = reason.is_hard(classify::is_temporary(status.as_deref(), reply_code));
+    let kind = if hard { Kind::Hard } else { Kind::Soft };
+    (kind, reason.as_str(), status, reply_code.map(i64::from))
 }
 
 /// Records an SMTP-time rejection of a delivery as a bounce and applies the
-/// policy: a hard bounce marks the contact bounced and suppresses the address.
+/// [policy](policy::record) to it, as for a bounce that came back by mail:
+/// a hard bounce marks the contact bounced and suppresses the address, a
+/// soft one counts toward the soft limit.
 pub async fn record_smtp_rejection(
     db: &Db,
+    policy: &Policy,
     delivery_id: i64,
     contact_id: Option<i64>,
     email: &str,
@@ -90,40 +144,36 @@ pub async fn record_smtp_rejection(
     let (kind, reason, status, code) = classify_smtp(reply);
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
-    // The rejection, as a bounce of this delivery.
-    sqlx::query(
-        "INSERT INTO bounces (delivery_id, contact_id, email, kind, reason, status_code, reply_code, \
-             diagnostic, source, received_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'smtp', $9, $9)",
+    policy::record(
+        &mut tx,
+        policy,
+        &policy::NewBounce {
+            delivery_id: Some(delivery_id),
+            matched_by: Some(policy::MatchedBy::Smtp),
+            contact_id,
+            email: Some(email),
+            kind,
+            reason: Reason::from_name(reason).unwrap_or(Reason::Undefined),
+            status_code: status.as_deref(),
+            reply_code: code,
+            diagnostic: Some(reply),
+            reporting_mta: None,
+            remote_host: None,
+            source: "smtp",
+            origin: None,
+            raw: None,
+            subject: None,
+            message_id: None,
+            verp_token: None,
+            action: Some("failed"),
+            feedback_type: None,
+            received_at: now,
+            dedupe_key: None,
+            unmatched_why: None,
+        },
+        now,
     )
-    .bind(delivery_id)
-    .bind(contact_id)
-    .bind(email)
-    .bind(kind.as_str())
-    .bind(reason)
-    .bind(status)
-    .bind(code)
-    .bind(reply)
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
-    if kind == Kind::Hard {
-        // Policy: a hard bounce ends mailing to the address.
-        sqlx::query("UPDATE contacts SET status = 'bounced', updated_at = $2 WHERE id = $1 AND status = 'active'")
-            .bind(contact_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO suppressions (kind, value, reason, source, created_at) \
-             VALUES ('address', $1, 'bounced', $2, $3) ON CONFLICT (kind, value) DO NOTHING",
-        )
-        .bind(email.to_lowercase())
-        .bind(format!("smtp rejection: {reason}"))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
     tx.commit().await?;
     Ok(kind)
 }

@@ -11,6 +11,7 @@ use clap::Subcommand;
 
 use super::output::{print_json, table, Format, ReportFormat};
 use super::{AudienceArgs, Context};
+use crate::contacts::history::{self, BounceEntry, DeliveryEntry};
 use crate::contacts::import::{self, ColumnMap, ImportOptions, ImportReport, ProblemKind};
 use crate::contacts::{self as domain, export, forget, Contact};
 use crate::BadInput;
@@ -131,9 +132,19 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         Command::Show { email, format } => {
             let db = ctx.db().await?;
             let c = domain::get(&db, &email).await?;
+            let deliveries = history::deliveries(&db, &c).await?;
+            let bounces = history::bounces(&db, &c).await?;
             match format {
-                ReportFormat::Json => print_json(&c)?,
-                ReportFormat::Table => print_contact(&c),
+                ReportFormat::Json => {
+                    let mut v = serde_json::to_value(&c)?;
+                    v["deliveries"] = serde_json::to_value(&deliveries)?;
+                    v["bounces"] = serde_json::to_value(&bounces)?;
+                    print_json(&v)?
+                }
+                ReportFormat::Table => {
+                    print_contact(&c);
+                    print_history(&deliveries, &bounces);
+                }
             }
         }
         Command::Forget { email, format } => {
@@ -324,4 +335,50 @@ fn print_contact(c: &Contact) {
         t.add_row([k.as_str(), v.as_str()]);
     }
     println!("{t}");
+}
+
+/// The contact's deliveries and bounces, under the contact itself.
+fn print_history(deliveries: &[DeliveryEntry], bounces: &[BounceEntry]) {
+    if deliveries.is_empty() {
+        println!("deliveries: none");
+    } else {
+        let mut t = table(&["SEND", "RELEASE", "STATE", "WHEN", "LAST REPLY"]);
+        for d in deliveries {
+            let state = match &d.skip_reason {
+                Some(why) => format!("{} ({why})", d.state),
+                None => d.state.clone(),
+            };
+            t.add_row([
+                d.send_id.to_string(),
+                d.title.clone().unwrap_or_else(|| d.release.clone()),
+                state,
+                d.at.clone(),
+                d.last_reply.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("deliveries:\n{t}");
+    }
+    if bounces.is_empty() {
+        println!("bounces: none");
+    } else {
+        let mut t = table(&[
+            "SEND",
+            "KIND",
+            "REASON",
+            "STATUS",
+            "RECEIVED",
+            "THE SERVER SAID",
+        ]);
+        for b in bounces {
+            t.add_row([
+                b.send_id.map(|s| s.to_string()).unwrap_or_default(),
+                b.kind.clone(),
+                b.reason.clone(),
+                b.status_code.clone().unwrap_or_default(),
+                b.received_at.clone(),
+                b.diagnostic.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("bounces:\n{t}");
+    }
 }

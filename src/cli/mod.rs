@@ -2,12 +2,16 @@
 //! with a `run()` that parses, calls the domain and prints. No SQL and no
 //! business rules live here.
 
+mod bounces;
 mod contacts;
 mod init;
 mod output;
 mod release;
+mod report;
+mod reports;
 mod send;
 mod sends;
+mod serve;
 mod suppress;
 mod worker;
 
@@ -63,6 +67,21 @@ pub enum Command {
     Worker {
         #[command(flatten)]
         transport: send::TransportArgs,
+    },
+    /// Read bounces, complaints and auto-replies; import, poll, list and show them
+    #[command(subcommand)]
+    Bounces(bounces::Command),
+    /// Serve one-click unsubscribe, bounce webhooks and a read-only dashboard over HTTP
+    Serve(serve::ServeArgs),
+    /// What became of a send: outcomes, bounces, breakdowns, timeline, contacts to fix
+    Report(report::ReportArgs),
+    /// Recent sends side by side: size, delivered, bounces, complaints, unsubscribes
+    Reports {
+        /// How many sends, newest first
+        #[arg(long, value_name = "N", default_value = "10")]
+        last: i64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: output::ReportFormat,
     },
 }
 
@@ -131,6 +150,13 @@ impl Context {
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Inspecting bounce files needs no settings and no database.
+    let command = match cli.command {
+        Command::Bounces(bounces::Command::Inspect { paths, format }) => {
+            return bounces::inspect(&paths, format)
+        }
+        other => other,
+    };
     let config = Config::load(cli.config.as_deref())?;
     let db_url = cli
         .db
@@ -142,7 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         db_url,
         quiet: cli.quiet,
     };
-    match cli.command {
+    match command {
         Command::Init => init::run(&ctx, cli.config.as_deref()).await,
         Command::Contacts(cmd) => contacts::run(&ctx, cmd).await,
         Command::Suppress(cmd) => suppress::run(&ctx, cmd).await,
@@ -150,5 +176,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => send::run(&ctx, *args).await,
         Command::Sends { command } => sends::run(&ctx, command).await,
         Command::Worker { transport } => worker::run(&ctx, transport).await,
+        Command::Bounces(cmd) => bounces::run(&ctx, cmd).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Report(args) => report::run(&ctx, args).await,
+        Command::Reports { last, format } => reports::run(&ctx, last, format).await,
     }
 }

@@ -75,6 +75,7 @@ impl TransportArgs {
                 .clone()
                 .unwrap_or_else(|| vec![60, 300, 1800, 7200, 21600]),
             lease_ms: 60_000,
+            bounce_policy: crate::bounce::Policy::from_config(&config.bounces),
             dkim: config
                 .dkim
                 .as_ref()

@@ -59,7 +59,7 @@ impl std::str::FromStr for SendRef {
 }
 
 impl SendRef {
-    async fn resolve(self, db: &crate::db::Db) -> anyhow::Result<i64> {
+    pub(super) async fn resolve(self, db: &crate::db::Db) -> anyhow::Result<i64> {
         match self {
             SendRef::Id(id) => Ok(id),
             SendRef::Latest => queue::sends(db, None)

@@ -9,8 +9,10 @@ pub mod email;
 pub mod export;
 pub mod fields;
 pub mod forget;
+pub mod history;
 pub mod import;
 pub mod suppress;
+pub mod unsubscribe;
 
 use std::collections::BTreeMap;
 
@@ -270,6 +272,34 @@ pub async fn by_ids_on(
         list.join(", ")
     );
     let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(Contact::from).collect())
+}
+
+/// Contacts whose address, name or outlet contains `text` (without regard
+/// to case), ordered by address, at most `limit`: the dashboard's search.
+pub async fn search(db: &Db, text: &str, limit: i64) -> Result<Vec<Contact>, Error> {
+    // LIKE's wildcards in the search text are taken literally.
+    let escaped = text
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    // Contacts matching a search text, for the dashboard.
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+         FROM contacts c WHERE c.email_key LIKE $1 ESCAPE '\\' \
+            OR lower(COALESCE(c.name, '')) LIKE $1 ESCAPE '\\' \
+            OR lower(COALESCE(c.outlet, '')) LIKE $1 ESCAPE '\\' \
+         ORDER BY c.email_key LIMIT $2",
+        db.tags_of_contact_sql()
+    );
+    let rows: Vec<ContactRow> = sqlx::query_as(&sql)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
     Ok(rows.into_iter().map(Contact::from).collect())
 }
 

@@ -108,6 +108,18 @@ impl Signer {
         self.verify("unsubscribe", data, sig).then_some(ids)
     }
 
+    /// A signature of `data` for another `purpose` (the dashboard's
+    /// session and form tokens): the purpose keeps a token made for one use
+    /// from being valid for another.
+    pub fn sign_for(&self, purpose: &str, data: &str) -> String {
+        self.sign(purpose, data)
+    }
+
+    /// Whether `sig` is [`Signer::sign_for`]'s signature of `data` for `purpose`.
+    pub fn verify_for(&self, purpose: &str, data: &str, sig: &str) -> bool {
+        self.verify(purpose, data, sig)
+    }
+
     /// A Message-ID for a delivery, the same on every retry.
     pub fn message_id(&self, send_id: i64, delivery_id: i64, domain: &str) -> String {
         let data = format!("{send_id}.{delivery_id}");

@@ -55,6 +55,8 @@ pub struct Options {
     pub lease_ms: i64,
     /// DKIM signing, when configured.
     pub dkim: Option<Arc<transport::Dkim>>,
+    /// What a refusal does to its contact (the same policy as bounces by mail).
+    pub bounce_policy: crate::bounce::Policy,
 }
 
 /// What a run did.
@@ -309,6 +311,7 @@ async fn step(
             let email = contact.map(|c| c.email).unwrap_or(claimed.email);
             if let Err(e) = crate::bounce::record_smtp_rejection(
                 &shared.db,
+                &shared.opts.bounce_policy,
                 claimed.id,
                 claimed.contact_id,
                 &email,

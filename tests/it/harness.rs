@@ -421,3 +421,227 @@ fn angle_address(args: &str) -> String {
         _ => args.split_whitespace().next().unwrap_or("").to_string(),
     }
 }
+
+/// A real dovecot IMAP server on a free loopback port, with one user
+/// (`test` / `secret`) whose mail is a Maildir in a temp folder, from the
+/// standalone configuration in PEERS.md (no TLS, plaintext logins on
+/// loopback). Stopped when dropped.
+pub struct Dovecot {
+    child: std::process::Child,
+    port: u16,
+    imaps_port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Dovecot {
+    pub const USER: &'static str = "test";
+    pub const PASSWORD: &'static str = "secret";
+
+    /// Starts dovecot and waits until it accepts connections.
+    pub fn start() -> Dovecot {
+        Dovecot::start_with(false)
+    }
+
+    /// Starts dovecot with TLS required (STARTTLS on [`Dovecot::port`],
+    /// IMAPS on [`Dovecot::imaps_port`]) under a self-signed certificate
+    /// for 127.0.0.1 that no client should trust.
+    pub fn start_tls() -> Dovecot {
+        Dovecot::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Dovecot {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // As root, mail is accessed as nobody (dovecot refuses UID 0);
+        // otherwise as the user running the tests.
+        let me = std::fs::metadata("/proc/self").unwrap();
+        let (uid, gid) = if me.uid() == 0 {
+            (65534, 65534)
+        } else {
+            (me.uid(), me.gid())
+        };
+        let home = root.join("home/test");
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(home.join("Maildir").join(sub)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("run")).unwrap();
+        if me.uid() == 0 {
+            for p in [
+                root.join("home"),
+                home.clone(),
+                home.join("Maildir"),
+                home.join("Maildir/cur"),
+                home.join("Maildir/new"),
+                home.join("Maildir/tmp"),
+            ] {
+                std::os::unix::fs::chown(&p, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        std::fs::write(
+            root.join("users"),
+            format!(
+                "{}:{{PLAIN}}{}:{uid}:{gid}::{}\n",
+                Dovecot::USER,
+                Dovecot::PASSWORD,
+                home.display()
+            ),
+        )
+        .unwrap();
+        let ssl = if tls {
+            let status = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                ])
+                .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+                .arg(root.join("key.pem"))
+                .arg("-out")
+                .arg(root.join("cert.pem"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl must be installed");
+            assert!(status.success());
+            format!(
+                "ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n",
+                d = root.display()
+            )
+        } else {
+            "ssl = no\n".to_string()
+        };
+        for _ in 0..20 {
+            let port = free_port();
+            let imaps_port = if tls { free_port() } else { 0 };
+            let d = root.display();
+            std::fs::write(
+                root.join("dovecot.conf"),
+                format!(
+                    "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\n\
+                     instance_name = presswire-test-{port}\n{ssl}\
+                     disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+                     log_path = {d}/dovecot.log\nfirst_valid_uid = 1\n\
+                     mail_location = maildir:~/Maildir\n\
+                     passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%n {d}/users\n}}\n\
+                     userdb {{\n  driver = passwd-file\n  args = username_format=%n {d}/users\n}}\n\
+                     service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+                     inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n  }}\n}}\n"
+                ),
+            )
+            .unwrap();
+            let mut child = Command::new("/usr/sbin/dovecot")
+                .arg("-F")
+                .arg("-c")
+                .arg(root.join("dovecot.conf"))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("/usr/sbin/dovecot (Debian package dovecot-imapd) must be installed");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Dovecot {
+                        child,
+                        port,
+                        imaps_port,
+                        dir,
+                    };
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!(
+            "dovecot did not start; its log:\n{}",
+            std::fs::read_to_string(root.join("dovecot.log")).unwrap_or_default()
+        );
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The IMAPS port of [`Dovecot::start_tls`] (0 without TLS).
+    pub fn imaps_port(&self) -> u16 {
+        self.imaps_port
+    }
+
+    /// `imap://test:secret@127.0.0.1:PORT/INBOX`.
+    pub fn url(&self) -> String {
+        format!(
+            "imap://{}:{}@127.0.0.1:{}/INBOX",
+            Dovecot::USER,
+            Dovecot::PASSWORD,
+            self.port
+        )
+    }
+
+    /// The user's Maildir (INBOX); other folders are `.NAME` inside it.
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.path().join("home/test/Maildir")
+    }
+
+    /// Delivers a message the way an MTA does: written to tmp/, renamed
+    /// into new/ (maildir(5)).
+    pub fn deliver(&self, name: &str, bytes: &[u8]) {
+        let tmp = self.maildir().join("tmp").join(name);
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, self.maildir().join("new").join(name)).unwrap();
+    }
+
+    /// How many messages a folder holds ("INBOX" or a folder's name), read
+    /// from the Maildir on disk.
+    pub fn count(&self, folder: &str) -> usize {
+        let dir = if folder == "INBOX" {
+            self.maildir()
+        } else {
+            self.maildir().join(format!(".{folder}"))
+        };
+        ["cur", "new"]
+            .iter()
+            .map(|s| std::fs::read_dir(dir.join(s)).map_or(0, |d| d.count()))
+            .sum()
+    }
+
+    /// The messages of a folder, as bytes (file names sorted).
+    pub fn messages(&self, folder: &str) -> Vec<Vec<u8>> {
+        let dir = if folder == "INBOX" {
+            self.maildir()
+        } else {
+            self.maildir().join(format!(".{folder}"))
+        };
+        let mut files: Vec<PathBuf> = ["cur", "new"]
+            .iter()
+            .flat_map(|s| std::fs::read_dir(dir.join(s)).into_iter().flatten())
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/bin/doveadm")
+            .arg("-c")
+            .arg(self.dir.path().join("dovecot.conf"))
+            .arg("stop")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

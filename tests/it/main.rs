@@ -7,9 +7,13 @@
 
 mod harness;
 
+mod bounces;
+mod bounces_db;
 mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
 mod release;
+mod report;
 mod send;
 mod send_durability;
+mod web;

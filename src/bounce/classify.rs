@@ -1,0 +1,535 @@
+//! Classifying one failed recipient: from its diagnostic text, enhanced
+//! status code (RFC 3463), SMTP reply code (RFC 5321 §4.2) and the SMTP
+//! command it answered, to a [`Reason`] and hard or soft.
+//!
+//! The same function serves an SMTP-time rejection (`classify_smtp` in the
+//! parent module) and a failure read from a bounce message, so the two give
+//! the same reason for the same text.
+
+use super::mta::Conventions;
+use super::reason::{self, Reason};
+
+/// The SMTP command a failure answered, where the text says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpCommand {
+    Connect,
+    Helo,
+    MailFrom,
+    RcptTo,
+    Data,
+}
+
+impl SmtpCommand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpCommand::Connect => "CONN",
+            SmtpCommand::Helo => "HELO",
+            SmtpCommand::MailFrom => "MAIL",
+            SmtpCommand::RcptTo => "RCPT",
+            SmtpCommand::Data => "DATA",
+        }
+    }
+}
+
+/// What is known about one failure.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence<'a> {
+    /// The diagnostic text (a reply, a DSN Diagnostic-Code, a bounce's prose).
+    pub diagnostic: &'a str,
+    /// Further text that may say why when the diagnostic does not (the
+    /// human-readable part of a DSN, the introduction of a bounce).
+    pub context: &'a str,
+    /// The enhanced status code, e.g. "5.1.1".
+    pub status: Option<&'a str>,
+    /// The SMTP reply code, e.g. 550.
+    pub reply_code: Option<u16>,
+    /// The SMTP command the failure answered.
+    pub command: Option<SmtpCommand>,
+    /// The DSN's action was "delayed": still being retried.
+    pub delayed: bool,
+    /// The failure came from a local mailer program (Diagnostic-Code type
+    /// `x-unix`), not from a remote server.
+    pub mailer: bool,
+    /// Addresses on our side of the delivery (the returned message's
+    /// sender): a refusal that names one of them is about the sender.
+    pub senders: &'a [String],
+    /// What the MTA that wrote the report, or the server that refused the
+    /// recipient, means by its words (see `mta`).
+    pub conventions: Conventions,
+}
+
+/// The reason for one failure. Words win over codes: a "5.1.1 mailbox
+/// full" is a full mailbox, and many servers answer every refusal with
+/// 5.0.0 or 5.7.1. Only the status codes that name one cause beyond doubt
+/// (see [`decisive_status`]) come before the words; the others decide only
+/// where the words say nothing.
+pub fn reason(e: &Evidence<'_>) -> Reason {
+    let temporary = is_temporary(e.status, e.reply_code);
+    // An MTA's own phrases are its verdict.
+    let own = (!e.mailer)
+        .then(|| {
+            e.conventions
+                .phrase(e.diagnostic)
+                .or_else(|| e.conventions.phrase(e.context))
+        })
+        .flatten();
+    if let Some(r) = own {
+        return r;
+    }
+    let found = e
+        .status
+        .and_then(decisive_status)
+        .or_else(|| missing_domain(e.diagnostic))
+        .or_else(|| reason::by_phrase(e.diagnostic))
+        .or_else(|| e.status.and_then(by_status))
+        .or_else(|| reason::gave_up(e.diagnostic))
+        .or_else(|| reason::by_phrase(e.context))
+        .or_else(|| reason::gave_up(e.context));
+    // The status code's broad class, after what the command tells.
+    let class = e.status.and_then(by_status_class);
+    match (found, e.command) {
+        // A local mailer (procmail, a pipe) failed: its words are its own.
+        (Some(r), _) if e.mailer && r != Reason::MailboxFull => Reason::MailerError,
+        (None, _) if e.mailer => Reason::MailerError,
+        // Refused at MAIL FROM: the address refused is our sender's.
+        (Some(Reason::UserUnknown | Reason::HostUnknown) | None, Some(SmtpCommand::MailFrom)) => {
+            Reason::Rejected
+        }
+        // Refused before any address was given: the sending host is (its
+        // name in HELO counts as the host).
+        (
+            Some(Reason::Rejected | Reason::HostUnknown) | None,
+            Some(SmtpCommand::Connect | SmtpCommand::Helo),
+        ) => Reason::Blocked,
+        (Some(Reason::UserUnknown), _) => unconfirmed_user_unknown(e),
+        // A name server that fails for now is a network problem, not a
+        // missing domain.
+        (Some(Reason::HostUnknown), _) if temporary => Reason::NetworkError,
+        (Some(r), _) => r,
+        (None, _) if class.is_some() => class.unwrap_or(Reason::Undefined),
+        (None, _) if e.delayed => Reason::Expired,
+        // Nothing says why, but the refusal quotes our sender's address:
+        // "550 5.2.0 <us@example.org> Domain is invalid".
+        (None, _) if names_sender(e) => Reason::Rejected,
+        // A failure with a code, or with words we cannot read: decided later.
+        (None, _) if e.status.is_some() || e.reply_code.is_some() || has_words(e.diagnostic) => {
+            Reason::OnHold
+        }
+        (None, _) => Reason::Undefined,
+    }
+}
+
+/// What "user unknown" words mean. Many filters answer "user unknown" to
+/// mail they refuse for other reasons (Japanese mobile carriers' sender
+/// filters do so by design), so the words are taken at their word only
+/// when something confirms that the address itself was refused: an X.1.x
+/// status (RFC 3463 §3.2, address status), a refusal of RCPT TO, or the
+/// reporting MTA's own verdict on its own mailbox (no remote reply code).
+/// Otherwise the refusal is a filter's, unless the MTA or provider is
+/// known to mean something else (see `mta`).
+fn unconfirmed_user_unknown(e: &Evidence<'_>) -> Reason {
+    let subject = e.status.and_then(|s| s.split('.').nth(1));
+    if subject == Some("1") || e.command == Some(SmtpCommand::RcptTo) {
+        return Reason::UserUnknown;
+    }
+    // X.2.x is the mailbox's status: it exists and refuses this message.
+    if subject == Some("2") {
+        return Reason::Filtered;
+    }
+    if let Some(r) = e.conventions.user_unknown() {
+        return r;
+    }
+    // Said only after the message itself was sent, or quoted from a remote
+    // server at a stage the report does not name.
+    if e.command == Some(SmtpCommand::Data) || e.reply_code.is_some() {
+        return Reason::Filtered;
+    }
+    Reason::UserUnknown
+}
+
+/// "553 mx.example.org does not exist": a host or domain name, not a
+/// mailbox, said not to exist.
+fn missing_domain(text: &str) -> Option<Reason> {
+    let lower = text.to_lowercase();
+    ["does not exist", "doesn't exist"]
+        .iter()
+        .find_map(|phrase| {
+            let at = lower.find(phrase)?;
+            let name = lower[..at]
+                .split_whitespace()
+                .next_back()?
+                .trim_matches(|c: char| "<>\"'[]():".contains(c));
+            let is_domain = name.contains('.')
+                && !name.contains('@')
+                && name.bytes().any(|b| b.is_ascii_alphabetic())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            is_domain.then_some(Reason::HostUnknown)
+        })
+}
+
+/// Whether the diagnostic quotes one of our own (sender) addresses, other
+/// than in a header field of the returned message ("From: <us@…>").
+fn names_sender(e: &Evidence<'_>) -> bool {
+    const FIELDS: &[&str] = &[
+        "from:",
+        "sender:",
+        "return-path:",
+        "reply-to:",
+        "envelope-from",
+    ];
+    let lower = e.diagnostic.to_lowercase();
+    e.senders.iter().filter(|s| !s.is_empty()).any(|s| {
+        lower.match_indices(&s.to_lowercase()).any(|(at, _)| {
+            let before = &lower[lower.floor_char_boundary(at.saturating_sub(30))..at];
+            !FIELDS.iter().any(|f| before.contains(f))
+        })
+    })
+}
+
+/// Whether a diagnostic says anything beyond the addresses it names.
+fn has_words(text: &str) -> bool {
+    text.split_whitespace()
+        .any(|w| !w.contains('@') && w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+}
+
+/// The status codes that name their cause beyond doubt, whatever words
+/// come with them (RFC 3463 §3.2, §3.3, §3.5; RFC 7372 §3; RFC 7505 §4.2).
+fn decisive_status(status: &str) -> Option<Reason> {
+    let mut parts = status.splitn(3, '.');
+    let (_, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(match (subject, detail) {
+        ("1", "2") => Reason::HostUnknown,
+        ("1", "6") => Reason::HasMoved,
+        ("1", "7") | ("1", "8") => Reason::Rejected,
+        ("1", "10") => Reason::NotAccept,
+        ("2", "3") => Reason::ExceedLimit,
+        ("4", "6") => Reason::NetworkError,
+        ("4", "7") => Reason::Expired,
+        ("7", "20" | "21" | "22" | "23" | "24" | "25" | "26") => Reason::AuthFailure,
+        _ => return None,
+    })
+}
+
+/// Whether the failure was temporary: a 4xx reply or a 4.x.x status.
+pub fn is_temporary(status: Option<&str>, reply_code: Option<u16>) -> bool {
+    match (status, reply_code) {
+        (Some(s), _) if s.starts_with('4') => true,
+        (Some(s), _) if s.starts_with('5') => false,
+        (_, Some(c)) => (400..500).contains(&c),
+        _ => false,
+    }
+}
+
+/// The reason an enhanced status code names by itself (RFC 3463 §3 and the
+/// RFC 7372 authentication codes); `None` for the codes that say nothing
+/// specific (X.0.0, X.7.1 "not authorized", …).
+pub fn by_status(status: &str) -> Option<Reason> {
+    let mut parts = status.splitn(3, '.');
+    let (_class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+    let r = match (subject, detail) {
+        ("1", "1") | ("1", "3") => Reason::UserUnknown,
+        ("1", "2") => Reason::HostUnknown,
+        ("1", "6") => Reason::HasMoved,
+        ("1", "7") | ("1", "8") => Reason::Rejected,
+        ("1", "10") => Reason::NotAccept,
+        ("2", "1") => Reason::Suspend,
+        ("2", "2") => Reason::MailboxFull,
+        ("2", "3") => Reason::ExceedLimit,
+        ("3", "1") => Reason::SystemFull,
+        ("3", "4") => Reason::MesgTooBig,
+        ("3", "5") => Reason::SystemError,
+        ("4", "3") => Reason::SystemError,
+        ("4", "1") | ("4", "2") | ("4", "6") => Reason::NetworkError,
+        ("4", "4") => Reason::HostUnknown,
+        ("4", "5") => Reason::TooManyConn,
+        ("4", "7") => Reason::Expired,
+        ("5", "3") => Reason::TooManyConn,
+        ("6", _) => Reason::ContentError,
+        ("7", "7") => Reason::SecurityError,
+        ("7", "13") => Reason::Suspend,
+        ("7", "23") | ("7", "24") | ("7", "25") | ("7", "26") => Reason::AuthFailure,
+        ("7", "20") | ("7", "21") | ("7", "22") => Reason::AuthFailure,
+        ("7", "27") => Reason::NotAccept,
+        _ => return None,
+    };
+    Some(r)
+}
+
+/// The broad reason of a status code's subject when nothing more specific
+/// is known (RFC 3463 §3: X.1 address, X.2 mailbox, X.3 system, X.4 network,
+/// X.5 protocol, X.6 content, X.7 security).
+fn by_status_class(status: &str) -> Option<Reason> {
+    let mut parts = status.splitn(3, '.');
+    let (_, subject) = (parts.next()?, parts.next()?);
+    Some(match subject {
+        "3" => Reason::SystemError,
+        "4" => Reason::NetworkError,
+        "5" => Reason::SyntaxError,
+        "6" => Reason::ContentError,
+        "7" => Reason::SecurityError,
+        _ => return None,
+    })
+}
+
+/// The first enhanced status code (RFC 3463: class.subject.detail with
+/// class 2, 4 or 5) in `text`, skipping IP addresses and version numbers.
+pub fn find_status(text: &str) -> Option<String> {
+    // A transcript may show "250 2.1.5 Ok" before the failure: a failure
+    // code wins over a success code.
+    let codes: Vec<String> = tokens(text)
+        .filter_map(|t| {
+            let t = t.trim_end_matches('.');
+            let parts: Vec<&str> = t.split('.').collect();
+            let ok = parts.len() == 3
+                && matches!(parts[0], "2" | "4" | "5")
+                && parts[1..]
+                    .iter()
+                    .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+            ok.then(|| t.to_string())
+        })
+        .collect();
+    codes
+        .iter()
+        .find(|c| !c.starts_with('2'))
+        .or(codes.first())
+        .cloned()
+}
+
+/// The first SMTP reply code (a lone 4xx or 5xx number) in `text`.
+pub fn find_reply_code(text: &str) -> Option<u16> {
+    tokens(text).find_map(|t| {
+        let b = t.as_bytes();
+        (b.len() == 3 && matches!(b[0], b'4' | b'5') && b.iter().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    })
+}
+
+/// Words of digits and dots (and letters, so that "a550" is no code).
+fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|t| !t.is_empty())
+}
+
+/// The SMTP command a diagnostic says it answered (the last one named).
+pub fn find_command(text: &str) -> Option<SmtpCommand> {
+    let lower = super::prose::squash(text).to_lowercase();
+    const NAMES: &[(&str, SmtpCommand)] = &[
+        ("rcpt to", SmtpCommand::RcptTo),
+        ("rcpt", SmtpCommand::RcptTo),
+        ("end of data", SmtpCommand::Data),
+        ("after data", SmtpCommand::Data),
+        ("data command", SmtpCommand::Data),
+        (">>> data", SmtpCommand::Data),
+        ("(data)", SmtpCommand::Data),
+        ("smtp command data", SmtpCommand::Data),
+        ("mail from", SmtpCommand::MailFrom),
+        ("ehlo", SmtpCommand::Helo),
+        ("helo", SmtpCommand::Helo),
+        ("greeting", SmtpCommand::Connect),
+        ("initial connection", SmtpCommand::Connect),
+        // qmail names the phase in words ("Connected to 192.0.2.1 but
+        // sender was rejected."), and so do the systems built on it.
+        ("does not like recipient", SmtpCommand::RcptTo),
+        ("my name was rejected", SmtpCommand::Helo),
+        ("sender was rejected", SmtpCommand::MailFrom),
+        ("failed on data command", SmtpCommand::Data),
+        ("failed after i sent the message", SmtpCommand::Data),
+    ];
+    // A name counts as a word of its own: "hello" is no HELO.
+    let word_at = |name: &str| {
+        lower.rmatch_indices(name).map(|(at, _)| at).find(|&at| {
+            let before = lower[..at].chars().next_back();
+            let after = lower[at + name.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    };
+    NAMES
+        .iter()
+        .filter_map(|(n, c)| word_at(n).map(|at| (at, *c)))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_in_text() {
+        assert_eq!(
+            find_status("host [192.0.2.1]: 550 5.1.1 <a@b>: nope").as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(
+            find_status("Unknown user (#5.1.1.)").as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(find_status("version 4.8.5.36 ok"), None);
+        assert_eq!(find_reply_code("host [192.0.2.1]: 550 5.1.1"), Some(550));
+        assert_eq!(find_reply_code("Size (in bytes): 222"), None);
+        assert_eq!(find_reply_code("permanent error (550): x"), Some(550));
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(
+            find_command("said: 550 unknown (in reply to RCPT TO command)"),
+            Some(SmtpCommand::RcptTo)
+        );
+        assert_eq!(
+            find_command("after RCPT TO:<a@b>: … after end of data"),
+            Some(SmtpCommand::Data)
+        );
+    }
+
+    /// `reason` of a diagnostic with the codes and command found in it.
+    fn of(diagnostic: &str) -> Reason {
+        let status = find_status(diagnostic);
+        reason(&Evidence {
+            diagnostic,
+            status: status.as_deref(),
+            reply_code: find_reply_code(diagnostic),
+            command: find_command(diagnostic),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn user_unknown_needs_confirmation() {
+        // Confirmed by the status, by RCPT TO, or said by the reporting
+        // MTA itself about its own mailbox.
+        assert_eq!(
+            of("550 5.1.1 <a@example.org>: User unknown"),
+            Reason::UserUnknown
+        );
+        assert_eq!(
+            of("after RCPT TO:<a@example.org>: 550 No such user here"),
+            Reason::UserUnknown
+        );
+        assert_eq!(of("Unknown user: a@example.org"), Reason::UserUnknown);
+        assert_eq!(
+            of("550 5.1.1 unknown user (in reply to end of DATA command)"),
+            Reason::UserUnknown
+        );
+        // A remote reply at an unknown stage, after DATA, or with a status
+        // that says the mailbox exists: a filter's words.
+        assert_eq!(
+            of("550 <a@example.org> No such user here"),
+            Reason::Filtered
+        );
+        assert_eq!(
+            of("550 Unknown user (in reply to end of DATA command)"),
+            Reason::Filtered
+        );
+        assert_eq!(
+            of("550 5.2.1 <a@example.org>... User Unknown"),
+            Reason::Filtered
+        );
+        assert_eq!(
+            of("550 5.2.1 <a@example.org>... User Unknown (in reply to RCPT TO command)"),
+            Reason::UserUnknown
+        );
+    }
+
+    #[test]
+    fn giving_up_is_the_last_word() {
+        assert_eq!(of("retry timeout exceeded"), Reason::Expired);
+        assert_eq!(
+            of("mailbox is full: retry timeout exceeded"),
+            Reason::MailboxFull
+        );
+        assert_eq!(
+            of(
+                "Unable to reach the directory. (#4.4.3) I'm not going to try again; \
+                this message has been in the queue too long."
+            ),
+            Reason::SystemError
+        );
+    }
+
+    #[test]
+    fn a_missing_domain_is_no_missing_user() {
+        assert_eq!(
+            of("553 mail.example.org does not exist"),
+            Reason::HostUnknown
+        );
+        assert_eq!(
+            of("550 5.1.1 <a@example.org> does not exist"),
+            Reason::UserUnknown
+        );
+    }
+
+    #[test]
+    fn a_refusal_quoting_our_sender_is_about_the_sender() {
+        let senders = ["news@press.example.net".to_string()];
+        let e = |diagnostic| Evidence {
+            diagnostic,
+            status: Some("5.2.0"),
+            senders: &senders,
+            ..Default::default()
+        };
+        assert_eq!(
+            reason(&e("550 5.2.0 <news@press.example.net> Domain is invalid")),
+            Reason::Rejected
+        );
+        // The returned message's own header names the sender too: no sign.
+        assert_eq!(
+            reason(&e("550 5.2.0 nope From: \"News\" <news@press.example.net>")),
+            Reason::OnHold
+        );
+    }
+
+    #[test]
+    fn qmail_names_the_phase_in_words() {
+        let refused_name = "Connected to 192.0.2.1 but my name was rejected. \
+            Remote host said: 501 5.0.0 Invalid domain name";
+        assert_eq!(find_command(refused_name), Some(SmtpCommand::Helo));
+        assert_eq!(of(refused_name), Reason::Blocked);
+        assert_eq!(
+            find_command("192.0.2.1 does not like recipient."),
+            Some(SmtpCommand::RcptTo)
+        );
+        assert_eq!(
+            find_command("Connected to 192.0.2.1 but sender was rejected."),
+            Some(SmtpCommand::MailFrom)
+        );
+    }
+
+    #[test]
+    fn the_command_tells_more_than_a_status_class() {
+        assert_eq!(
+            of("421 4.7.0 [XY12] deferred, try later (in reply to MAIL FROM command)"),
+            Reason::Rejected
+        );
+        assert_eq!(
+            of("SMTP error from remote mail server after initial connection: 554 5.7.1 go away"),
+            Reason::Blocked
+        );
+        assert_eq!(of("554 5.7.1 go away"), Reason::SecurityError);
+    }
+
+    #[test]
+    fn words_nobody_understands_are_on_hold() {
+        assert_eq!(of("Zustellung nicht moeglich"), Reason::OnHold);
+        assert_eq!(of("a@example.org"), Reason::Undefined);
+    }
+
+    #[test]
+    fn words_beat_codes() {
+        let e = Evidence {
+            diagnostic: "552 5.1.1 mailbox is over quota",
+            status: Some("5.1.1"),
+            ..Default::default()
+        };
+        assert_eq!(reason(&e), Reason::MailboxFull);
+        let e = Evidence {
+            diagnostic: "550 5.1.1 go away",
+            status: Some("5.1.1"),
+            ..Default::default()
+        };
+        assert_eq!(reason(&e), Reason::UserUnknown);
+    }
+}

@@ -1,0 +1,982 @@
+//! Why a message bounced: the reason vocabulary (Sisimai's, so that figures
+//! compare with other tools) and the one table that maps a diagnostic's
+//! words to a reason.
+//!
+//! This module owns the words; `classify` owns the order in which status
+//! codes, reply codes and these words are consulted.
+
+use std::fmt;
+
+/// Why a message was not delivered (or, for the last few, what it is instead
+/// of a bounce). Names and meanings follow Sisimai's reason list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The mailbox does not exist (RFC 3463 X.1.1).
+    UserUnknown,
+    /// The domain does not exist or has no mail server (X.1.2).
+    HostUnknown,
+    /// The mailbox is full (X.2.2).
+    MailboxFull,
+    /// A filter at the recipient's side refused the message (a user's rule,
+    /// or "user unknown" said only after DATA).
+    Filtered,
+    /// The sender address was refused.
+    Rejected,
+    /// The sending host or its IP address was refused (blocklist, reputation).
+    Blocked,
+    /// The content was judged to be spam.
+    SpamDetected,
+    /// The message broke the receiver's policy (DMARC, content rules).
+    PolicyViolation,
+    /// Delivery was retried until the queue lifetime ran out (X.4.7).
+    Expired,
+    /// The mailbox is disabled or suspended (X.2.1).
+    Suspend,
+    /// The recipient has moved to another address (X.1.6).
+    HasMoved,
+    /// Relaying was denied.
+    NoRelaying,
+    /// A security or authentication problem other than SPF/DKIM/DMARC.
+    SecurityError,
+    /// The receiving system failed (X.3.x).
+    SystemError,
+    /// A network or routing problem (X.4.x).
+    NetworkError,
+    /// Too many connections at once.
+    TooManyConn,
+    /// A message limit of the recipient was exceeded (X.2.3).
+    ExceedLimit,
+    /// The message is too big for the receiving system (X.3.4).
+    MesgTooBig,
+    /// The content could not be accepted (X.6.x).
+    ContentError,
+    /// SPF, DKIM or DMARC failed.
+    AuthFailure,
+    /// The sending IP address has no (matching) reverse DNS.
+    RequirePtr,
+    /// The domain accepts no mail at all (null MX, RFC 7505).
+    NotAccept,
+    /// The sender's reputation is too low (Gmail, Yahoo).
+    BadReputation,
+    /// A virus was found in the message.
+    VirusDetected,
+    /// An SMTP syntax error (X.5.x).
+    SyntaxError,
+    /// The failure was reported but its cause is unclear: decided later.
+    OnHold,
+    /// STARTTLS could not be negotiated.
+    FailedStartTls,
+    /// Sending too fast (rate limited).
+    Speeding,
+    /// The receiving system has no space (X.3.1).
+    SystemFull,
+    /// A local mailer program (procmail, a pipe) failed.
+    MailerError,
+    /// The message does not comply with RFC 5322.
+    NotCompliantRfc,
+    /// An auto-reply (out of office, vacation): not a bounce.
+    Vacation,
+    /// A complaint (ARF feedback report): not a bounce.
+    Feedback,
+    /// Delivered or relayed (a positive DSN): not a bounce.
+    Delivered,
+    /// Nothing says why.
+    Undefined,
+}
+
+/// Every reason with its name, in one place.
+const NAMES: &[(Reason, &str)] = &[
+    (Reason::UserUnknown, "userunknown"),
+    (Reason::HostUnknown, "hostunknown"),
+    (Reason::MailboxFull, "mailboxfull"),
+    (Reason::Filtered, "filtered"),
+    (Reason::Rejected, "rejected"),
+    (Reason::Blocked, "blocked"),
+    (Reason::SpamDetected, "spamdetected"),
+    (Reason::PolicyViolation, "policyviolation"),
+    (Reason::Expired, "expired"),
+    (Reason::Suspend, "suspend"),
+    (Reason::HasMoved, "hasmoved"),
+    (Reason::NoRelaying, "norelaying"),
+    (Reason::SecurityError, "securityerror"),
+    (Reason::SystemError, "systemerror"),
+    (Reason::NetworkError, "networkerror"),
+    (Reason::TooManyConn, "toomanyconn"),
+    (Reason::ExceedLimit, "exceedlimit"),
+    (Reason::MesgTooBig, "mesgtoobig"),
+    (Reason::ContentError, "contenterror"),
+    (Reason::AuthFailure, "authfailure"),
+    (Reason::RequirePtr, "requireptr"),
+    (Reason::NotAccept, "notaccept"),
+    (Reason::BadReputation, "badreputation"),
+    (Reason::VirusDetected, "virusdetected"),
+    (Reason::SyntaxError, "syntaxerror"),
+    (Reason::OnHold, "onhold"),
+    (Reason::FailedStartTls, "failedstarttls"),
+    (Reason::Speeding, "speeding"),
+    (Reason::SystemFull, "systemfull"),
+    (Reason::MailerError, "mailererror"),
+    (Reason::NotCompliantRfc, "notcompliantrfc"),
+    (Reason::Vacation, "vacation"),
+    (Reason::Feedback, "feedback"),
+    (Reason::Delivered, "delivered"),
+    (Reason::Undefined, "undefined"),
+];
+
+impl Reason {
+    /// The reason's name in Sisimai's vocabulary ("userunknown", …).
+    pub fn as_str(self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("undefined")
+    }
+
+    /// The reason named `name` (as [`Reason::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Reason> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(r, _)| *r)
+    }
+
+    /// Whether this reason describes a failed delivery at all: auto-replies,
+    /// complaints and delivery reports do not.
+    pub fn is_failure(self) -> bool {
+        !matches!(
+            self,
+            Reason::Vacation | Reason::Feedback | Reason::Delivered
+        )
+    }
+
+    /// Sisimai's hard-bounce rule: the address itself is wrong
+    /// (userunknown, hostunknown, hasmoved), or the domain accepts no mail
+    /// (notaccept) and the refusal was not temporary. `temporary` is true
+    /// when a 4xx reply code or a 4.x.x status came with the failure.
+    pub fn is_hard(self, temporary: bool) -> bool {
+        match self {
+            Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved => true,
+            Reason::NotAccept => !temporary,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The words of each reason, most specific reason first: the first reason
+/// with a matching pattern wins. A pattern is lowercase text; `*` inside it
+/// stands for any text (so "mailbox * full" matches "mailbox is full").
+/// These are phrases MTAs and providers write in their replies and bounce
+/// messages; each line is generic wording, never one provider's host name.
+pub const PHRASES: &[(Reason, &[&str])] = &[
+    (
+        Reason::VirusDetected,
+        &["virus", "malware", "infected", "message contains a threat"],
+    ),
+    (
+        Reason::NotAccept,
+        &[
+            "does not accept mail",
+            "doesn't accept mail",
+            "accepts no mail",
+            "null mx",
+            "nullmx",
+            "mx or srv record indicated no smtp service",
+            "no mx record",
+            "not accepting mail",
+            "not accept any mail",
+            "couldn't find a mail exchanger or ip address",
+        ],
+    ),
+    (
+        Reason::MailboxFull,
+        &[
+            "mailbox full",
+            "mailbox is full",
+            "mailbox * full",
+            "mail box full",
+            "mailbox has exceeded",
+            "mailbox size limit",
+            "mailbox quota",
+            "over quota",
+            "overquota",
+            "over the quota",
+            "quota exceeded",
+            "exceeded * quota",
+            "exceeds * quota",
+            "quota is exceeded",
+            "quota full",
+            "insufficient disk space",
+            "insufficient system storage",
+            "disk quota",
+            "user is over",
+            "mailfolder is full",
+            "not enough storage space",
+            "out of space",
+            "storage quota",
+            "inbox is full",
+            "recipient is over",
+            "account is full",
+            "too much mail data",
+            "mailbox exceeds allowed size",
+            "full mailbox",
+            "not enough disk space",
+            "mailbox has been full",
+        ],
+    ),
+    (
+        Reason::MesgTooBig,
+        &[
+            "message too big",
+            "message too large",
+            "message is too large",
+            "message is too big",
+            "message size exceeds",
+            "message size limit",
+            "exceeds size limit",
+            "exceeds the size limit",
+            "exceeds * maximum size",
+            "exceeds maximum message size",
+            "message length exceeds",
+            "size of the message exceeds",
+            "message exceeds",
+            "mail size exceeds",
+            "line too long",
+            "too big for the system",
+            "size limit exceeded",
+            "message file too big",
+            "line limit exceeded",
+        ],
+    ),
+    (
+        Reason::ExceedLimit,
+        &[
+            "exceeded the limit",
+            "exceeds limit",
+            "message exceeds local size limit",
+            "limit set by recipient",
+        ],
+    ),
+    (
+        Reason::HasMoved,
+        &[
+            "has been replaced by",
+            "address has moved",
+            "user has moved",
+            "mailbox has moved",
+            "no longer on server",
+            "changed * email address",
+        ],
+    ),
+    (
+        Reason::Suspend,
+        &[
+            "account disabled",
+            "account has been disabled",
+            "account is disabled",
+            "account is inactive",
+            "account inactive",
+            "account is suspended",
+            "account has been suspended",
+            "account suspended",
+            "account is locked",
+            "account has been locked",
+            "account is not active",
+            "mailbox is disabled",
+            "mailbox disabled",
+            "mailbox has been disabled",
+            "mailbox is inactive",
+            "mailbox is frozen",
+            "mailbox currently suspended",
+            "mailbox unavailable or access denied",
+            "this account has been disabled",
+            "disabled or discontinued",
+            "recipient suspended",
+            "user suspended",
+            "is a deactivated mailbox",
+            "temporarily disabled",
+            "mailbox is not active",
+            "not an active address",
+            "inactive user",
+            "user account is unavailable",
+            "account has been blocked",
+            "deactivated",
+            "mailbox is closed",
+            "account closed",
+        ],
+    ),
+    (
+        Reason::NotCompliantRfc,
+        &[
+            "rfc 5322",
+            "rfc5322",
+            "rfc 2822",
+            "rfc2822",
+            "rfc 822",
+            "rfc822 specifications",
+            "multiple addresses in from",
+            "multiple * addresses in from",
+            "duplicate header",
+            "message header is not",
+            "not compliant with",
+            "headers are not rfc",
+            "is not rfc",
+            "bare lf",
+            "missing required header",
+        ],
+    ),
+    (
+        // Spam verdicts, before authentication words that often follow
+        // them ("… see our DKIM help page").
+        Reason::SpamDetected,
+        &[
+            "spam classification",
+            "classified as spam",
+            "scored as spam",
+            "detected as spam",
+            "due to spam",
+            "looks like spam",
+        ],
+    ),
+    (
+        Reason::AuthFailure,
+        &[
+            "spf check failed",
+            "spf fail",
+            "spf validation",
+            "spf record",
+            "sender policy framework",
+            "fails spf",
+            "failed spf",
+            "failed the spf",
+            "dmarc",
+            "dkim",
+            "authentication checks",
+            "authenticate the sender",
+            "unauthenticated email",
+            "not authenticated",
+            "sender is unauthenticated",
+            "does not pass authentication",
+            "sender authentication",
+            "is not authorized to send",
+            "not designated as permitted sender",
+        ],
+    ),
+    (
+        Reason::NoRelaying,
+        &[
+            "relay access denied",
+            "relaying denied",
+            "relay denied",
+            "relaying not allowed",
+            "relay not permitted",
+            "relaying not permitted",
+            "not permitted to relay",
+            "unable to relay",
+            "we do not relay",
+            "relay not allowed",
+            "not a gateway",
+            "no relaying",
+            "relaying mail to * is not allowed",
+            "relaying is prohibited",
+            "cannot relay",
+            "not allowed to relay",
+            "relay prohibited",
+            "mail server requires authentication",
+            "insecure mail relay",
+            "configured to relay",
+            "email address is not verified",
+        ],
+    ),
+    (
+        Reason::RequirePtr,
+        &[
+            "reverse dns",
+            "reverse lookup",
+            "no ptr",
+            "ptr record",
+            "ptr lookup",
+            "rdns",
+            "cannot find your hostname",
+            "client host rejected: cannot find your",
+            "cannot resolve your address",
+            "no reverse",
+            "does not have a reverse",
+            "unresolvable",
+            "ip name lookup failed",
+            "not match your ip",
+            "hostname does not match",
+            "host name lookup failed",
+            "your ip address has no",
+            "reverse mapping",
+            "unverifiable sending ip",
+            "unverifyable sending ip",
+        ],
+    ),
+    (
+        Reason::BadReputation,
+        &[
+            "low reputation",
+            "poor reputation",
+            "reputation of",
+            "ip reputation",
+            "bad reputation",
+            "sender reputation",
+            "domain reputation",
+            "sending reputation",
+        ],
+    ),
+    (
+        Reason::TooManyConn,
+        &[
+            "too many connections",
+            "too many concurrent",
+            "too many simultaneous",
+            "connection limit",
+            "too many smtp sessions",
+            "too many sessions",
+            "too many errors",
+            "exceeded the maximum number of connections",
+            "too many hosts",
+            "connection rate",
+            "too many recipients",
+            "recipients limit",
+            "exceeded the maximum number of recipients",
+        ],
+    ),
+    (
+        Reason::Speeding,
+        &[
+            "rate limit",
+            "rate-limit",
+            "ratelimit",
+            "rate that is limited",
+            "receiving mail at a rate",
+            "too many messages",
+            "sending too fast",
+            "too fast",
+            "unusual rate",
+            "throttl",
+        ],
+    ),
+    (
+        Reason::FailedStartTls,
+        &[
+            "starttls failed",
+            "does not support tls",
+            "support starttls",
+            "starttls is required",
+            "failed to negotiate tls",
+            "tls negotiation failed",
+            "tls is required",
+            "requires tls",
+            "tls required",
+            "must issue a starttls",
+            "encryption required",
+        ],
+    ),
+    (
+        // Name servers that fail for now, before "name service error"
+        // reads as a missing domain.
+        Reason::NetworkError,
+        &[
+            "malformed or unexpected name server reply",
+            "host not found, try again",
+        ],
+    ),
+    (
+        Reason::HostUnknown,
+        &[
+            "host unknown",
+            "unknown host",
+            "host not found",
+            "domain not found",
+            "domain does not exist",
+            "domain doesn't exist",
+            "no such domain",
+            "unknown domain",
+            "domain is not",
+            "name service error",
+            "name or service not known",
+            "unrouteable mail domain",
+            "unrouteable address",
+            "unroutable address",
+            "all relevant mx records point to non-existent hosts",
+            "no mx or a record",
+            "no such host",
+            "host or domain name not found",
+            "could not be resolved",
+            "not a valid domain",
+            "invalid domain",
+            "domain name not found",
+            "nxdomain",
+            "dns error",
+            "mx lookup",
+            "mail for * loops back to myself",
+            "not our customer",
+            "not hosted here",
+            "we do not accept mail for this domain",
+            "couldn't find any host named",
+            "domain may not exist",
+        ],
+    ),
+    (
+        Reason::UserUnknown,
+        &[
+            "user unknown",
+            "unknown user",
+            "user not found",
+            "user not known",
+            "no such user",
+            "no such mailbox",
+            "no such recipient",
+            "no such account",
+            "no such address",
+            "no such person",
+            "no mailbox",
+            "mailbox not found",
+            "mailbox unavailable",
+            "mailbox does not exist",
+            "mailbox doesn't exist",
+            "mailbox not available",
+            "mailbox is unavailable",
+            "mailbox name not allowed",
+            "mailbox * not found",
+            "address unknown",
+            "address not found",
+            "address does not exist",
+            "address doesn't exist",
+            "address rejected",
+            "unknown address",
+            "unknown recipient",
+            "unknown local part",
+            "unknown or illegal alias",
+            "unknown mailbox",
+            "recipient unknown",
+            "recipient not found",
+            "recipient does not exist",
+            "recipient rejected",
+            "recipient address rejected",
+            "recipient no longer on server",
+            "recipient is not valid",
+            "invalid recipient",
+            "invalid mailbox",
+            "invalid address",
+            "invalid user",
+            "invalid-mailbox",
+            "not a valid recipient",
+            "not a valid mailbox",
+            "not a valid user",
+            "account does not exist",
+            "account doesn't exist",
+            "account not found",
+            "account unknown",
+            "does not exist",
+            "doesn't exist",
+            "doesn't have a",
+            "does not have an account",
+            "is not a known user",
+            "not our user",
+            "no longer available",
+            "no longer valid",
+            "no valid recipients",
+            "user doesn't have",
+            "user does not exist",
+            "user account not found",
+            "unknown account",
+            "undeliverable address",
+            "addressee unknown",
+            "bad destination mailbox",
+            "bad recipient",
+            "not listed in",
+            "mailbox is not found",
+            "cannot be found",
+            "could not be found",
+            "mailbox not exist",
+            "no such local user",
+            "is not a valid",
+            "destination mailbox",
+            "no account by that name",
+            "sorry, no mailbox here",
+            "no user named",
+            "user missing home directory",
+            "did not reach the following recipient",
+            "couldn't be found",
+            "address is correct",
+            "invalid final delivery userid",
+        ],
+    ),
+    (
+        Reason::Filtered,
+        &[
+            "message filtered",
+            "filtered",
+            "recipient preferences",
+            "rejected by filter",
+            "blocked by the recipient",
+        ],
+    ),
+    (
+        Reason::Blocked,
+        &[
+            "banned sending ip",
+            "sending ip",
+            "smtp server of your isp",
+            "your ip",
+            "client host",
+            "client ip",
+            "blacklisted ip",
+            "ip blacklisted",
+            // The sending host judged an open relay (not a relaying refusal).
+            "open relay",
+            "name was rejected",
+            "connections not accepted",
+        ],
+    ),
+    (
+        Reason::Rejected,
+        &[
+            "sender rejected",
+            "sender was rejected",
+            "sender address rejected",
+            "sender denied",
+            "sender blocked",
+            "sender is blacklisted",
+            "sender not allowed",
+            "sender verify failed",
+            "sender verification",
+            "sender address is not",
+            "domain of sender address",
+            "unknown sender",
+            "invalid sender",
+            "bad sender",
+            "envelope sender",
+            "address is blacklisted",
+            "your email address has been blacklisted",
+            "denied by access",
+            "access denied",
+            "an address that has been blacklisted",
+            "domain must exist",
+            "not authorized to send to",
+            "not allowed to send",
+            "null sender",
+            "your address",
+            "you are not allowed",
+            "sorry, that domain isn't in my list of allowed rcpthosts",
+        ],
+    ),
+    (
+        Reason::SpamDetected,
+        &[
+            "spam",
+            "junk mail",
+            "bulk mail",
+            "unsolicited",
+            "content filter",
+            "looks like spam",
+            "message content rejected",
+            "scored too high",
+            "message refused",
+            "suspicious",
+            "blacklisted url",
+            "url in message",
+        ],
+    ),
+    (
+        Reason::PolicyViolation,
+        &[
+            "policy violation",
+            "violates",
+            "violation",
+            "prohibited",
+            "not permitted by policy",
+            "due to policy",
+            "local policy",
+            "content policy",
+            "attachment",
+            "not allowed by",
+            "policy reasons",
+            "by policy",
+            "header error",
+        ],
+    ),
+    (
+        Reason::Blocked,
+        &[
+            "blacklist",
+            "blocklist",
+            "block list",
+            "black list",
+            "blocked",
+            "dnsbl",
+            "rbl",
+            "spamhaus",
+            "spamcop",
+            "listed",
+            "banned",
+            "connection refused",
+            "refused",
+            "poor",
+            "your ip",
+            "client host",
+            "client ip",
+            "sending host",
+            "not allowed from",
+            "service not available",
+            "service unavailable",
+            "connections not accepted",
+            "connection rejected",
+            "connection dropped",
+            "denied",
+            "administrative prohibition",
+            "is not accepting",
+        ],
+    ),
+    (
+        Reason::SecurityError,
+        &[
+            "authentication required",
+            "authentication failed",
+            "authentication is required",
+            "auth",
+            "certificate",
+            "security",
+            "insecure",
+            "encrypt",
+            "password",
+            "sender address spoofing",
+            "impersonat",
+        ],
+    ),
+    (
+        Reason::MailerError,
+        &[
+            "mailer error",
+            "command failed",
+            "command died",
+            "command output",
+            "procmail",
+            "pipe to",
+            "exit code",
+            "exited with",
+            "mailbox unavailable to local",
+            "transport failed",
+            "local delivery failed",
+        ],
+    ),
+    (
+        Reason::SystemFull,
+        &[
+            "system full",
+            "system storage",
+            "queue full",
+            "no space left",
+        ],
+    ),
+    (
+        // After the specific causes: a connection that kept timing out
+        // until the MTA gave up.
+        Reason::Expired,
+        &["timed out", "did not accept our requests to connect"],
+    ),
+    (
+        Reason::NetworkError,
+        &[
+            "network",
+            "connection timed out",
+            "connection reset",
+            "timed out",
+            "lost connection",
+            "connection lost",
+            "no route to host",
+            "unreachable",
+            "host is down",
+            "malformed or unexpected name server reply",
+            "mail loop",
+            "loop detected",
+            "loops back",
+            "too many hops",
+            "hop count",
+            "routing",
+            "try again later",
+            "temporary dns",
+            "dns lookup",
+            "name server",
+            "connect to",
+        ],
+    ),
+    (
+        Reason::SystemError,
+        &[
+            "system error",
+            "server error",
+            "internal error",
+            "local error",
+            "temporary error",
+            "could not load",
+            "transaction failed",
+            "write error",
+            "temporarily unavailable",
+            "resources temporarily",
+            "i/o error",
+            "server busy",
+            "system is busy",
+            "remote protocol error",
+            "protocol error",
+            "loop",
+            "duplicat",
+        ],
+    ),
+    (
+        Reason::SyntaxError,
+        &[
+            "syntax error",
+            "command not recognized",
+            "unrecognized command",
+            "command unrecognized",
+            "bad sequence of commands",
+            "parameter not implemented",
+            "command not implemented",
+            "malformed address",
+        ],
+    ),
+    (
+        Reason::ContentError,
+        &[
+            "content error",
+            "message content",
+            "invalid content",
+            "message body",
+        ],
+    ),
+];
+
+/// How an MTA says it gave up retrying: "retry timeout exceeded", "I'm not
+/// going to try again; this message has been in the queue too long". It
+/// says so after, or instead of, the last error it met, and that error,
+/// when it names a cause, is the reason ("mailbox is full: retry timeout
+/// exceeded"); so these words decide only where the others ([`PHRASES`],
+/// the status code) say nothing. Same pattern syntax as [`PHRASES`].
+pub const GAVE_UP: &[&str] = &[
+    "retry timeout exceeded",
+    "retry time not reached for any host",
+    "delivery time expired",
+    "message expired",
+    "message timed out",
+    "queue time expired",
+    "too long in the queue",
+    "too long in queue",
+    "was not delivered within",
+    "could not be delivered within",
+    "has not been delivered for",
+    "have not been able to deliver",
+    "delivery attempts will continue",
+    "unable to deliver for",
+    "retry limit exceeded",
+    "all hosts have been failing",
+    "failed * attempts:",
+    "undeliverable for",
+    "maximum retries",
+    "bounced after trying",
+    "deferred for too long",
+    "undeliverable for too long",
+    "timeout exceeded",
+    "queue.expired",
+    "queue too long",
+    "in the queue too long",
+    "not going to try again",
+];
+
+/// The most text a `*` in a pattern stands for: the words of one phrase
+/// stay close together.
+const GAP: usize = 40;
+
+/// Whether lowercase `text` matches `pattern` (see [`PHRASES`]): the pieces
+/// between `*` appear in order, each at most [`GAP`] bytes after the last.
+pub fn matches(text: &str, pattern: &str) -> bool {
+    let pieces: Vec<&str> = pattern
+        .split('*')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((first, rest)) = pieces.split_first() else {
+        return true;
+    };
+    text.match_indices(first).any(|(at, _)| {
+        let mut end = at + first.len();
+        rest.iter().all(|piece| match text[end..].find(piece) {
+            Some(gap) if gap <= GAP => {
+                end += gap + piece.len();
+                true
+            }
+            _ => false,
+        })
+    })
+}
+
+/// `text` as patterns are matched against: lowercase, and runs of
+/// whitespace as one space (replies wrap: "does\n    not exist" must read
+/// as "does not exist").
+pub fn normalize(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The first reason of `table` with a pattern that matches `text` (any case).
+pub fn by_table(table: &[(Reason, &[&str])], text: &str) -> Option<Reason> {
+    let lower = normalize(text);
+    table
+        .iter()
+        .find(|(_, patterns)| patterns.iter().any(|p| matches(&lower, p)))
+        .map(|(r, _)| *r)
+}
+
+/// The first reason in [`PHRASES`] whose words appear in `text` (any case).
+pub fn by_phrase(text: &str) -> Option<Reason> {
+    by_table(PHRASES, text)
+}
+
+/// [`Reason::Expired`] when `text` says the MTA gave up retrying (see
+/// [`GAVE_UP`]).
+pub fn gave_up(text: &str) -> Option<Reason> {
+    let lower = normalize(text);
+    GAVE_UP
+        .iter()
+        .any(|p| matches(&lower, p))
+        .then_some(Reason::Expired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for (r, n) in NAMES {
+            assert_eq!(r.as_str(), *n);
+            assert_eq!(Reason::from_name(n), Some(*r));
+        }
+    }
+
+    #[test]
+    fn patterns_with_gaps() {
+        assert!(matches("the mailbox is full now", "mailbox * full"));
+        assert!(!matches("full mailbox", "mailbox * full"));
+        let far = format!("mailbox {} full", "x".repeat(60));
+        assert!(!matches(&far, "mailbox * full"));
+        assert!(matches("anything", ""));
+    }
+
+    #[test]
+    fn hard_rule() {
+        assert!(Reason::UserUnknown.is_hard(true));
+        assert!(Reason::NotAccept.is_hard(false));
+        assert!(!Reason::NotAccept.is_hard(true));
+        assert!(!Reason::MailboxFull.is_hard(false));
+    }
+}

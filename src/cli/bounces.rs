@@ -1,0 +1,561 @@
+//! `presswire bounces inspect|import|poll|list|show`: read returned
+//! messages (inspect needs no database), import them from files or an IMAP
+//! mailbox, and list and show what was recorded.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::output::{print_json, table, Format, ReportFormat};
+use super::sends::SendRef;
+use super::Context;
+use crate::bounce::imap::{self, ImapTarget, PollOptions, PollReport};
+use crate::bounce::list::{self, Bounce, Filter};
+use crate::bounce::store::{self, ImportReport, Incoming};
+use crate::bounce::{self, BounceResult, Kind, Policy, Reason};
+use crate::config::Interval;
+use crate::send::tokens::Signer;
+use crate::BadInput;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read bounce messages (.eml files, directories, mboxes) and print one
+    /// line per affected recipient; needs no database
+    Inspect {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// table for people; json prints one object per line
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Import bounce messages (.eml files, directories, mboxes, Maildirs):
+    /// match each to its delivery, record it and apply the bounce policy
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Read the bounce mailbox over IMAP ([imap] in presswire.toml), import
+    /// what is there and move it to the processed folder; repeats at the
+    /// interval until stopped, unless --once
+    Poll {
+        /// Poll once and exit
+        #[arg(long)]
+        once: bool,
+        /// imaps://user:password@host:993/INBOX (default: [imap] url)
+        #[arg(
+            long,
+            env = "PRESSWIRE_IMAP_URL",
+            value_name = "URL",
+            hide_env_values = true
+        )]
+        url: Option<String>,
+        /// Folder handled messages go to (default: [imap] move_to, else presswire-processed)
+        #[arg(long, value_name = "FOLDER")]
+        move_to: Option<String>,
+        /// Between polls: seconds or 30s, 5m, 1h (default: [imap] interval, else 5m)
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<Interval>,
+        /// table for people; json prints one object per poll
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// List recorded bounces, newest first
+    List {
+        /// Only bounces of this send (an id, or `latest`)
+        #[arg(long = "send", value_name = "ID")]
+        send: Option<SendRef>,
+        /// Only this kind: hard, soft, complaint, auto-reply, not-a-failure (repeatable)
+        #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+        kinds: Vec<Kind>,
+        /// Only this reason, e.g. userunknown, mailboxfull (repeatable)
+        #[arg(long = "reason", value_name = "REASON", value_parser = parse_reason)]
+        reasons: Vec<Reason>,
+        /// Only bounces written on or after this date (YYYY-MM-DD, UTC) or time (RFC 3339)
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<i64>,
+        /// Only bounces that matched no delivery
+        #[arg(long)]
+        unmatched: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Show one bounce: what it says, what it matched and what it did
+    Show {
+        id: i64,
+        /// Print the returned message as it was received, byte for byte
+        #[arg(long, conflicts_with = "format")]
+        raw: bool,
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!(
+            "{s:?} is not a kind of bounce; use one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_reason(s: &str) -> Result<Reason, String> {
+    Reason::from_name(s).ok_or_else(|| {
+        format!("{s:?} is not a bounce reason; `presswire bounces list` shows the reasons recorded (userunknown, mailboxfull, filtered, blocked, …)")
+    })
+}
+
+fn parse_since(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .ok_or_else(|| format!("{s:?} is not a date; write YYYY-MM-DD or an RFC 3339 time"))
+}
+
+/// One printed line: the message's name, then the result.
+#[derive(Serialize)]
+struct Line<'a> {
+    file: &'a str,
+    recipient: &'a Option<String>,
+    status: &'a Option<String>,
+    reply_code: Option<u16>,
+    reason: bounce::Reason,
+    kind: bounce::Kind,
+    hard: bool,
+    action: &'a Option<String>,
+    diagnostic: &'a Option<String>,
+    smtp_command: Option<&'static str>,
+    message_id: &'a Option<String>,
+    verp_token: &'a Option<String>,
+    reporting_mta: &'a Option<String>,
+    remote_host: &'a Option<String>,
+    feedback_type: &'a Option<String>,
+}
+
+impl<'a> Line<'a> {
+    fn new(file: &'a str, r: &'a BounceResult) -> Line<'a> {
+        Line {
+            file,
+            recipient: &r.recipient,
+            status: &r.status,
+            reply_code: r.reply_code,
+            reason: r.reason,
+            kind: r.kind,
+            hard: r.hard,
+            action: &r.action,
+            diagnostic: &r.diagnostic,
+            smtp_command: r.smtp_command,
+            message_id: &r.message_id,
+            verp_token: &r.verp_token,
+            reporting_mta: &r.reporting_mta,
+            remote_host: &r.remote_host,
+            feedback_type: &r.feedback_type,
+        }
+    }
+}
+
+pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
+    let policy = Policy::from_config(&ctx.config.bounces);
+    match cmd {
+        Command::Inspect { paths, format } => inspect(&paths, format),
+        Command::Import { paths, format } => import(ctx, &policy, &paths, format).await,
+        Command::Poll {
+            once,
+            url,
+            move_to,
+            interval,
+            format,
+        } => {
+            let imap = &ctx.config.imap;
+            let url = url.or_else(|| imap.url.clone()).ok_or_else(|| {
+                BadInput(
+                    "no bounce mailbox is configured: set url under [imap] in presswire.toml \
+                     (or PRESSWIRE_IMAP_URL, or --url), e.g. imaps://user:password@host:993/INBOX"
+                        .into(),
+                )
+            })?;
+            let target = ImapTarget::parse(&url)?;
+            let move_to = move_to
+                .or_else(|| imap.move_to.clone())
+                .unwrap_or_else(|| "presswire-processed".into());
+            let opts = PollOptions::new(target, move_to)?;
+            let interval = interval
+                .or(imap.interval)
+                .map_or(Duration::from_secs(300), |i| i.0);
+            poll(ctx, &policy, &opts, once, interval, format).await
+        }
+        Command::List {
+            send,
+            kinds,
+            reasons,
+            since,
+            unmatched,
+            format,
+        } => {
+            let db = ctx.db().await?;
+            let send_id = match send {
+                Some(s) => Some(s.resolve(&db).await?),
+                None => None,
+            };
+            let filter = Filter {
+                send_id,
+                kinds,
+                reasons,
+                since,
+                unmatched,
+                contact_id: None,
+            };
+            let bounces = list::list(&db, &filter).await?;
+            db.close().await;
+            print_list(&bounces, format)
+        }
+        Command::Show { id, raw, format } => {
+            let db = ctx.db().await?;
+            let found = list::show(&db, id).await?;
+            db.close().await;
+            let Some((bounce, bytes)) = found else {
+                return Err(BadInput(format!(
+                    "there is no bounce {id}; `presswire bounces list` lists them"
+                ))
+                .into());
+            };
+            if raw {
+                let Some(bytes) = bytes else {
+                    return Err(BadInput(format!(
+                        "bounce {id} has no raw message: it was refused while sending ({}), \
+                         not returned by mail",
+                        bounce.diagnostic.as_deref().unwrap_or("no reply kept")
+                    ))
+                    .into());
+                };
+                let mut out = std::io::stdout().lock();
+                out.write_all(&bytes)?;
+                out.flush()?;
+                return Ok(());
+            }
+            match format.unwrap_or(ReportFormat::Table) {
+                ReportFormat::Json => print_json(&bounce)?,
+                ReportFormat::Table => print_bounce(&bounce),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `bounces import`: every path is read before anything is written; one
+/// that cannot be read stops the import (exit 2) with nothing recorded.
+async fn import(
+    ctx: &Context,
+    policy: &Policy,
+    paths: &[PathBuf],
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    let mut messages = Vec::new();
+    let mut unreadable = Vec::new();
+    for item in bounce::inspect_paths(paths) {
+        match item {
+            Ok(item) => messages.push(Incoming {
+                origin: item.label(),
+                bytes: item.bytes,
+            }),
+            Err(e) => unreadable.push(e.to_string()),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(BadInput(format!(
+            "{}\nnothing imported: fix the path{} above and run the import again",
+            unreadable.join("\n"),
+            if unreadable.len() > 1 { "s" } else { "" }
+        ))
+        .into());
+    }
+    let db = ctx.db().await?;
+    let signer = Signer::load(&db).await?;
+    let report = store::import(&db, &signer, policy, "file", &messages).await?;
+    db.close().await;
+    match format {
+        ReportFormat::Json => print_json(&report)?,
+        ReportFormat::Table => print_import(&report, None),
+    }
+    Ok(())
+}
+
+/// `bounces poll`: once, or at the interval until Ctrl-C. In a loop, a
+/// server that cannot be reached is retried at the next poll; a setting
+/// that is wrong (login refused, no STARTTLS) stops it.
+async fn poll(
+    ctx: &Context,
+    policy: &Policy,
+    opts: &PollOptions,
+    once: bool,
+    interval: Duration,
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    let db = ctx.db().await?;
+    let signer = Signer::load(&db).await?;
+    // Ctrl-C (SIGINT) stops the loop between two polls; a poll under way
+    // finishes its batch first. The permit of `notify_one` is kept, so a
+    // signal that comes during a poll is not lost.
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    if !once {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.notify_one();
+            }
+        });
+    }
+    loop {
+        match imap::poll_once(&db, &signer, policy, opts).await {
+            // Polling in a loop, an empty mailbox is not worth a line.
+            Ok(report) if !once && report.import.messages == 0 => {}
+            Ok(report) => match format {
+                ReportFormat::Json if once => print_json(&report)?,
+                ReportFormat::Json => {
+                    let mut out = std::io::stdout().lock();
+                    serde_json::to_writer(&mut out, &report)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                }
+                ReportFormat::Table => print_poll(&report),
+            },
+            Err(e) if once || e.is_bad_input() => {
+                db.close().await;
+                return Err(e.into());
+            }
+            Err(e) => tracing::warn!("{e}; trying again in {} s", interval.as_secs()),
+        }
+        if once {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.notified() => break,
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn print_import(r: &ImportReport, moved: Option<(&PollReport, usize)>) {
+    println!(
+        "{} message{} read, {} result{}: {} recorded ({} matched, {} unmatched), {} duplicate{} skipped",
+        r.messages,
+        plural(r.messages),
+        r.results,
+        plural(r.results),
+        r.recorded,
+        r.matched,
+        r.unmatched,
+        r.duplicates,
+        plural(r.duplicates)
+    );
+    println!(
+        "hard {}, soft {}, complaints {}, auto-replies {}, not failures {}; contacts suppressed {}",
+        r.hard, r.soft, r.complaints, r.auto_replies, r.not_failures, r.suppressed
+    );
+    if let Some((p, left)) = moved {
+        println!(
+            "moved {} to {}{}; {} left in {}",
+            p.moved,
+            p.moved_to,
+            if p.created_folder { " (created)" } else { "" },
+            left,
+            p.mailbox
+        );
+    }
+    if !r.unparseable.is_empty() {
+        println!("not mail, left out ({}):", r.unparseable.len());
+        for u in &r.unparseable {
+            println!("  {}: {}", u.file, u.error);
+        }
+    }
+}
+
+fn print_poll(p: &PollReport) {
+    println!("{}:", p.mailbox);
+    let left = p.import.messages - p.moved;
+    print_import(&p.import, Some((p, left)));
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn print_list(bounces: &[Bounce], format: Format) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, bounces)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            for b in bounces {
+                w.serialize(b)?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let mut t = table(&[
+                "ID",
+                "RECEIVED",
+                "EMAIL",
+                "KIND",
+                "REASON",
+                "STATUS",
+                "SEND",
+                "MATCHED",
+                "DIAGNOSTIC",
+            ]);
+            for b in bounces {
+                let diag: String = b
+                    .diagnostic
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .take(60)
+                    .collect();
+                t.add_row([
+                    b.id.to_string(),
+                    crate::contacts::format_time(b.received_at),
+                    b.email.clone().unwrap_or_default(),
+                    b.kind.clone(),
+                    b.reason.clone(),
+                    b.status_code.clone().unwrap_or_default(),
+                    b.send_id.map(|s| s.to_string()).unwrap_or_default(),
+                    b.matched_by.clone().unwrap_or_else(|| "unmatched".into()),
+                    diag,
+                ]);
+            }
+            writeln!(out, "{t}")?;
+            writeln!(out, "{} bounce{}", bounces.len(), plural(bounces.len()))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_bounce(b: &Bounce) {
+    let mut t = table(&["FIELD", "VALUE"]);
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let rows: Vec<(&str, String)> = vec![
+        ("id", b.id.to_string()),
+        ("received", crate::contacts::format_time(b.received_at)),
+        ("email", o(&b.email)),
+        ("kind", b.kind.clone()),
+        ("reason", b.reason.clone()),
+        ("status", o(&b.status_code)),
+        ("reply code", n(b.reply_code)),
+        ("action", o(&b.action)),
+        ("diagnostic", o(&b.diagnostic)),
+        ("send", n(b.send_id)),
+        ("delivery", n(b.delivery_id)),
+        (
+            "matched by",
+            b.matched_by.clone().unwrap_or_else(|| "unmatched".into()),
+        ),
+        ("effect", o(&b.effect)),
+        ("source", b.source.clone()),
+        ("from", o(&b.origin)),
+        ("subject", o(&b.subject)),
+        ("message-id", o(&b.message_id)),
+        ("verp token", o(&b.verp_token)),
+        ("feedback type", o(&b.feedback_type)),
+        ("reporting mta", o(&b.reporting_mta)),
+        ("remote host", o(&b.remote_host)),
+        (
+            "raw message",
+            match b.raw_size {
+                Some(size) => format!("{size} bytes (`presswire bounces show {} --raw`)", b.id),
+                None => "none".into(),
+            },
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row([k, &v]);
+    }
+    println!("{t}");
+}
+
+/// `bounces inspect`: no settings and no database.
+pub fn inspect(paths: &[PathBuf], format: ReportFormat) -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut t = table(&[
+        "FILE",
+        "RECIPIENT",
+        "KIND",
+        "REASON",
+        "STATUS",
+        "CODE",
+        "DIAGNOSTIC",
+    ]);
+    for item in bounce::inspect_paths(paths) {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        let label = item.label();
+        let parsed = match bounce::parse(&item.bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{label}: {e}"));
+                continue;
+            }
+        };
+        for r in &parsed.results {
+            match format {
+                ReportFormat::Json => {
+                    serde_json::to_writer(&mut out, &Line::new(&label, r))?;
+                    writeln!(out)?;
+                }
+                ReportFormat::Table => {
+                    let diag: String = r
+                        .diagnostic
+                        .as_deref()
+                        .unwrap_or("")
+                        .chars()
+                        .take(70)
+                        .collect();
+                    t.add_row([
+                        label.as_str(),
+                        r.recipient.as_deref().unwrap_or("-"),
+                        r.kind.as_str(),
+                        r.reason.as_str(),
+                        r.status.as_deref().unwrap_or(""),
+                        &r.reply_code.map(|c| c.to_string()).unwrap_or_default(),
+                        &diag,
+                    ]);
+                }
+            }
+        }
+    }
+    if format == ReportFormat::Table && !t.is_empty() {
+        writeln!(out, "{t}")?;
+    }
+    out.flush()?;
+    if !failures.is_empty() {
+        return Err(BadInput(failures.join("\n")).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! The CSV report: one row per delivery of a send, with its outcome, the
+//! bounce that decided it, and whether the contact complained, replied
+//! automatically or unsubscribed. Columns: [`COLUMNS`], documented in
+//! docs/reports.md.
+
+use std::io::Write;
+
+use super::{query, Error, Facts};
+use crate::contacts::format_time;
+use crate::db::Db;
+
+/// The CSV's header, in order. New columns are added at the end.
+pub const COLUMNS: [&str; 24] = [
+    "delivery_id",
+    "send_id",
+    "email",
+    "name",
+    "outlet",
+    "country",
+    "language",
+    "domain",
+    "contact_status",
+    "state",
+    "outcome",
+    "skip_reason",
+    "attempts",
+    "sent_at",
+    "updated_at",
+    "last_reply",
+    "bounce_kind",
+    "bounce_reason",
+    "bounce_status",
+    "bounce_diagnostic",
+    "bounced_at",
+    "complaint",
+    "auto_reply",
+    "unsubscribed",
+];
+
+/// Delivery ids read per page: memory stays flat however large the send.
+const PAGE: i64 = 5_000;
+
+/// Writes send `id`'s deliveries as CSV to `out`; returns how many.
+pub async fn write_csv(db: &Db, id: i64, out: impl Write) -> Result<u64, Error> {
+    let facts = Facts::load(db, id).await?;
+    let first = facts.states.iter().map(|s| s.first_id).min().unwrap_or(0);
+    let last = facts.states.iter().map(|s| s.last_id).max().unwrap_or(-1);
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(COLUMNS)?;
+    let mut n = 0;
+    let mut from = first;
+    while from <= last {
+        let to = from.saturating_add(PAGE - 1).min(last);
+        for d in query::delivery_page(db, id, from, to).await? {
+            write_row(&mut w, &facts, id, &d)?;
+            n += 1;
+        }
+        from = to.saturating_add(1);
+    }
+    w.flush()?;
+    Ok(n)
+}
+
+fn write_row<W: Write>(
+    w: &mut csv::Writer<W>,
+    facts: &Facts,
+    send_id: i64,
+    d: &query::CsvRow,
+) -> Result<(), Error> {
+    let b = facts.bounces.get(&d.delivery_id);
+    let failure = b.and_then(|b| b.failure.as_ref());
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let flag = |v: bool| if v { "yes" } else { "no" }.to_string();
+    // The recipient domain: the contact's, or from the address itself
+    // when the contact is gone.
+    let domain = d.domain.clone().unwrap_or_else(|| {
+        d.email
+            .rsplit_once('@')
+            .map(|(_, dom)| dom.to_lowercase())
+            .unwrap_or_default()
+    });
+    w.write_record([
+        d.delivery_id.to_string(),
+        send_id.to_string(),
+        csv_safe(&d.email),
+        csv_safe(&o(&d.name)),
+        csv_safe(&o(&d.outlet)),
+        o(&d.country),
+        o(&d.language),
+        domain,
+        o(&d.contact_status),
+        d.state.clone(),
+        facts.outcome(d.delivery_id, &d.state).as_str().to_string(),
+        o(&d.skip_reason),
+        d.attempts.to_string(),
+        d.sent_at.map(format_time).unwrap_or_default(),
+        format_time(d.updated_at),
+        csv_safe(&o(&d.last_reply)),
+        failure.map(|f| f.kind.clone()).unwrap_or_default(),
+        failure.map(|f| f.reason.clone()).unwrap_or_default(),
+        failure
+            .and_then(|f| f.status_code.clone())
+            .unwrap_or_default(),
+        csv_safe(
+            &failure
+                .and_then(|f| f.diagnostic.clone())
+                .unwrap_or_default(),
+        ),
+        failure
+            .map(|f| format_time(f.received_at))
+            .unwrap_or_default(),
+        flag(b.is_some_and(|b| b.complaint)),
+        flag(b.is_some_and(|b| b.auto_reply)),
+        flag(facts.unsubscribed.contains(&d.delivery_id)),
+    ])?;
+    Ok(())
+}
+
+/// A text cell that a spreadsheet will not run as a formula: a leading
+/// `=`, `+`, `-`, `@`, tab or CR gets a `'` in front (OWASP's advice on
+/// CSV injection). Contact data and server replies come from outside.
+pub fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("Jane Doe"), "Jane Doe");
+        assert_eq!(csv_safe(""), "");
+    }
+}

@@ -1,0 +1,837 @@
+//! Delivery reports: what became of one send — counts per outcome, bounces
+//! by reason, breakdowns by recipient domain, outlet, country and
+//! language, a timeline, and the contacts to fix — and the renderers that
+//! write it as CSV, JSON and HTML; a comparison of recent sends.
+//!
+//! It only reads: it classifies no bounce and changes no contact. Terminal
+//! tables are printed by `cli/report.rs`. What every number means, and the
+//! CSV and JSON formats, are documented in docs/reports.md: keep the two in
+//! step.
+
+pub mod compare;
+pub mod deliveries;
+pub mod html;
+mod query;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::contacts::{format_time, Audience};
+use crate::db::Db;
+use crate::send::DeliveryState;
+
+/// The version of the JSON report (and of the CSV columns): raised when a
+/// field changes meaning or goes away, not when one is added.
+pub const VERSION: u32 = 1;
+
+/// An error of reporting.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    /// No send with this id.
+    #[error("there is no send {0}; `presswire sends` lists them")]
+    NoSuchSend(i64),
+    /// The HTML template failed (a bug, or an edited template).
+    #[error("the HTML report: {0}")]
+    Template(String),
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::NoSuchSend(_))
+    }
+}
+
+/// What became of one delivery: every delivery has exactly one outcome, so
+/// the outcomes of a send add up to its audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Accepted by the relay, and no bounce said otherwise.
+    Delivered,
+    /// A hard or soft bounce: refused at SMTP time, or returned later.
+    Bounced,
+    /// Failed without a bounce: given up after retries, or not accepted.
+    Failed,
+    /// Refused for now; retried later.
+    Deferred,
+    /// Not tried yet (queued) or being sent.
+    Pending,
+    /// Was being sent when its worker stopped: it may have arrived.
+    Uncertain,
+    /// The send was cancelled before it went.
+    Cancelled,
+    /// Left out when the send was planned (suppressed, inactive).
+    Skipped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Bounced => "bounced",
+            Outcome::Failed => "failed",
+            Outcome::Deferred => "deferred",
+            Outcome::Pending => "pending",
+            Outcome::Uncertain => "uncertain",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Skipped => "skipped",
+        }
+    }
+
+    /// The outcome of a delivery in `state`, given whether a hard or soft
+    /// bounce names it.
+    pub fn of(state: &str, failure_bounce: bool) -> Outcome {
+        let state: Option<DeliveryState> = state.parse().ok();
+        match state {
+            Some(DeliveryState::Skipped) => Outcome::Skipped,
+            Some(DeliveryState::Bounced) => Outcome::Bounced,
+            _ if failure_bounce => Outcome::Bounced,
+            Some(DeliveryState::Sent) => Outcome::Delivered,
+            Some(DeliveryState::Failed) => Outcome::Failed,
+            Some(DeliveryState::Deferred) => Outcome::Deferred,
+            Some(DeliveryState::Queued | DeliveryState::Sending) | None => Outcome::Pending,
+            Some(DeliveryState::Uncertain) => Outcome::Uncertain,
+            Some(DeliveryState::Cancelled) => Outcome::Cancelled,
+        }
+    }
+}
+
+/// Deliveries per outcome (and complaints) of a send or of one group of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Deliveries the send was meant to make: every outcome but skipped.
+    pub targeted: i64,
+    pub delivered: i64,
+    pub bounced: i64,
+    pub failed: i64,
+    pub deferred: i64,
+    pub pending: i64,
+    pub uncertain: i64,
+    pub cancelled: i64,
+    pub skipped: i64,
+    /// Deliveries a recipient reported as spam.
+    pub complaints: i64,
+}
+
+impl Tally {
+    fn slot(&mut self, o: Outcome) -> &mut i64 {
+        match o {
+            Outcome::Delivered => &mut self.delivered,
+            Outcome::Bounced => &mut self.bounced,
+            Outcome::Failed => &mut self.failed,
+            Outcome::Deferred => &mut self.deferred,
+            Outcome::Pending => &mut self.pending,
+            Outcome::Uncertain => &mut self.uncertain,
+            Outcome::Cancelled => &mut self.cancelled,
+            Outcome::Skipped => &mut self.skipped,
+        }
+    }
+
+    fn add(&mut self, o: Outcome, n: i64) {
+        *self.slot(o) += n;
+        if o != Outcome::Skipped {
+            self.targeted += n;
+        }
+    }
+
+    /// Moves one delivery from outcome `from` to `to`.
+    fn change(&mut self, from: Outcome, to: Outcome) {
+        if from != to {
+            self.add(from, -1);
+            self.add(to, 1);
+        }
+    }
+
+    /// Delivered / targeted, if anything was targeted.
+    pub fn delivery_rate(&self) -> Option<f64> {
+        ratio(self.delivered, self.targeted)
+    }
+}
+
+fn ratio(a: i64, b: i64) -> Option<f64> {
+    (b > 0).then(|| (a as f64 / b as f64 * 10_000.0).round() / 10_000.0)
+}
+
+/// The send as the report names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendSummary {
+    pub id: i64,
+    pub release: String,
+    pub title: Option<String>,
+    /// The release's subject as a contact with no fields sees it.
+    pub subject: Option<String>,
+    pub state: String,
+    /// The audience's filters, in words ("everyone" when none).
+    pub audience: String,
+    pub audience_filters: Audience,
+    pub created_at: String,
+    pub scheduled_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// The headline numbers (docs/reports.md defines each).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    /// Every contact the audience matched: one delivery each.
+    pub audience: i64,
+    pub skipped: i64,
+    /// audience − skipped.
+    pub targeted: i64,
+    /// Accepted by the relay (some of these bounced later).
+    pub sent: i64,
+    pub delivered: i64,
+    pub bounced: i64,
+    pub bounced_hard: i64,
+    pub bounced_soft: i64,
+    pub failed: i64,
+    pub deferred: i64,
+    pub pending: i64,
+    pub uncertain: i64,
+    pub cancelled: i64,
+    pub complaints: i64,
+    pub auto_replies: i64,
+    pub unsubscribed: i64,
+    pub needs_update: i64,
+}
+
+/// Shares of the targeted deliveries, as fractions (0.9731, not 97.31).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Rates {
+    /// delivered / targeted.
+    pub delivery_rate: Option<f64>,
+    /// bounced / targeted.
+    pub bounce_rate: Option<f64>,
+    /// complaints / sent.
+    pub complaint_rate: Option<f64>,
+    /// unsubscribed / sent.
+    pub unsubscribe_rate: Option<f64>,
+}
+
+/// When messages went out.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timing {
+    pub first_sent_at: Option<String>,
+    pub last_sent_at: Option<String>,
+    /// From the first to the last message accepted, in seconds.
+    pub duration_seconds: Option<f64>,
+    /// sent / duration, per minute.
+    pub messages_per_minute: Option<f64>,
+}
+
+/// A number of deliveries with one reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: i64,
+}
+
+/// Bounced deliveries with one kind and reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct BounceReason {
+    pub kind: String,
+    pub reason: String,
+    pub count: i64,
+}
+
+/// One value of a breakdown (an outlet, a domain…) and its tally.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRow {
+    /// The outlet, domain, country or language; null when the contact has none.
+    pub value: Option<String>,
+    #[serde(flatten)]
+    pub tally: Tally,
+    pub delivery_rate: Option<f64>,
+}
+
+/// Messages accepted in one minute.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinutePoint {
+    pub at: String,
+    #[serde(skip)]
+    pub ms: i64,
+    pub sent: i64,
+}
+
+/// Bounces, complaints and auto-replies received in one interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct BouncePoint {
+    pub at: String,
+    #[serde(skip)]
+    pub ms: i64,
+    pub hard: i64,
+    pub soft: i64,
+    pub complaints: i64,
+    pub auto_replies: i64,
+}
+
+/// The timeline of a send.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timeline {
+    /// Minutes in which messages were accepted (others are left out).
+    pub sent_per_minute: Vec<MinutePoint>,
+    /// The length of one interval of `bounces`.
+    pub bounce_interval_minutes: i64,
+    /// Intervals in which anything came back (others are left out).
+    pub bounces: Vec<BouncePoint>,
+}
+
+/// A contact whose record needs attention after this send.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToFix {
+    pub delivery_id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub outlet: Option<String>,
+    pub contact_status: Option<String>,
+    /// `hard-bounce`, `soft-bounce` or `needs-update`.
+    pub problem: String,
+    pub reason: Option<String>,
+    pub status_code: Option<String>,
+    /// The receiving server's own words.
+    pub diagnostic: Option<String>,
+    pub at: Option<String>,
+}
+
+/// A delivery whose fate is unknown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Uncertain {
+    pub delivery_id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub outlet: Option<String>,
+    pub attempts: i64,
+    pub since: String,
+    pub last_reply: Option<String>,
+}
+
+/// A whole delivery report: the JSON format (docs/reports.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub generated_at: String,
+    pub send: SendSummary,
+    pub counts: Counts,
+    pub rates: Rates,
+    pub timing: Timing,
+    /// Deliveries per state as stored (`presswire sends status` shows the same).
+    pub states: BTreeMap<String, i64>,
+    pub skipped: Vec<ReasonCount>,
+    pub bounce_reasons: Vec<BounceReason>,
+    pub by_domain: Vec<GroupRow>,
+    pub by_outlet: Vec<GroupRow>,
+    pub by_country: Vec<GroupRow>,
+    pub by_language: Vec<GroupRow>,
+    pub timeline: Timeline,
+    pub to_fix: Vec<ToFix>,
+    pub uncertain: Vec<Uncertain>,
+}
+
+/// What the bounces table says about one delivery of the send.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryBounces {
+    /// The delivery's state.
+    pub state: String,
+    /// The delivery's contact's outlet, country, language and domain.
+    pub key: query::GroupKey,
+    /// The bounce that decides: the latest hard one, else the latest soft one.
+    pub failure: Option<query::BounceRow>,
+    pub complaint: bool,
+    pub auto_reply: bool,
+}
+
+impl DeliveryBounces {
+    fn add(&mut self, b: query::BounceRow) {
+        if self.state.is_empty() {
+            self.state = b.state.clone();
+            self.key = query::GroupKey {
+                outlet: b.outlet.clone().unwrap_or_default(),
+                country: b.country.clone().unwrap_or_default(),
+                language: b.language.clone().unwrap_or_default(),
+                domain: b.domain.clone().unwrap_or_default(),
+            };
+        }
+        match b.kind.as_str() {
+            "complaint" => self.complaint = true,
+            "auto-reply" => self.auto_reply = true,
+            "hard" | "soft" => {
+                let rank = |r: &query::BounceRow| (r.kind == "hard", r.received_at);
+                if self.failure.as_ref().is_none_or(|f| rank(&b) > rank(f)) {
+                    self.failure = Some(b);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the delivery was skipped (a bounce can only be attributed
+    /// to it by mistake: nothing was sent).
+    fn skipped(&self) -> bool {
+        self.state == "skipped"
+    }
+}
+
+/// The per-delivery facts a report and the CSV share: bounces by delivery,
+/// and the deliveries whose contact unsubscribed.
+pub struct Facts {
+    pub send: query::SendRow,
+    pub states: Vec<query::StateRow>,
+    pub bounces: HashMap<i64, DeliveryBounces>,
+    /// Every bounce row, for the timeline.
+    pub bounce_rows: Vec<(String, i64)>,
+    pub unsubscribed: HashSet<i64>,
+}
+
+impl Facts {
+    /// Reads the facts of send `id`.
+    pub async fn load(db: &Db, id: i64) -> Result<Facts, Error> {
+        let send = query::send(db, id).await?.ok_or(Error::NoSuchSend(id))?;
+        let states = timed("states", query::states(db, id)).await?;
+        let ids = (
+            states.iter().map(|s| s.first_id).min().unwrap_or(0),
+            states.iter().map(|s| s.last_id).max().unwrap_or(-1),
+        );
+        let since = send.started_at.unwrap_or(send.created_at);
+        let (rows, unsubscribed) = tokio::try_join!(
+            timed("bounces", query::bounces(db, id, ids)),
+            timed("unsubscribes", query::unsubscribed(db, id, since))
+        )?;
+        let mut bounces: HashMap<i64, DeliveryBounces> = HashMap::new();
+        let mut bounce_rows = Vec::with_capacity(rows.len());
+        for b in rows {
+            bounce_rows.push((b.kind.clone(), b.received_at));
+            bounces.entry(b.delivery_id).or_default().add(b);
+        }
+        Ok(Facts {
+            send,
+            states,
+            bounces,
+            bounce_rows,
+            unsubscribed: unsubscribed.into_iter().collect(),
+        })
+    }
+
+    /// The outcome of delivery `id` in `state`.
+    pub fn outcome(&self, id: i64, state: &str) -> Outcome {
+        let failure = self.bounces.get(&id).is_some_and(|b| b.failure.is_some());
+        Outcome::of(state, failure)
+    }
+
+    /// The send's tally: the states, corrected by the bounces.
+    fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        for s in &self.states {
+            t.add(Outcome::of(&s.state, false), s.n);
+        }
+        for b in self.bounces.values() {
+            if b.failure.is_some() {
+                t.change(Outcome::of(&b.state, false), Outcome::of(&b.state, true));
+            }
+        }
+        t.complaints = self
+            .bounces
+            .values()
+            .filter(|b| b.complaint && !b.skipped())
+            .count() as i64;
+        t
+    }
+}
+
+/// The headline counts of send `id` (`presswire reports` shows them for
+/// several sends).
+pub async fn counts(db: &Db, id: i64) -> Result<(SendSummary, Counts, Rates), Error> {
+    let facts = Facts::load(db, id).await?;
+    let counts = headline(&facts, facts.tally(), 0);
+    Ok((summary(&facts.send), counts.clone(), rates(&counts)))
+}
+
+fn headline(facts: &Facts, t: Tally, needs_update: i64) -> Counts {
+    let state = |s: &str| {
+        facts
+            .states
+            .iter()
+            .filter(|r| r.state == s)
+            .map(|r| r.n)
+            .sum::<i64>()
+    };
+    let failures = || {
+        facts
+            .bounces
+            .values()
+            .filter(|b| !b.skipped())
+            .filter_map(|b| b.failure.as_ref())
+    };
+    // Bounced deliveries whose record says which kind (one erased by
+    // `contacts forget` does not).
+    let kind = |k: &str| failures().filter(|f| f.kind == k).count() as i64;
+    Counts {
+        audience: t.targeted + t.skipped,
+        skipped: t.skipped,
+        targeted: t.targeted,
+        sent: state("sent") + state("bounced"),
+        delivered: t.delivered,
+        bounced: t.bounced,
+        bounced_hard: kind("hard"),
+        bounced_soft: kind("soft"),
+        failed: t.failed,
+        deferred: t.deferred,
+        pending: t.pending,
+        uncertain: t.uncertain,
+        cancelled: t.cancelled,
+        complaints: t.complaints,
+        auto_replies: facts
+            .bounces
+            .values()
+            .filter(|b| b.auto_reply && !b.skipped())
+            .count() as i64,
+        unsubscribed: facts.unsubscribed.len() as i64,
+        needs_update,
+    }
+}
+
+fn rates(c: &Counts) -> Rates {
+    Rates {
+        delivery_rate: ratio(c.delivered, c.targeted),
+        bounce_rate: ratio(c.bounced, c.targeted),
+        complaint_rate: ratio(c.complaints, c.sent),
+        unsubscribe_rate: ratio(c.unsubscribed, c.sent),
+    }
+}
+
+fn summary(s: &query::SendRow) -> SendSummary {
+    let filters: Audience = serde_json::from_str(&s.audience).unwrap_or_default();
+    SendSummary {
+        id: s.id,
+        release: s.slug.clone(),
+        title: s.title.clone(),
+        subject: s.subject.as_deref().map(plain_subject),
+        state: s.state.clone(),
+        audience: describe_audience(&filters),
+        audience_filters: filters,
+        created_at: format_time(s.created_at),
+        scheduled_at: s.scheduled_at.map(format_time),
+        started_at: s.started_at.map(format_time),
+        finished_at: s.finished_at.map(format_time),
+    }
+}
+
+/// The release's subject (a template) as a contact with no fields sees it;
+/// the template text itself if it does not render.
+fn plain_subject(template: &str) -> String {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.render_str(
+        template,
+        minijinja::context! { contact => minijinja::context! {} },
+    )
+    .map(|s| s.trim().to_string())
+    .unwrap_or_else(|_| template.to_string())
+}
+
+/// The audience's filters in words: "tag press or radio; country DE".
+pub fn describe_audience(a: &Audience) -> String {
+    let mut parts = Vec::new();
+    for (what, values) in [
+        ("tag", &a.tags),
+        ("country", &a.countries),
+        ("language", &a.languages),
+        ("beat", &a.beats),
+        ("outlet", &a.outlets),
+    ] {
+        if !values.is_empty() {
+            parts.push(format!("{what} {}", values.join(" or ")));
+        }
+    }
+    if parts.is_empty() {
+        "everyone".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Builds the report of send `id`.
+pub async fn build(db: &Db, id: i64) -> Result<Report, Error> {
+    // Everything at once: SQLite readers work side by side in WAL mode.
+    let minutes = async {
+        match query::sent_span(db, id).await? {
+            (Some(first), Some(last)) => Ok((
+                Some((first, last)),
+                query::sent_per_minute(db, id, first, last).await?,
+            )),
+            _ => Ok::<_, sqlx::Error>((None, Vec::new())),
+        }
+    };
+    let ((span, minutes), facts, groups, uncertain, skipped, needs_update) = tokio::try_join!(
+        timed("timeline", minutes),
+        timed("facts", Facts::load(db, id)),
+        timed("breakdowns", query::groups(db, id)),
+        timed("uncertain", query::uncertain(db, id)),
+        timed("skipped", query::skip_reasons(db, id)),
+        timed("needs update", query::needs_update(db, id)),
+    )?;
+    let needs_update_n = needs_update.len() as i64;
+
+    let tally = facts.tally();
+    let counts = headline(&facts, tally, needs_update_n);
+    let breakdowns = Breakdowns::new(&groups, &facts);
+
+    let mut reasons: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for f in facts
+        .bounces
+        .values()
+        .filter(|b| !b.skipped())
+        .filter_map(|b| b.failure.as_ref())
+    {
+        *reasons
+            .entry((f.kind.clone(), f.reason.clone()))
+            .or_default() += 1;
+    }
+    let mut bounce_reasons: Vec<BounceReason> = reasons
+        .into_iter()
+        .map(|((kind, reason), count)| BounceReason {
+            kind,
+            reason,
+            count,
+        })
+        .collect();
+    bounce_reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    let mut skipped: Vec<ReasonCount> = skipped
+        .into_iter()
+        .map(|(reason, count)| ReasonCount { reason, count })
+        .collect();
+    skipped.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+
+    let sent = counts.sent;
+    let timing = match span {
+        Some((first, last)) => {
+            let secs = (last - first) as f64 / 1000.0;
+            Timing {
+                first_sent_at: Some(format_time(first)),
+                last_sent_at: Some(format_time(last)),
+                duration_seconds: Some(secs),
+                messages_per_minute: (secs > 0.0)
+                    .then(|| ((sent as f64 / (secs / 60.0)) * 10.0).round() / 10.0),
+            }
+        }
+        _ => Timing::default(),
+    };
+
+    Ok(Report {
+        version: VERSION,
+        generated_at: format_time(crate::db::now_ms()),
+        send: summary(&facts.send),
+        rates: rates(&counts),
+        timing,
+        states: facts
+            .states
+            .iter()
+            .map(|s| (s.state.clone(), s.n))
+            .collect(),
+        skipped,
+        bounce_reasons,
+        by_domain: breakdowns.domain,
+        by_outlet: breakdowns.outlet,
+        by_country: breakdowns.country,
+        by_language: breakdowns.language,
+        timeline: timeline(&minutes, &facts.bounce_rows),
+        to_fix: to_fix(&facts, needs_update),
+        uncertain: uncertain
+            .into_iter()
+            .map(|u| Uncertain {
+                delivery_id: u.delivery_id,
+                email: u.email,
+                name: u.name,
+                outlet: u.outlet,
+                attempts: u.attempts,
+                since: format_time(u.updated_at),
+                last_reply: u.last_reply,
+            })
+            .collect(),
+        counts,
+    })
+}
+
+/// Awaits `f`, logging how long it took (`-vv`).
+async fn timed<T, E: Into<Error>>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    let start = std::time::Instant::now();
+    let r = f.await.map_err(Into::into);
+    tracing::debug!("report: {what} in {:.0?}", start.elapsed());
+    r
+}
+
+/// The four breakdowns.
+struct Breakdowns {
+    domain: Vec<GroupRow>,
+    outlet: Vec<GroupRow>,
+    country: Vec<GroupRow>,
+    language: Vec<GroupRow>,
+}
+
+impl Breakdowns {
+    fn new(groups: &query::Groups, facts: &Facts) -> Breakdowns {
+        type Dim = HashMap<String, Tally>;
+        let mut dims: [Dim; 4] = Default::default();
+        let values = |k: &query::GroupKey| {
+            [
+                k.domain.clone(),
+                k.outlet.clone(),
+                k.country.clone(),
+                k.language.clone(),
+            ]
+        };
+        for (key, states) in groups {
+            for (dim, value) in dims.iter_mut().zip(values(key)) {
+                let t = dim.entry(value).or_default();
+                for (state, n) in states {
+                    t.add(Outcome::of(state, false), *n);
+                }
+            }
+        }
+        // What the bounces change: a delivery accepted and returned is
+        // bounced, not delivered; a complaint counts where it came from.
+        for b in facts.bounces.values().filter(|b| !b.skipped()) {
+            for (dim, value) in dims.iter_mut().zip(values(&b.key)) {
+                let t = dim.entry(value).or_default();
+                if b.failure.is_some() {
+                    t.change(Outcome::of(&b.state, false), Outcome::Bounced);
+                }
+                if b.complaint {
+                    t.complaints += 1;
+                }
+            }
+        }
+        let [domain, outlet, country, language] = dims.map(rows);
+        Breakdowns {
+            domain,
+            outlet,
+            country,
+            language,
+        }
+    }
+}
+
+/// A breakdown's rows, most targeted first.
+fn rows(dim: HashMap<String, Tally>) -> Vec<GroupRow> {
+    let mut rows: Vec<GroupRow> = dim
+        .into_iter()
+        .filter(|(_, t)| t.targeted + t.skipped > 0 || t.complaints > 0)
+        .map(|(value, tally)| GroupRow {
+            value: (!value.is_empty()).then_some(value),
+            delivery_rate: tally.delivery_rate(),
+            tally,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.tally.targeted, b.tally.skipped)
+            .cmp(&(a.tally.targeted, a.tally.skipped))
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    rows
+}
+
+/// The timeline: messages per minute, and what came back per interval (an
+/// interval long enough that there are at most about 60 of them).
+fn timeline(minutes: &[(i64, i64)], bounces: &[(String, i64)]) -> Timeline {
+    let sent_per_minute = minutes
+        .iter()
+        .map(|(t, n)| MinutePoint {
+            at: format_time(*t),
+            ms: *t,
+            sent: *n,
+        })
+        .collect();
+    let (lo, hi) = bounces
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), (_, t)| {
+            (lo.min(*t), hi.max(*t))
+        });
+    let span_min = if bounces.is_empty() {
+        0
+    } else {
+        (hi - lo) / 60_000
+    };
+    let interval = [1, 5, 15, 60, 360, 1440, 10080]
+        .into_iter()
+        .find(|m| span_min / m < 60)
+        .unwrap_or(10080);
+    let mut points: BTreeMap<i64, BouncePoint> = BTreeMap::new();
+    for (kind, t) in bounces {
+        let ms = t - t.rem_euclid(interval * 60_000);
+        let p = points.entry(ms).or_insert_with(|| BouncePoint {
+            at: format_time(ms),
+            ms,
+            hard: 0,
+            soft: 0,
+            complaints: 0,
+            auto_replies: 0,
+        });
+        match kind.as_str() {
+            "hard" => p.hard += 1,
+            "soft" => p.soft += 1,
+            "complaint" => p.complaints += 1,
+            "auto-reply" => p.auto_replies += 1,
+            _ => {}
+        }
+    }
+    Timeline {
+        sent_per_minute,
+        bounce_interval_minutes: interval,
+        bounces: points.into_values().collect(),
+    }
+}
+
+/// The action list: bounced contacts (hard first) with the server's words,
+/// then contacts whose record needs updating.
+fn to_fix(facts: &Facts, needs_update: Vec<query::DeliveryRow>) -> Vec<ToFix> {
+    let mut out: Vec<ToFix> = facts
+        .bounces
+        .iter()
+        .filter(|(_, b)| !b.skipped())
+        .filter_map(|(id, b)| b.failure.as_ref().map(|f| (*id, f)))
+        .map(|(id, f)| ToFix {
+            delivery_id: id,
+            email: f.email.clone(),
+            name: f.name.clone(),
+            outlet: f.outlet.clone(),
+            contact_status: f.contact_status.clone(),
+            problem: format!("{}-bounce", f.kind),
+            reason: Some(f.reason.clone()),
+            status_code: f.status_code.clone(),
+            diagnostic: f.diagnostic.clone(),
+            at: Some(format_time(f.received_at)),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.problem != "hard-bounce", &a.email).cmp(&(b.problem != "hard-bounce", &b.email))
+    });
+    let listed: HashSet<i64> = out.iter().map(|t| t.delivery_id).collect();
+    out.extend(
+        needs_update
+            .into_iter()
+            .filter(|d| !listed.contains(&d.delivery_id))
+            .map(|d| ToFix {
+                delivery_id: d.delivery_id,
+                email: d.email,
+                name: d.name,
+                outlet: d.outlet,
+                contact_status: Some("needs-update".into()),
+                problem: "needs-update".into(),
+                reason: None,
+                status_code: None,
+                diagnostic: None,
+                at: Some(format_time(d.updated_at)),
+            }),
+    );
+    out
+}
