@@ -414,7 +414,7 @@ async fn send_test(
             )
             .map_err(|e| BadInput(e.to_string()))?;
             let mut conn = t.connect(Duration::from_secs(30)).await?;
-            let a = transport::send_smtp(&mut conn, t, &envelope, &bytes).await;
+            let a = transport::send_smtp(&mut conn, t, &envelope, &bytes, None).await;
             conn.quit().await;
             a
         }

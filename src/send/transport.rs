@@ -4,9 +4,12 @@
 //! when no SMTP relay is configured.
 //!
 //! When the relay offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go
-//! out together and their replies are read in order: two round trips per
-//! message instead of four. lettre does not pipeline, but its commands
-//! and its reply reader are public, which is all this takes.
+//! out together and their replies are read in order; and when the worker
+//! knows the next message's envelope, that message's MAIL, RCPT and DATA
+//! follow this message's content in the same write (content may open a
+//! group, §3.1): one round trip per message instead of four. lettre does
+//! not pipeline, but its commands and its reply reader are public, which
+//! is all this takes.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -276,6 +279,7 @@ impl SmtpTarget {
         Ok(Connection {
             smtp: conn,
             pipelining,
+            open: None,
         })
     }
 }
@@ -285,6 +289,9 @@ pub struct Connection {
     smtp: AsyncSmtpConnection,
     /// Whether the relay offers PIPELINING (RFC 2920).
     pipelining: bool,
+    /// The envelope of a transaction opened ahead (sent with the previous
+    /// message's content, DATA answered 354) whose content is yet to come.
+    open: Option<Envelope>,
 }
 
 impl Connection {
@@ -293,27 +300,78 @@ impl Connection {
         self.smtp.has_broken()
     }
 
-    /// Ends the session politely.
-    pub async fn quit(&mut self) {
-        let _ = self.smtp.quit().await;
+    /// Whether the session can carry a message with this envelope: it has
+    /// not failed, and no other message's transaction is waiting for its
+    /// content (only closing the session ends that; RFC 5321 §4.1.1.4).
+    pub fn usable_for(&self, envelope: &Envelope) -> bool {
+        !self.smtp.has_broken() && self.open.as_ref().is_none_or(|e| e == envelope)
+    }
+
+    /// Ends the session: QUIT, or, if a transaction waits for its content,
+    /// closing the connection, which makes the relay drop that transaction.
+    pub async fn quit(mut self) {
+        if self.open.is_none() {
+            let _ = self.smtp.quit().await;
+        }
     }
 }
 
-/// MAIL, RCPT and DATA written as one group (RFC 2920 §3.1: DATA ends it).
-struct Transaction<'a> {
+/// MAIL, RCPT and DATA written as one group (RFC 2920 §3.1: DATA ends
+/// it), after the content of the previous message when there is one.
+struct Group<'a> {
+    /// The previous message's content, dot-stuffed and ended with
+    /// `CRLF . CRLF`.
+    content: Option<&'a str>,
     mail: Mail,
     rcpts: Vec<Rcpt>,
-    data: &'a Data,
 }
 
-impl fmt::Display for Transaction<'_> {
+impl<'a> Group<'a> {
+    /// 7-bit content and ASCII addresses: MAIL takes no BODY= or SMTPUTF8
+    /// parameter.
+    fn new(content: Option<&'a str>, envelope: &Envelope) -> Group<'a> {
+        Group {
+            content,
+            mail: Mail::new(envelope.from().cloned(), Vec::<MailParameter>::new()),
+            rcpts: envelope
+                .to()
+                .iter()
+                .map(|to| Rcpt::new(to.clone(), vec![]))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Group<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = self.content {
+            f.write_str(c)?;
+        }
         write!(f, "{}", self.mail)?;
         for r in &self.rcpts {
             write!(f, "{r}")?;
         }
-        write!(f, "{}", self.data)
+        write!(f, "{Data}")
     }
+}
+
+/// A message's content as it goes after DATA (RFC 5321 §4.5.2): a '.'
+/// that starts a line doubled, then `CRLF . CRLF`; byte for byte what
+/// lettre's `message` writes. `bytes` is ASCII.
+fn dot_stuffed(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut line_start = true;
+    let mut cr = false;
+    for &b in bytes {
+        if b == b'.' && line_start {
+            out.push(b'.');
+        }
+        out.push(b);
+        line_start = cr && b == b'\n';
+        cr = b == b'\r';
+    }
+    out.extend_from_slice(b"\r\n.\r\n");
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Removes the password from a text that might quote it.
@@ -337,23 +395,36 @@ pub enum Attempt {
     Connection(String),
 }
 
+/// Whether a message can go pipelined: presswire's messages are 7-bit
+/// (encoded parts and headers); an internationalised address needs
+/// SMTPUTF8 and lettre's checks of it.
+fn plain(envelope: &Envelope, bytes: &[u8]) -> bool {
+    bytes.is_ascii()
+        && envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .all(|a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii())
+}
+
 /// Sends one message over an open connection and classifies the outcome.
+/// With `next`, the envelope of the message the worker sends next on this
+/// connection, that message's transaction is opened in the same round
+/// trip; the session remembers it (see [`Connection::usable_for`]).
 pub async fn send_smtp(
     conn: &mut Connection,
     target: &SmtpTarget,
     envelope: &Envelope,
     bytes: &[u8],
+    next: Option<&Envelope>,
 ) -> Attempt {
-    // Non-ASCII addresses or content need SMTPUTF8 / 8BITMIME and lettre's
-    // checks of them; presswire's messages are 7-bit (encoded parts and
-    // headers), so that is only an internationalised address.
-    let ascii_addresses = envelope
-        .from()
-        .into_iter()
-        .chain(envelope.to())
-        .all(|a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii());
-    let result = if conn.pipelining && bytes.is_ascii() && ascii_addresses {
-        pipelined(&mut conn.smtp, envelope, bytes).await
+    let result = if conn.pipelining && plain(envelope, bytes) {
+        pipelined(conn, envelope, bytes, next).await
+    } else if conn.open.take().is_some() {
+        // Opened ahead for a message that cannot go pipelined after all
+        // (never for presswire's 7-bit messages): only closing ends it.
+        conn.smtp.abort().await;
+        return Attempt::Connection("the session was left in a transaction; reconnecting".into());
     } else {
         conn.smtp.send(envelope, bytes).await
     };
@@ -376,61 +447,87 @@ pub async fn send_smtp(
     }
 }
 
-/// One message with PIPELINING: MAIL, RCPT and DATA in one write, their
-/// three replies read in order, then the content and its reply. As with
-/// lettre's own `send`, any refusal ends the session (`abort`: QUIT, close),
-/// so that no half-open transaction is left behind.
+type SmtpResult = Result<Response, lettre::transport::smtp::Error>;
+
+/// One message with PIPELINING. Its MAIL, RCPT and DATA go in one write
+/// unless they went with the previous message; then its content, followed
+/// by the next message's MAIL, RCPT and DATA if there is one; the replies
+/// are read in order, every one of them, to stay in step with the relay.
+/// As with lettre's own `send`, a refusal ends the session (`abort`: QUIT,
+/// close), so nothing is left half-open; the next message opens a new one.
 async fn pipelined(
-    smtp: &mut AsyncSmtpConnection,
+    conn: &mut Connection,
     envelope: &Envelope,
     bytes: &[u8],
-) -> Result<Response, lettre::transport::smtp::Error> {
-    let group = Transaction {
-        // 7-bit content and ASCII addresses: no BODY= or SMTPUTF8 parameter.
-        mail: Mail::new(envelope.from().cloned(), Vec::<MailParameter>::new()),
-        rcpts: envelope
-            .to()
-            .iter()
-            .map(|to| Rcpt::new(to.clone(), vec![]))
-            .collect(),
-        data: &Data,
-    };
-    // Every reply of the group is read, refused or not, to stay in step
-    // with the relay; the first refusal is the outcome.
-    let mut first_error = match smtp.command(&group).await {
-        Ok(_) => None,
-        Err(e) if e.is_permanent() || e.is_transient() => Some(e),
-        Err(e) => {
+    next: Option<&Envelope>,
+) -> SmtpResult {
+    let smtp = &mut conn.smtp;
+    if conn.open.take().as_ref() != Some(envelope) {
+        let group = Group::new(None, envelope);
+        let first = smtp.command(&group).await;
+        if let Err(e) = replies(smtp, Some(first), group.rcpts.len()).await {
             smtp.abort().await;
             return Err(e);
         }
+    }
+    let Some(next) = next.filter(|n| plain(n, b"")) else {
+        let sent = smtp.message(bytes).await;
+        if sent.is_err() {
+            smtp.abort().await;
+        }
+        return sent;
     };
-    for _ in 0..group.rcpts.len() + 1 {
+    let content = dot_stuffed(bytes);
+    let group = Group::new(Some(&content), next);
+    // The first reply is this message's; then come the next one's.
+    let sent = smtp.command(&group).await;
+    if sent
+        .as_ref()
+        .is_err_and(|e| !e.is_permanent() && !e.is_transient())
+    {
+        // The connection failed: nothing more can be read.
+        smtp.abort().await;
+        return sent;
+    }
+    match replies(smtp, None, group.rcpts.len()).await {
+        Ok(()) if sent.is_ok() => conn.open = Some(next.clone()),
+        _ => smtp.abort().await,
+    }
+    sent
+}
+
+/// Reads the replies to a group's MAIL (unless `mail`, already read),
+/// RCPTs and DATA; the first refusal or failure is the result.
+async fn replies(
+    smtp: &mut AsyncSmtpConnection,
+    mail: Option<SmtpResult>,
+    rcpts: usize,
+) -> Result<(), lettre::transport::smtp::Error> {
+    let mail = match mail {
+        Some(r) => r,
+        None => smtp.read_response().await,
+    };
+    let mut first_error = match mail {
+        Ok(_) => None,
+        Err(e) if e.is_permanent() || e.is_transient() => Some(e),
+        // The connection failed, or the reply made no sense.
+        Err(e) => return Err(e),
+    };
+    for _ in 0..rcpts + 1 {
         match smtp.read_response().await {
             Ok(_) => {}
             Err(e) if e.is_permanent() || e.is_transient() => {
                 first_error.get_or_insert(e);
             }
-            // The connection failed: nothing more can be read.
-            Err(e) => {
-                smtp.abort().await;
-                return Err(first_error.unwrap_or(e));
-            }
+            Err(e) => return Err(first_error.unwrap_or(e)),
         }
     }
-    if let Some(e) = first_error {
-        // A refused MAIL or RCPT makes the relay refuse DATA (RFC 2920
-        // §3.1); if it took DATA all the same, ending the session discards
-        // the transaction.
-        smtp.abort().await;
-        return Err(e);
-    }
-    match smtp.message(bytes).await {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            smtp.abort().await;
-            Err(e)
-        }
+    // A refused MAIL or RCPT makes the relay refuse DATA (RFC 2920 §3.1);
+    // should it take DATA all the same, the caller's `abort` ends the
+    // session and with it the transaction.
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -334,7 +334,7 @@ async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
     let result = deliver_batches(&shared, &mut conn, &mut done).await;
     // Whatever ended the loop, what was tried is written.
     let written = step(&shared, &mut done, 0).await;
-    if let Some(mut c) = conn.take() {
+    if let Some(c) = conn.take() {
         c.quit().await;
     }
     result.and(written.map(|_| ()))
@@ -377,7 +377,7 @@ async fn deliver_batches(
             let since = idle_since.get_or_insert_with(std::time::Instant::now);
             if since.elapsed() > Duration::from_secs(30) {
                 // An idle connection is closed; the relay would drop it anyway.
-                if let Some(mut c) = conn.take() {
+                if let Some(c) = conn.take() {
                     c.quit().await;
                 }
             }
@@ -414,7 +414,17 @@ async fn deliver_batches(
             let contact = delivery
                 .contact_id
                 .and_then(|id| contacts.get(&id).cloned());
-            let outcome = match deliver(shared, &ctx, &delivery, contact.as_ref(), conn).await {
+            let next = next_envelope(shared, &ctx, claimed.as_slice().first(), &contacts);
+            let outcome = match deliver(
+                shared,
+                &ctx,
+                &delivery,
+                contact.as_ref(),
+                conn,
+                next.as_ref(),
+            )
+            .await
+            {
                 Ok(o) => o,
                 Err(e) => {
                     queue::unclaim(&shared.db, &shared.owner, &untried(&delivery, claimed)).await?;
@@ -526,6 +536,7 @@ async fn deliver(
     d: &Claimed,
     contact: Option<&Contact>,
     conn: &mut Option<transport::Connection>,
+    next: Option<&Envelope>,
 ) -> Result<Outcome, Error> {
     let Some(contact) = contact else {
         return Ok(Outcome::Skipped {
@@ -592,26 +603,14 @@ async fn deliver(
             transport::write_outbox(dir, ctx.id, d.id, &bounce_address, &bytes).await
         }
         Target::Smtp(target) => {
-            let envelope = match (bounce_address.parse(), contact.email.parse()) {
-                (Ok(from), Ok(to)) => Envelope::new(Some(from), vec![to]),
-                _ => {
-                    return Ok(Outcome::Failed {
-                        reply: format!(
-                            "not sent: {} is not an address the relay can take",
-                            contact.email
-                        ),
-                    })
-                }
-            };
-            let envelope = match envelope {
+            let envelope = match smtp_envelope(&bounce_address, contact) {
                 Ok(e) => e,
-                Err(e) => {
-                    return Ok(Outcome::Failed {
-                        reply: format!("not sent: {e}"),
-                    })
-                }
+                Err(reply) => return Ok(Outcome::Failed { reply }),
             };
-            if conn.as_ref().is_none_or(|c| c.has_broken()) {
+            if conn.as_ref().is_none_or(|c| !c.usable_for(&envelope)) {
+                // Broken, or holding another message's transaction open:
+                // dropping it closes it.
+                *conn = None;
                 match target.connect(Duration::from_secs(30)).await {
                     Ok(c) => *conn = Some(c),
                     Err(e) if e.is_bad_input() => return Err(e),
@@ -619,7 +618,7 @@ async fn deliver(
                 }
             }
             let c = conn.as_mut().expect("connected above");
-            let a = transport::send_smtp(c, target, &envelope, &bytes).await;
+            let a = transport::send_smtp(c, target, &envelope, &bytes, next).await;
             if matches!(a, Attempt::Connection(_)) || c.has_broken() {
                 *conn = None;
             }
@@ -632,6 +631,49 @@ async fn deliver(
         Attempt::Connection(reply) => defer(ctx, d, &format!("connection: {reply}"), &shared.opts),
         Attempt::Permanent(reply) => Outcome::Failed { reply },
     })
+}
+
+/// The SMTP envelope of a delivery: its VERP address to the contact.
+fn smtp_envelope(bounce_address: &str, contact: &Contact) -> Result<Envelope, String> {
+    match (bounce_address.parse(), contact.email.parse()) {
+        (Ok(from), Ok(to)) => {
+            Envelope::new(Some(from), vec![to]).map_err(|e| format!("not sent: {e}"))
+        }
+        _ => Err(format!(
+            "not sent: {} is not an address the relay can take",
+            contact.email
+        )),
+    }
+}
+
+/// The envelope of the delivery a connection sends after this one, when
+/// that message's transaction can be opened in the same round trip as this
+/// message's content: it follows at once (an unpaced send with no daily
+/// cap: nothing to wait for or to count in between) and its contact is to
+/// be mailed. Should it not follow after all (a stop, a message that does
+/// not build), the connection is closed, which drops the transaction.
+fn next_envelope(
+    shared: &Shared,
+    ctx: &SendContext,
+    next: Option<&Claimed>,
+    contacts: &HashMap<i64, Contact>,
+) -> Option<Envelope> {
+    let s = &ctx.settings;
+    if !matches!(shared.opts.target, Target::Smtp(_))
+        || s.rate.count.is_some()
+        || s.per_domain.count.is_some()
+        || s.daily_cap.is_some()
+        || shared.stop.load(Ordering::Relaxed)
+    {
+        return None;
+    }
+    let next = next.filter(|n| n.send_id == ctx.id)?;
+    let contact = contacts.get(&next.contact_id?)?;
+    if contact.suppressed.is_some() || contact.status != Status::Active {
+        return None;
+    }
+    let bounce_address = shared.signer.verp_address(next.id, &s.bounce_domain);
+    smtp_envelope(&bounce_address, contact).ok()
 }
 
 /// Defers with exponential backoff, or fails when the send is older than `max_age`.

@@ -459,7 +459,8 @@ fn hard_rejections_fail_bounce_and_suppress_and_the_next_send_skips_them() {
 }
 
 // ---------------------------------------------------------------------------
-// 3b. A relay that offers PIPELINING: MAIL, RCPT and DATA go together.
+// 3b. A relay that offers PIPELINING: MAIL, RCPT and DATA go together,
+// after the previous message's content.
 
 /// What the pipelining relay saw.
 #[derive(Debug, Default)]
@@ -468,6 +469,8 @@ struct RelayLog {
     delivered: Vec<String>,
     /// MAIL commands whose RCPT had arrived with them (pipelined).
     pipelined: usize,
+    /// Messages whose content arrived with the next MAIL after it.
+    chained: usize,
     sessions: usize,
 }
 
@@ -527,6 +530,9 @@ fn pipelining_relay() -> (String, std::sync::Arc<Mutex<RelayLog>>) {
                                     return;
                                 }
                                 if line == ".\r\n" {
+                                    if input.buffer().to_ascii_uppercase().starts_with(b"MAIL") {
+                                        log.lock().unwrap().chained += 1;
+                                    }
                                     break;
                                 }
                             }
@@ -578,6 +584,13 @@ fn a_pipelining_relay_gets_each_message_once_and_its_refusals_are_recorded() {
         assert!(
             log.pipelined >= 24,
             "MAIL and RCPT arrived together: {log:?}"
+        );
+        // The next message's transaction opens in the same round trip as
+        // this one's content, but for the last of a batch and after a
+        // refusal (which ends the session).
+        assert!(
+            log.chained >= 15,
+            "content and the next MAIL together: {log:?}"
         );
         for d in deliveries(app) {
             let (state, reply) = match &d.email[..4] {
