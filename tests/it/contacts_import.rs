@@ -14,7 +14,8 @@ fn show(app: &TestApp, email: &str) -> Value {
     let o = c.as_object_mut().unwrap();
     assert!(o.remove("created_at").is_some());
     assert!(o.remove("updated_at").is_some());
-    // An imported contact has no bounces yet.
+    // An imported contact has no deliveries or bounces yet.
+    assert_eq!(o.remove("deliveries"), Some(json!([])));
     assert_eq!(o.remove("bounces"), Some(json!([])));
     c
 }
