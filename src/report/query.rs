@@ -8,7 +8,6 @@
 //! a thread wake-up. See docs/reports.md for what each number means.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use rustc_hash::FxHashMap;
@@ -172,6 +171,10 @@ async fn json_text(db: &Db, sql: &str, params: &[i64]) -> Result<Option<String>,
     Ok(q.fetch_optional(&db.pool).await?.and_then(|(t,)| t))
 }
 
+/// Contact ids (or delivery ids) per chunk of a send that is read in
+/// chunks, two at a time.
+const CHUNK: i64 = 20_000;
+
 /// A bounce, complaint or auto-reply of one of the send's deliveries, with
 /// the delivery and its contact.
 #[derive(Debug, Clone, Deserialize)]
@@ -231,7 +234,26 @@ pub async fn bounces(
          WHERE b.delivery_id BETWEEN $2 AND $3 AND d.id = b.delivery_id AND d.send_id = $1 \
            AND b.kind IN ('hard', 'soft', 'complaint', 'auto-reply')"
     );
-    let mut out: Vec<BounceRow> = json_rows(db, &matched, &[send_id, ids.0, ids.1]).await?;
+    // In ranges of delivery ids, two at a time: each JSON text stays a
+    // few megabytes, which the allocator reuses.
+    let mut ranges = Vec::new();
+    let mut from = ids.0;
+    while from <= ids.1 {
+        let to = from.saturating_add(CHUNK - 1).min(ids.1);
+        ranges.push((from, to));
+        from = to.saturating_add(1);
+    }
+    let matched = &matched;
+    let mut chunks =
+        stream::iter(ranges)
+            .map(|(from, to)| async move {
+                json_rows::<BounceRow>(db, matched, &[send_id, from, to]).await
+            })
+            .buffer_unordered(2);
+    let mut out = Vec::new();
+    while let Some(rows) = chunks.try_next().await? {
+        out.extend(rows);
+    }
     // Bounces tied to a contact but to no delivery (a complaint from a
     // feedback loop that strips the VERP address): the contact's delivery
     // of this send, if it was the latest one sent before the bounce came.
@@ -324,8 +346,9 @@ pub async fn needs_update(db: &Db, send_id: i64) -> Result<Vec<DeliveryRow>, sql
 }
 
 /// What the breakdowns are made of: for each (outlet, country, language,
-/// domain) of the send's contacts, the deliveries per state.
-pub type Groups = HashMap<GroupKey, HashMap<String, i64>>;
+/// domain) of the send's contacts, the deliveries per state (in the order
+/// of `DeliveryState::ALL`).
+pub type Groups = FxHashMap<GroupKey, [i64; DeliveryState::ALL.len()]>;
 
 /// A contact's outlet, country, language and recipient domain; empty when
 /// unknown (or the contact was forgotten).
@@ -348,9 +371,6 @@ struct GroupJson<'a>(
     #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Cow<'a, str>,
 );
-
-/// Contact ids per chunk of the send: chunks are read two at a time.
-const CHUNK: i64 = 20_000;
 
 /// Counts the send's deliveries per contact group and state.
 ///
@@ -406,7 +426,8 @@ pub async fn groups(db: &Db, send_id: i64) -> Result<Groups, sqlx::Error> {
         let rows: Vec<GroupJson<'_>> =
             serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         // Count per tuple of borrowed texts first: one cheap hash a delivery.
-        let mut local: FxHashMap<[&str; 5], i64> = FxHashMap::default();
+        let mut local: FxHashMap<[&str; 5], i64> =
+            FxHashMap::with_capacity_and_hasher(rows.len().min(1 << 16), Default::default());
         for GroupJson(outlet, country, language, domain, state) in &rows {
             let key = [
                 outlet.as_deref().unwrap_or(""),
@@ -424,11 +445,11 @@ pub async fn groups(db: &Db, send_id: i64) -> Result<Groups, sqlx::Error> {
                 language: language.to_string(),
                 domain: domain.to_string(),
             };
-            *groups
-                .entry(key)
-                .or_default()
-                .entry(state.to_string())
-                .or_default() += n;
+            // The CHECK constraint admits only the states there are.
+            let Some(i) = DeliveryState::ALL.iter().position(|s| s.as_str() == state) else {
+                continue;
+            };
+            groups.entry(key).or_insert([0; DeliveryState::ALL.len()])[i] += n;
         }
     }
     Ok(groups)
