@@ -32,7 +32,7 @@ cd "$(dirname "$0")/.."
 OUT=bench/out/send
 [ "$MODE" = rss ] && OUT=bench/out/send-rss
 rm -rf "$OUT" && mkdir -p "$OUT"
-BIN=$PWD/target/release/presswire
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/presswire
 echo "building release binary…" >&2
 cargo build --release --quiet
 

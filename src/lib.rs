@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod db;
+pub mod mailurl;
 pub mod release;
 pub mod report;
 pub mod send;

@@ -20,7 +20,6 @@
 //! quote it are scrubbed.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,16 +35,16 @@ use super::Error;
 use crate::db::Db;
 use crate::send::tokens::Signer;
 
-/// How to talk TLS to the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Plain text: only asked for with `tls=none`, or on loopback.
-    None,
-    /// STARTTLS, required.
-    StartTls,
-    /// TLS from the first byte (IMAPS).
-    Tls,
-}
+pub use crate::mailurl::TlsMode;
+use crate::mailurl::{self, Protocol};
+
+/// IMAP URLs: IMAP (143) with STARTTLS, or IMAPS (993).
+const IMAP: Protocol = Protocol {
+    plain: "imap",
+    tls: "imaps",
+    plain_port: 143,
+    tls_port: 993,
+};
 
 /// A mailbox from `imap[s]://user:password@host:port/MAILBOX?tls=…`.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,35 +80,10 @@ impl fmt::Display for ImapTarget {
             self.user, self.host, self.port, self.mailbox
         )?;
         if self.tls_explicit && self.tls != TlsMode::Tls {
-            let tls = match self.tls {
-                TlsMode::None => "none",
-                _ => "starttls",
-            };
-            write!(f, "?tls={tls}")?;
+            write!(f, "?tls={}", self.tls.as_str())?;
         }
         Ok(())
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl ImapTarget {
@@ -121,100 +95,34 @@ impl ImapTarget {
                 crate::db::redact_url(url)
             ))
         };
-        let (scheme, rest) = url
-            .trim()
-            .split_once("://")
-            .ok_or_else(|| bad("not a URL"))?;
-        let implicit_tls = match scheme {
-            "imap" => false,
-            "imaps" => true,
-            _ => return Err(bad("the scheme must be imap or imaps")),
-        };
-        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
-        let (userinfo, hostport) = authority
-            .rsplit_once('@')
-            .ok_or_else(|| bad("no user name (user@host)"))?;
-        let (user, password) = match userinfo.split_once(':') {
-            Some((u, p)) => (percent_decode(u), percent_decode(p)),
-            None => (percent_decode(userinfo), String::new()),
-        };
-        if user.is_empty() {
-            return Err(bad("no user name (user@host)"));
-        }
-        let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-            let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed ["))?;
-            (h.to_string(), p.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (hostport.to_string(), None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let mut tls = if implicit_tls {
-            TlsMode::Tls
-        } else {
-            TlsMode::StartTls
-        };
-        let mut tls_explicit = implicit_tls;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some(("tls", v)) => {
-                    tls_explicit = true;
-                    tls = match v {
-                        "none" => TlsMode::None,
-                        "starttls" => TlsMode::StartTls,
-                        "tls" => TlsMode::Tls,
-                        _ => return Err(bad("tls= takes none, starttls or tls")),
-                    }
-                }
-                _ => return Err(bad(&format!("unknown option {pair:?}"))),
-            }
-        }
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
-            None if tls == TlsMode::Tls => 993,
-            None => 143,
-        };
-        let mailbox = percent_decode(path.trim_matches('/'));
-        let mailbox = if mailbox.is_empty() {
+        let u = mailurl::parse(url, &IMAP, bad)?;
+        let user = u.user.filter(|u| !u.is_empty());
+        let user = user.ok_or_else(|| bad("no user name (user@host)"))?;
+        let mailbox = if u.path.is_empty() {
             "INBOX".to_string()
         } else {
-            mailbox
+            u.path
         };
         check_mailbox_name(&mailbox).map_err(|why| bad(&why))?;
         Ok(ImapTarget {
-            host,
-            port,
+            host: u.host,
+            port: u.port,
             user,
-            password,
-            tls,
-            tls_explicit,
+            password: u.password.unwrap_or_default(),
+            tls: u.tls,
+            tls_explicit: u.tls_explicit,
             mailbox,
         })
     }
 
     /// Whether the server is on this machine (127.0.0.0/8, ::1, localhost).
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost"
-            || self
-                .host
-                .parse::<IpAddr>()
-                .map(|ip| ip.is_loopback())
-                .unwrap_or(false)
+        mailurl::is_loopback(&self.host)
     }
 
-    /// The TLS rule for a plain connection: STARTTLS is required unless
-    /// the server is loopback (and `tls=starttls` was not asked for) or
-    /// the URL says `tls=none`.
+    /// The TLS rule for a plain connection (see [`mailurl::requires_starttls`]).
     pub fn requires_starttls(&self) -> bool {
-        self.tls == TlsMode::StartTls && (self.tls_explicit || !self.is_loopback())
+        mailurl::requires_starttls(self.tls, self.tls_explicit, &self.host)
     }
 
     /// Removes the password from a text that might quote it.

@@ -12,7 +12,6 @@
 //! is all this takes.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,16 +24,16 @@ use lettre::transport::smtp::response::Response;
 
 use super::Error;
 
-/// How to talk TLS to the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Plain text (only when asked for with `tls=none`, or on loopback).
-    None,
-    /// STARTTLS, required.
-    StartTls,
-    /// TLS from the first byte (SMTPS, usually port 465).
-    Tls,
-}
+pub use crate::mailurl::TlsMode;
+use crate::mailurl::{self, Protocol};
+
+/// SMTP URLs: submission (587) with STARTTLS, or SMTPS (465).
+const SMTP: Protocol = Protocol {
+    plain: "smtp",
+    tls: "smtps",
+    plain_port: 587,
+    tls_port: 465,
+};
 
 /// An SMTP relay from `smtp://user:pass@host:port?tls=none|starttls|tls`.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,35 +69,8 @@ impl fmt::Display for SmtpTarget {
             }
             write!(f, "@")?;
         }
-        write!(f, "{}:{}", self.host, self.port)?;
-        let tls = match self.tls {
-            TlsMode::None => "none",
-            TlsMode::StartTls => "starttls",
-            TlsMode::Tls => "tls",
-        };
-        write!(f, "?tls={tls}")
+        write!(f, "{}:{}?tls={}", self.host, self.port, self.tls.as_str())
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl SmtpTarget {
@@ -110,90 +82,28 @@ impl SmtpTarget {
                 crate::db::redact_url(url)
             ))
         };
-        let (scheme, rest) = url
-            .trim()
-            .split_once("://")
-            .ok_or_else(|| bad("not a URL"))?;
-        let implicit_tls = match scheme {
-            "smtp" => false,
-            "smtps" => true,
-            _ => return Err(bad("the scheme must be smtp or smtps")),
-        };
-        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let rest = rest.trim_end_matches('/');
-        let (userinfo, hostport) = match rest.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, rest),
-        };
-        let (user, password) = match userinfo {
-            Some(u) => match u.split_once(':') {
-                Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
-                None => (Some(percent_decode(u)), None),
-            },
-            None => (None, None),
-        };
-        let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-            let (h, p) = h.split_once(']').ok_or_else(|| bad("unclosed ["))?;
-            (h.to_string(), p.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (hostport.to_string(), None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
+        let u = mailurl::parse(url, &SMTP, bad)?;
+        if !u.path.is_empty() {
+            return Err(bad("an SMTP URL has nothing after the host and port"));
         }
-        let mut tls = if implicit_tls {
-            TlsMode::Tls
-        } else {
-            TlsMode::StartTls
-        };
-        let mut tls_explicit = implicit_tls;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some(("tls", v)) => {
-                    tls_explicit = true;
-                    tls = match v {
-                        "none" => TlsMode::None,
-                        "starttls" => TlsMode::StartTls,
-                        "tls" => TlsMode::Tls,
-                        _ => return Err(bad("tls= takes none, starttls or tls")),
-                    }
-                }
-                _ => return Err(bad(&format!("unknown option {pair:?}"))),
-            }
-        }
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
-            None if tls == TlsMode::Tls => 465,
-            None => 587,
-        };
         Ok(SmtpTarget {
-            host,
-            port,
-            user,
-            password,
-            tls,
-            tls_explicit,
+            host: u.host,
+            port: u.port,
+            user: u.user,
+            password: u.password,
+            tls: u.tls,
+            tls_explicit: u.tls_explicit,
         })
     }
 
     /// Whether the relay is on this machine (127.0.0.0/8, ::1, localhost).
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost"
-            || self
-                .host
-                .parse::<IpAddr>()
-                .map(|ip| ip.is_loopback())
-                .unwrap_or(false)
+        mailurl::is_loopback(&self.host)
     }
 
-    /// The TLS rule for a plain connection: STARTTLS is required, unless
-    /// the relay is loopback (and `tls=starttls` was not asked for) or the
-    /// URL says `tls=none`. SMTPS (`tls=tls`) is encrypted from the start.
+    /// The TLS rule for a plain connection (see [`mailurl::requires_starttls`]).
     pub fn requires_starttls(&self) -> bool {
-        self.tls == TlsMode::StartTls && (self.tls_explicit || !self.is_loopback())
+        mailurl::requires_starttls(self.tls, self.tls_explicit, &self.host)
     }
 
     /// Opens a connection: TCP with TCP_NODELAY, EHLO, STARTTLS as the rule
