@@ -112,16 +112,22 @@ impl serde::Serialize for Reason {
 
 /// Classifies an SMTP rejection from its reply text ("550 5.1.1 <x>: user
 /// unknown") into a kind and a reason in Sisimai's vocabulary, with the
-/// enhanced status code and reply code it carries. Uses the same
-/// classifier as a bounce message with the same text.
-pub fn classify_smtp(reply: &str) -> (Kind, &'static str, Option<String>, Option<i64>) {
+/// enhanced status code and reply code it carries. `command` is the SMTP
+/// command the reply answered, when known (else the text may name it): a
+/// bare "550 No such user" is an unknown user at RCPT TO, and a refusal of
+/// MAIL FROM is about the sender. Uses the same classifier as a bounce
+/// message with the same text.
+pub fn classify_smtp(
+    reply: &str,
+    command: Option<classify::SmtpCommand>,
+) -> (Kind, &'static str, Option<String>, Option<i64>) {
     let status = classify::find_status(reply);
     let reply_code = classify::find_reply_code(reply);
     let reason = classify::reason(&classify::Evidence {
         diagnostic: reply,
         status: status.as_deref(),
         reply_code,
-        command: classify::find_command(reply),
+        command: command.or_else(|| classify::find_command(reply)),
         ..Default::default()
     });
     let hard = reason.is_hard(classify::is_temporary(status.as_deref(), reply_code));
@@ -140,8 +146,9 @@ pub async fn record_smtp_rejection(
     contact_id: Option<i64>,
     email: &str,
     reply: &str,
+    command: Option<classify::SmtpCommand>,
 ) -> Result<Kind, sqlx::Error> {
-    let (kind, reason, status, code) = classify_smtp(reply);
+    let (kind, reason, status, code) = classify_smtp(reply, command);
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
     policy::record(
@@ -186,19 +193,48 @@ mod tests {
     fn smtp_rejections() {
         let (k, r, s, c) = classify_smtp(
             "permanent error (550): 5.1.1 <x@y.example>: Recipient address rejected: User unknown",
+            None,
         );
         assert_eq!(
             (k, r, s.as_deref(), c),
             (Kind::Hard, "userunknown", Some("5.1.1"), Some(550))
         );
-        assert_eq!(classify_smtp("552 5.2.2 Mailbox full").0, Kind::Soft);
+        assert_eq!(classify_smtp("552 5.2.2 Mailbox full", None).0, Kind::Soft);
         assert_eq!(
-            classify_smtp("554 5.7.1 Service unavailable; blocked").1,
+            classify_smtp("554 5.7.1 Service unavailable; blocked", None).1,
             "blocked"
         );
         assert_eq!(
-            classify_smtp("500 Error: command not recognized").0,
+            classify_smtp("500 Error: command not recognized", None).0,
             Kind::Soft
+        );
+    }
+
+    /// A refusal without an enhanced status code says only in its words
+    /// which command it answered, or not at all: the command, passed in,
+    /// decides as Sisimai's would.
+    #[test]
+    fn smtp_rejections_by_the_command_they_answered() {
+        use classify::SmtpCommand::{Data, MailFrom, RcptTo};
+        let reply = "permanent error (550): No such user";
+        let at = |command| {
+            let (k, r, ..) = classify_smtp(reply, command);
+            (k, r)
+        };
+        assert_eq!(at(Some(RcptTo)), (Kind::Hard, "userunknown"));
+        // Words said after the message itself went are a filter's.
+        assert_eq!(at(Some(Data)), (Kind::Soft, "filtered"));
+        // Refused at MAIL FROM: the address refused is our sender's, and
+        // the contact is not to blame.
+        assert_eq!(at(Some(MailFrom)), (Kind::Soft, "rejected"));
+        assert_eq!(
+            classify_smtp("permanent error (550): Access denied", Some(MailFrom)).1,
+            "rejected"
+        );
+        // With no command known, the text still names one when it can.
+        assert_eq!(
+            classify_smtp("550 No such user (in reply to RCPT TO command)", None).1,
+            "userunknown"
         );
     }
 }

@@ -427,7 +427,7 @@ async fn send_test(
             );
             Ok(())
         }
-        Attempt::Transient(r) | Attempt::Permanent(r) | Attempt::Connection(r) => {
+        Attempt::Transient(r) | Attempt::Permanent { reply: r, .. } | Attempt::Connection(r) => {
             anyhow::bail!("the test message was not accepted: {r}")
         }
     }

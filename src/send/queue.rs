@@ -242,10 +242,23 @@ pub async fn requeue_uncertain(db: &Db, send_id: i64) -> Result<u64, Error> {
 /// The outcome of one attempt, to be recorded.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Sent { reply: String, message_id: String },
-    Deferred { reply: String, next_attempt_at: i64 },
-    Failed { reply: String },
-    Skipped { reason: String },
+    Sent {
+        reply: String,
+        message_id: String,
+    },
+    Deferred {
+        reply: String,
+        next_attempt_at: i64,
+    },
+    /// Refused for good; `command`, the SMTP command the relay refused
+    /// when it did (for classifying the bounce).
+    Failed {
+        reply: String,
+        command: Option<crate::bounce::classify::SmtpCommand>,
+    },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// Writes a batch of outcomes in one transaction. Only rows this worker
@@ -336,7 +349,9 @@ async fn record_on(
                 None,
                 None,
             ),
-            Outcome::Failed { reply } => ("failed", Some(reply.clone()), None, None, None, None),
+            Outcome::Failed { reply, .. } => {
+                ("failed", Some(reply.clone()), None, None, None, None)
+            }
             Outcome::Skipped { reason } => {
                 ("skipped", None, None, None, None, Some(reason.clone()))
             }

@@ -23,6 +23,7 @@ use lettre::transport::smtp::extension::{ClientId, MailParameter};
 use lettre::transport::smtp::response::Response;
 
 use super::Error;
+use crate::bounce::classify::SmtpCommand;
 
 pub use crate::mailurl::TlsMode;
 use crate::mailurl::{self, Protocol};
@@ -299,8 +300,13 @@ pub enum Attempt {
     Accepted(String),
     /// 4xx: try again later.
     Transient(String),
-    /// 5xx to RCPT or DATA: the relay refuses this message for good.
-    Permanent(String),
+    /// 5xx to RCPT or DATA: the relay refuses this message for good; with
+    /// the command refused, when known (a bare "550 No such user" means
+    /// one thing at RCPT and another at MAIL).
+    Permanent {
+        reply: String,
+        command: Option<SmtpCommand>,
+    },
     /// The connection failed or broke: try again later, on a new connection.
     Connection(String),
 }
@@ -335,8 +341,11 @@ pub async fn send_smtp(
         // (never for presswire's 7-bit messages): only closing ends it.
         conn.smtp.abort().await;
         return Attempt::Connection("the session was left in a transaction; reconnecting".into());
+    } else if plain(envelope, bytes) {
+        stepwise(&mut conn.smtp, envelope, bytes).await
     } else {
-        conn.smtp.send(envelope, bytes).await
+        // SMTPUTF8 or 8BITMIME: lettre's own checks and parameters.
+        conn.smtp.send(envelope, bytes).await.map_err(|e| (e, None))
     };
     match result {
         Ok(resp) => Attempt::Accepted(format!(
@@ -344,10 +353,13 @@ pub async fn send_smtp(
             resp.code(),
             resp.message().collect::<Vec<_>>().join(" ")
         )),
-        Err(e) => {
+        Err((e, command)) => {
             let text = scrub(&e.to_string(), target);
             if e.is_permanent() {
-                Attempt::Permanent(text)
+                Attempt::Permanent {
+                    reply: text,
+                    command,
+                }
             } else if e.is_transient() {
                 Attempt::Transient(text)
             } else {
@@ -357,7 +369,38 @@ pub async fn send_smtp(
     }
 }
 
-type SmtpResult = Result<Response, lettre::transport::smtp::Error>;
+type SmtpError = lettre::transport::smtp::Error;
+
+/// A reply, or the failure with the command it answered when known: the
+/// content's reply counts as DATA's, as in Sisimai's vocabulary.
+type SmtpResult = Result<Response, (SmtpError, Option<SmtpCommand>)>;
+
+/// Tags a command's failure with the command.
+fn at(command: SmtpCommand) -> impl Fn(SmtpError) -> (SmtpError, Option<SmtpCommand>) {
+    move |e| (e, Some(command))
+}
+
+/// One message without PIPELINING, a command and its reply at a time, as
+/// lettre's `send` does but knowing which command a refusal answered. A
+/// refusal ends the session (`abort`), as there.
+async fn stepwise(smtp: &mut AsyncSmtpConnection, envelope: &Envelope, bytes: &[u8]) -> SmtpResult {
+    let group = Group::new(None, envelope);
+    let result = async {
+        smtp.command(&group.mail)
+            .await
+            .map_err(at(SmtpCommand::MailFrom))?;
+        for rcpt in &group.rcpts {
+            smtp.command(rcpt).await.map_err(at(SmtpCommand::RcptTo))?;
+        }
+        smtp.command(Data).await.map_err(at(SmtpCommand::Data))?;
+        smtp.message(bytes).await.map_err(at(SmtpCommand::Data))
+    }
+    .await;
+    if result.is_err() {
+        smtp.abort().await;
+    }
+    result
+}
 
 /// One message with PIPELINING. Its MAIL, RCPT and DATA go in one write
 /// unless they went with the previous message; then its content, followed
@@ -381,7 +424,7 @@ async fn pipelined(
         }
     }
     let Some(next) = next.filter(|n| plain(n, b"")) else {
-        let sent = smtp.message(bytes).await;
+        let sent = smtp.message(bytes).await.map_err(at(SmtpCommand::Data));
         if sent.is_err() {
             smtp.abort().await;
         }
@@ -390,10 +433,10 @@ async fn pipelined(
     let content = dot_stuffed(bytes);
     let group = Group::new(Some(&content), next);
     // The first reply is this message's; then come the next one's.
-    let sent = smtp.command(&group).await;
+    let sent = smtp.command(&group).await.map_err(at(SmtpCommand::Data));
     if sent
         .as_ref()
-        .is_err_and(|e| !e.is_permanent() && !e.is_transient())
+        .is_err_and(|(e, _)| !e.is_permanent() && !e.is_transient())
     {
         // The connection failed: nothing more can be read.
         smtp.abort().await;
@@ -407,29 +450,35 @@ async fn pipelined(
 }
 
 /// Reads the replies to a group's MAIL (unless `mail`, already read),
-/// RCPTs and DATA; the first refusal or failure is the result.
+/// RCPTs and DATA; the first refusal or failure is the result, with the
+/// command it answered.
 async fn replies(
     smtp: &mut AsyncSmtpConnection,
-    mail: Option<SmtpResult>,
+    mail: Option<Result<Response, SmtpError>>,
     rcpts: usize,
-) -> Result<(), lettre::transport::smtp::Error> {
+) -> Result<(), (SmtpError, Option<SmtpCommand>)> {
     let mail = match mail {
         Some(r) => r,
         None => smtp.read_response().await,
     };
     let mut first_error = match mail {
         Ok(_) => None,
-        Err(e) if e.is_permanent() || e.is_transient() => Some(e),
+        Err(e) if e.is_permanent() || e.is_transient() => Some((e, Some(SmtpCommand::MailFrom))),
         // The connection failed, or the reply made no sense.
-        Err(e) => return Err(e),
+        Err(e) => return Err((e, Some(SmtpCommand::MailFrom))),
     };
-    for _ in 0..rcpts + 1 {
+    for i in 0..rcpts + 1 {
+        let command = if i < rcpts {
+            SmtpCommand::RcptTo
+        } else {
+            SmtpCommand::Data
+        };
         match smtp.read_response().await {
             Ok(_) => {}
             Err(e) if e.is_permanent() || e.is_transient() => {
-                first_error.get_or_insert(e);
+                first_error.get_or_insert((e, Some(command)));
             }
-            Err(e) => return Err(first_error.unwrap_or(e)),
+            Err(e) => return Err(first_error.unwrap_or((e, Some(command)))),
         }
     }
     // A refused MAIL or RCPT makes the relay refuse DATA (RFC 2920 §3.1);

@@ -307,7 +307,7 @@ async fn step(
         }
     };
     for (claimed, contact, outcome) in done.drain(..) {
-        if let Outcome::Failed { reply } = outcome {
+        if let Outcome::Failed { reply, command } = outcome {
             let email = contact.map(|c| c.email).unwrap_or(claimed.email);
             if let Err(e) = crate::bounce::record_smtp_rejection(
                 &shared.db,
@@ -316,6 +316,7 @@ async fn step(
                 claimed.contact_id,
                 &email,
                 &reply,
+                command,
             )
             .await
             {
@@ -595,6 +596,7 @@ async fn deliver(
         Err(e) => {
             return Ok(Outcome::Failed {
                 reply: format!("not sent: {e}"),
+                command: None,
             })
         }
     };
@@ -605,7 +607,12 @@ async fn deliver(
         Target::Smtp(target) => {
             let envelope = match smtp_envelope(&bounce_address, contact) {
                 Ok(e) => e,
-                Err(reply) => return Ok(Outcome::Failed { reply }),
+                Err(reply) => {
+                    return Ok(Outcome::Failed {
+                        reply,
+                        command: None,
+                    })
+                }
             };
             if conn.as_ref().is_none_or(|c| !c.usable_for(&envelope)) {
                 // Broken, or holding another message's transaction open:
@@ -629,7 +636,7 @@ async fn deliver(
         Attempt::Accepted(reply) => Outcome::Sent { reply, message_id },
         Attempt::Transient(reply) => defer(ctx, d, &reply, &shared.opts),
         Attempt::Connection(reply) => defer(ctx, d, &format!("connection: {reply}"), &shared.opts),
-        Attempt::Permanent(reply) => Outcome::Failed { reply },
+        Attempt::Permanent { reply, command } => Outcome::Failed { reply, command },
     })
 }
 
@@ -685,6 +692,7 @@ fn defer(ctx: &SendContext, d: &Claimed, reply: &str, opts: &Options) -> Outcome
                 "gave up after {} attempts over the maximum age: {reply}",
                 d.attempts
             ),
+            command: None,
         };
     }
     let i = (d.attempts.max(1) - 1) as usize;

@@ -458,6 +458,81 @@ fn hard_rejections_fail_bounce_and_suppress_and_the_next_send_skips_them() {
     });
 }
 
+/// The bounce recorded for each address: (email, kind, reason).
+fn bounce_reasons(app: &TestApp) -> Vec<(String, String, String)> {
+    app.texts("SELECT email, kind, reason FROM bounces ORDER BY email")
+        .into_iter()
+        .map(|r| {
+            let s = |i: usize| r[i].clone().unwrap_or_default();
+            (s(0), s(1), s(2))
+        })
+        .collect()
+}
+
+/// A bare "550 No such user" (no enhanced status code) means what the
+/// command it answered says: at RCPT TO the address does not exist (hard,
+/// suppressed); at MAIL FROM the relay refused our sender, which is no
+/// fault of the contact (soft, kept).
+#[test]
+fn a_bare_550_is_classified_by_the_command_it_answered() {
+    each_backend(|app| {
+        import(app, CONTACTS);
+        let at_rcpt = SmtpSink::start(&["-f", "RCPT", "-B", "550 No such user"]);
+        let out = send_ok(app, &at_rcpt.url(), &["--tag", "gone"]);
+        assert!(out.contains("1 failed"), "{out}");
+        drop(at_rcpt);
+        assert_eq!(
+            bounce_reasons(app),
+            vec![(
+                "desk@harbourpost.example".to_string(),
+                "hard".to_string(),
+                "userunknown".to_string()
+            )]
+        );
+        assert_eq!(app.count("SELECT count(*) FROM suppressions"), 1);
+
+        let at_mail = SmtpSink::start(&["-f", "MAIL", "-B", "550 No such user"]);
+        let out = send_ok(app, &at_mail.url(), &["--tag", "politics"]);
+        assert!(out.contains("1 failed"), "{out}");
+        assert!(at_mail.messages().is_empty());
+        drop(at_mail);
+        let reasons = bounce_reasons(app);
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        let mail = reasons.iter().find(|r| r.0 != "desk@harbourpost.example");
+        assert_eq!(
+            mail.map(|r| (r.1.as_str(), r.2.as_str())),
+            Some(("soft", "rejected")),
+            "{reasons:?}"
+        );
+        // Only the unknown user is suppressed.
+        assert_eq!(app.count("SELECT count(*) FROM suppressions"), 1);
+    });
+}
+
+/// The same through a relay that pipelines: the refusal is read among
+/// MAIL's, RCPT's and DATA's replies, and still tied to RCPT.
+#[test]
+fn a_bare_550_to_a_pipelined_rcpt_is_an_unknown_user() {
+    each_backend(|app| {
+        import(
+            app,
+            "Email,First Name\nreporter1@outlet.example,Ann\nbare2@outlet.example,Ben\nreporter3@outlet.example,Cem\n",
+        );
+        let (url, log) = pipelining_relay();
+        let out = send_ok(app, &url, &[]);
+        assert!(out.contains("2 sent, 0 deferred, 1 failed"), "{out}");
+        assert_eq!(log.lock().unwrap().delivered.len(), 2);
+        assert_eq!(
+            bounce_reasons(app),
+            vec![(
+                "bare2@outlet.example".to_string(),
+                "hard".to_string(),
+                "userunknown".to_string()
+            )]
+        );
+    });
+}
+
 // ---------------------------------------------------------------------------
 // 3b. A relay that offers PIPELINING: MAIL, RCPT and DATA go together,
 // after the previous message's content.
@@ -476,7 +551,8 @@ struct RelayLog {
 
 /// A relay on a free port that offers PIPELINING (which smtp-sink drops
 /// when told to refuse commands) and answers RCPT by the address: `hard…`
-/// 550, `soft…` 450, anyone else 250; DATA with no recipient accepted 554.
+/// 550 5.1.1, `bare…` 550 without an enhanced code, `soft…` 450, anyone
+/// else 250; DATA with no recipient accepted 554.
 fn pipelining_relay() -> (String, std::sync::Arc<Mutex<RelayLog>>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -511,7 +587,9 @@ fn pipelining_relay() -> (String, std::sync::Arc<Mutex<RelayLog>>) {
                     } else if upper.starts_with("RCPT") {
                         let to =
                             line[line.find('<').unwrap() + 1..line.find('>').unwrap()].to_string();
-                        if to.starts_with("hard") {
+                        if to.starts_with("bare") {
+                            "550 No such user\r\n".into()
+                        } else if to.starts_with("hard") {
                             "550 5.1.1 User unknown\r\n".into()
                         } else if to.starts_with("soft") {
                             "450 4.2.0 Mailbox busy\r\n".into()

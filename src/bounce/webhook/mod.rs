@@ -315,7 +315,7 @@ mod tests {
             },
             text,
         ));
-        let (sk, sr, ..) = crate::bounce::classify_smtp(text);
+        let (sk, sr, ..) = crate::bounce::classify_smtp(text, None);
         assert_eq!((k, r.as_str()), (sk, sr));
         assert_eq!((k, r), (Kind::Hard, Reason::UserUnknown));
         let (k, r) = classify(&event(
