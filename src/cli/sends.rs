@@ -82,23 +82,37 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
             match format {
                 ReportFormat::Json => print_json(&all)?,
                 ReportFormat::Table => {
+                    // The outcomes as `presswire report` counts them: a
+                    // delivery a bounce names is bounced, whether the relay
+                    // refused it (failed) or a bounce came back after it
+                    // left (sent); failed is refused with no bounce.
                     let mut t = table(&[
-                        "ID", "RELEASE", "STATE", "CREATED", "TOTAL", "SENT", "PENDING", "FAILED",
+                        "ID",
+                        "RELEASE",
+                        "STATE",
+                        "CREATED",
+                        "TOTAL",
+                        "DELIVERED",
+                        "BOUNCED",
+                        "FAILED",
+                        "PENDING",
                         "OTHER",
                     ]);
                     for s in &all {
-                        let n = |k: &str| s.counts.get(k).copied().unwrap_or(0);
-                        let pending = n("queued") + n("sending") + n("deferred");
-                        let other = s.total - n("sent") - pending - n("failed");
+                        let (_, c, _) = crate::report::counts(&db, s.id).await?;
+                        let pending = c.deferred + c.pending;
+                        // Uncertain, cancelled and skipped.
+                        let other = s.total - c.delivered - c.bounced - c.failed - pending;
                         t.add_row([
                             s.id.to_string(),
                             s.release.clone(),
                             s.state.clone(),
                             s.created_at.clone(),
                             s.total.to_string(),
-                            n("sent").to_string(),
+                            c.delivered.to_string(),
+                            c.bounced.to_string(),
+                            c.failed.to_string(),
                             pending.to_string(),
-                            n("failed").to_string(),
                             other.to_string(),
                         ]);
                     }

@@ -506,7 +506,41 @@ fn a_bare_550_is_classified_by_the_command_it_answered() {
         );
         // Only the unknown user is suppressed.
         assert_eq!(app.count("SELECT count(*) FROM suppressions"), 1);
+
+        // `sends` counts both as bounced, as `report` does, not as OTHER.
+        let list = app.ok(["sends", "list"]);
+        let rows = table_rows(&list);
+        assert_eq!(
+            rows[0][4..],
+            [
+                "TOTAL",
+                "DELIVERED",
+                "BOUNCED",
+                "FAILED",
+                "PENDING",
+                "OTHER"
+            ],
+            "{list}"
+        );
+        for row in &rows[1..] {
+            assert_eq!(row[4..], ["1", "0", "1", "0", "0", "0"], "{list}");
+        }
+        let report = app.json(["report", "latest", "--format", "json"]);
+        assert_eq!(report["counts"]["bounced"], 1, "{report}");
     });
+}
+
+/// The cells of each row of a table as `presswire` prints it.
+fn table_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .filter(|l| l.starts_with('│'))
+        .map(|l| {
+            l.trim_matches('│')
+                .split(['┆', '│'])
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
 }
 
 /// The same through a relay that pipelines: the refusal is read among
