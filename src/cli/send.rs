@@ -226,6 +226,15 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
+    let mut plan = plan;
+    if let Some(why) = plan.start_if_due(crate::db::now_ms()) {
+        let note = format!("{why}: sending now");
+        if args.format == ReportFormat::Json {
+            eprintln!("{note}");
+        } else {
+            println!("{note}");
+        }
+    }
     let id = plan::create(&db, &plan).await?;
     if let Some(why) = &plan.schedule_reason {
         println!("send {id} is scheduled: {why}; `presswire worker` starts it then");

@@ -1,4 +1,4 @@
-//! `presswire sends [list] | status ID | pause ID | resume ID | cancel ID`.
+//! `presswire sends [list] | status ID | pause ID | resume ID | start ID | cancel ID`.
 
 use clap::Subcommand;
 
@@ -30,6 +30,17 @@ pub enum Command {
         /// Also resend deliveries whose outcome is unknown (the worker died while sending them)
         #[arg(long)]
         resend_uncertain: bool,
+        #[command(flatten)]
+        transport: TransportArgs,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Start a scheduled send now, in the foreground, without waiting for its time
+    Start {
+        id: SendRef,
+        /// Start it even though the release's embargo has not lifted
+        #[arg(long)]
+        ignore_embargo: bool,
         #[command(flatten)]
         transport: TransportArgs,
         #[arg(long, value_enum, default_value = "table")]
@@ -69,6 +80,35 @@ impl SendRef {
                 .ok_or_else(|| crate::BadInput("there are no sends yet".into()).into()),
         }
     }
+}
+
+/// Runs send `id` in the foreground to the end (or a pause): `resume` and
+/// `start`.
+async fn foreground(
+    ctx: &Context,
+    db: &crate::db::Db,
+    id: i64,
+    transport: TransportArgs,
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    let info = queue::sends(db, Some(id)).await?.remove(0);
+    if info.state != "running" {
+        queue::set_state(db, id, SendState::Running).await?;
+    }
+    // Resuming means "the relay is fine now": retry what was deferred.
+    queue::retry_now(db, id).await?;
+    let concurrency = info.settings.as_ref().map(|s| s.concurrency).unwrap_or(2);
+    let opts = transport.options(&ctx.config, Some(id), concurrency)?;
+    let summary = deliver(db, opts, info.total as u64, ctx.quiet).await?;
+    print_summary(id, &summary, format)?;
+    let uncertain = queue::uncertain(db, id).await?;
+    if !uncertain.is_empty() && format == ReportFormat::Table {
+        println!(
+            "{} uncertain deliveries were not resent; `presswire sends resume {id} --resend-uncertain` resends them",
+            uncertain.len()
+        );
+    }
+    Ok(())
 }
 
 pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
@@ -193,6 +233,24 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
             format,
         } => {
             let id = id.resolve(&db).await?;
+            let info = queue::sends(&db, Some(id)).await?.remove(0);
+            let waiting = info.scheduled_ms.filter(|t| *t > now_ms());
+            if let Some(t) = waiting {
+                // Scheduled, or paused before its time came: it waits for
+                // its time again; starting it early is `sends start`.
+                if info.state == "scheduled"
+                    || (info.state == "paused" && info.started_at.is_none())
+                {
+                    queue::reschedule(&db, id).await?;
+                    println!(
+                        "send {id} is scheduled for {}; `presswire worker` starts it then, \
+                         `presswire sends start {id}` now",
+                        crate::contacts::format_time(t)
+                    );
+                    db.close().await;
+                    return Ok(());
+                }
+            }
             let recovered = queue::recover(&db, Some(id)).await?;
             if recovered > 0 {
                 println!("{recovered} deliveries were being sent when their worker stopped: now uncertain");
@@ -201,23 +259,35 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                 let n = queue::requeue_uncertain(&db, id).await?;
                 println!("{n} uncertain deliveries queued again");
             }
+            foreground(ctx, &db, id, transport, format).await?;
+        }
+        Command::Start {
+            id,
+            ignore_embargo,
+            transport,
+            format,
+        } => {
+            let id = id.resolve(&db).await?;
             let info = queue::sends(&db, Some(id)).await?.remove(0);
-            if info.state != "running" {
-                queue::set_state(&db, id, SendState::Running).await?;
+            if info.state != "scheduled" {
+                return Err(crate::BadInput(format!(
+                    "send {id} is {}, not scheduled: `presswire sends start` starts a scheduled send \
+                     (`presswire sends resume {id}` continues a paused or interrupted one)",
+                    info.state
+                ))
+                .into());
             }
-            // Resuming means "the relay is fine now": retry what was deferred.
-            queue::retry_now(&db, id).await?;
-            let concurrency = info.settings.as_ref().map(|s| s.concurrency).unwrap_or(2);
-            let opts = transport.options(&ctx.config, Some(id), concurrency)?;
-            let summary = deliver(&db, opts, info.total as u64, ctx.quiet).await?;
-            print_summary(id, &summary, format)?;
-            let uncertain = queue::uncertain(&db, id).await?;
-            if !uncertain.is_empty() && format == ReportFormat::Table {
-                println!(
-                    "{} uncertain deliveries were not resent; `presswire sends resume {id} --resend-uncertain` resends them",
-                    uncertain.len()
-                );
+            let embargo = crate::send::worker::embargo(&db, id).await?;
+            if let Some(lifts) = embargo.filter(|t| *t > now_ms() && !ignore_embargo) {
+                return Err(crate::BadInput(format!(
+                    "send {id} waits for the release's embargo, which lifts at {}; \
+                     add --ignore-embargo to send it before then",
+                    crate::contacts::format_time(lifts)
+                ))
+                .into());
             }
+            println!("send {id} starts now");
+            foreground(ctx, &db, id, transport, format).await?;
         }
     }
     db.close().await;

@@ -47,6 +47,20 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// When the time the send was to wait for has come (an `--at` in the
+    /// past, or one that passed while a large send was being planned, or an
+    /// embargo that lifted meanwhile), the send starts now: returns what it
+    /// was waiting for, to say so.
+    pub fn start_if_due(&mut self, now: i64) -> Option<String> {
+        let t = self.scheduled_at.filter(|t| *t <= now)?;
+        self.scheduled_at = None;
+        self.schedule_reason = None;
+        Some(format!(
+            "the start time {} has passed",
+            crate::contacts::format_time(t)
+        ))
+    }
+
     pub fn summary(&self) -> Summary {
         let per_second = self.settings.rate.per_second();
         Summary {
@@ -136,7 +150,8 @@ pub async fn plan(
             lines.join("\n  ")
         )));
     }
-    let mut scheduled_at = at.filter(|t| *t > now_ms());
+    // A time already past is kept: `start_if_due` says so and starts now.
+    let mut scheduled_at = at;
     let mut schedule_reason =
         scheduled_at.map(|t| format!("--at {}", crate::contacts::format_time(t)));
     if !settings.ignore_embargo {

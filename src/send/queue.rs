@@ -480,9 +480,11 @@ pub async fn set_state(db: &Db, id: i64, to: SendState) -> Result<SendState, Err
         )));
     }
     let now = now_ms();
-    // The new state; a started send keeps its first start time.
+    // The new state; a send starts when it first runs (a scheduled send
+    // paused has not started), and keeps its first start time.
     sqlx::query(
-        "UPDATE sends SET state = $1, started_at = COALESCE(started_at, $2), \
+        "UPDATE sends SET state = $1, \
+             started_at = CASE WHEN $1 = 'running' THEN COALESCE(started_at, $2) ELSE started_at END, \
              finished_at = CASE WHEN $1 = 'cancelled' THEN $2 ELSE NULL END WHERE id = $3",
     )
     .bind(to.as_str())
@@ -502,6 +504,18 @@ pub async fn set_state(db: &Db, id: i64, to: SendState) -> Result<SendState, Err
         .await?;
     }
     Ok(from)
+}
+
+/// Puts a paused send that never started back to waiting for its time.
+pub async fn reschedule(db: &Db, id: i64) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE sends SET state = 'scheduled' WHERE id = $1 AND state IN ('scheduled', 'paused') \
+         AND started_at IS NULL",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }
 
 /// Starts scheduled sends whose time has come.

@@ -102,7 +102,23 @@ struct SendContext {
 /// bundle, slug, settings, started_at, created_at.
 type SendRow = (Option<String>, String, String, Option<i64>, i64);
 
-async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
+/// The stored release of send `id`, unpacked into a temporary folder that
+/// lives as long as the returned `TempDir`, with the send's settings,
+/// slug, and start (or creation) time.
+async fn stored_release(
+    db: &Db,
+    id: i64,
+) -> Result<
+    (
+        Release,
+        crate::release::TemplateSource,
+        Settings,
+        String,
+        i64,
+        tempfile::TempDir,
+    ),
+    Error,
+> {
     // The stored release and settings of a send.
     let row: Option<SendRow> = sqlx::query_as(
         "SELECT r.bundle, r.slug, s.settings, s.started_at, s.created_at \
@@ -124,6 +140,33 @@ async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
         .tempdir()
         .map_err(|e| Error::Input(format!("a temporary folder for send {id}: {e}")))?;
     let (release, templates) = bundle.unpack(dir.path())?;
+    Ok((
+        release,
+        templates,
+        settings,
+        slug,
+        started.unwrap_or(created),
+        dir,
+    ))
+}
+
+/// When the stored release of send `id` may be published (epoch ms): the
+/// latest embargo of its files, unless the send was planned to ignore
+/// embargoes; `None` when nothing holds it back.
+pub async fn embargo(db: &Db, id: i64) -> Result<Option<i64>, Error> {
+    let (release, _, settings, ..) = stored_release(db, id).await?;
+    if settings.ignore_embargo {
+        return Ok(None);
+    }
+    Ok(release
+        .files()
+        .filter_map(|f| f.embargo)
+        .map(|e| e.timestamp_millis())
+        .max())
+}
+
+async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
+    let (release, templates, settings, slug, started_at, dir) = stored_release(db, id).await?;
     let renderer = Renderer::new(&release, &templates)?;
     let mut attachments = HashMap::new();
     for f in release.files() {
@@ -138,7 +181,7 @@ async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
         settings,
         slug,
         from_domain,
-        started_at: started.unwrap_or(created),
+        started_at,
         failures: AtomicU32::new(0),
         _dir: dir,
     })

@@ -1045,6 +1045,85 @@ fn at_a_future_time_schedules_the_send_and_nothing_leaves() {
     });
 }
 
+/// A start time already past (or one that passes while a large send is
+/// planned: the same check, made when the send is created) starts the
+/// send at once, and says so.
+#[test]
+fn at_a_time_already_past_sends_at_once_and_says_so() {
+    each_backend(|app| {
+        import(app, CONTACTS);
+        let sink = SmtpSink::start(&[]);
+        let out = send_ok(app, &sink.url(), &["--at", "2020-05-10T09:00:00+03:00"]);
+        assert!(
+            out.contains("the start time 2020-05-10T06:00:00Z has passed: sending now"),
+            "{out}"
+        );
+        assert!(out.contains("4 sent"), "{out}");
+        assert_eq!(state_of_send(app, last_send(app)), "finished");
+        assert_eq!(sink.messages().len(), 4);
+    });
+}
+
+/// `sends start` starts a scheduled send now; `sends resume` leaves it
+/// waiting for its time (as it does a scheduled send that was paused);
+/// neither sends an embargoed release before the embargo lifts.
+#[test]
+fn a_scheduled_send_starts_early_with_sends_start() {
+    each_backend(|app| {
+        import(app, CONTACTS);
+        let sink = SmtpSink::start(&[]);
+        send_ok(app, &sink.url(), &["--at", "2099-05-10T09:00:00+03:00"]);
+        let id = last_send(app);
+        let ids = id.to_string();
+
+        let out = app.ok(["sends", "resume", &ids, "--smtp", &sink.url()]);
+        assert!(out.contains(&format!("sends start {id}")), "{out}");
+        assert_eq!(state_of_send(app, id), "scheduled");
+        app.ok(["sends", "pause", &ids]);
+        app.ok(["sends", "resume", &ids, "--smtp", &sink.url()]);
+        assert_eq!(state_of_send(app, id), "scheduled");
+        assert!(sink.messages().is_empty());
+
+        let out = app.ok(["sends", "start", &ids, "--smtp", &sink.url()]);
+        assert!(out.contains("4 sent"), "{out}");
+        assert_eq!(state_of_send(app, id), "finished");
+        assert_eq!(sink.messages().len(), 4);
+        // Only a scheduled send starts.
+        let (_, err) = app.fails(2, ["sends", "start", &ids, "--smtp", &sink.url()]);
+        assert!(err.contains("finished, not scheduled"), "{err}");
+
+        // An embargo holds unless it is ignored, here too.
+        app.write("embargoed.md", EMBARGOED);
+        let url = sink.url();
+        app.ok([
+            "send",
+            "embargoed.md",
+            "--yes",
+            "--rate",
+            "unlimited",
+            "--smtp",
+            &url,
+        ]);
+        let embargoed = last_send(app).to_string();
+        let (_, err) = app.fails(2, ["sends", "start", &embargoed, "--smtp", &url]);
+        assert!(
+            err.contains("embargo") && err.contains("--ignore-embargo"),
+            "{err}"
+        );
+        assert_eq!(sink.messages().len(), 4);
+        let out = app.ok([
+            "sends",
+            "start",
+            &embargoed,
+            "--ignore-embargo",
+            "--smtp",
+            &url,
+        ]);
+        assert!(out.contains("4 sent"), "{out}");
+        assert_eq!(sink.messages().len(), 8);
+    });
+}
+
 #[test]
 fn an_embargoed_release_is_scheduled_unless_the_embargo_is_ignored() {
     each_backend(|app| {
