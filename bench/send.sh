@@ -8,7 +8,9 @@
 #     press officer would otherwise script, on 2,000 messages.
 # presswire's figure counts the whole `presswire send`: planning (every
 # message rendered and checked, the deliveries written) and sending; the
-# two phases are printed beside it.
+# two phases are printed beside it. The three take turns, RUNS times
+# (default 3), and the figures are medians: a burst of load from elsewhere
+# on the machine then falls on all of them alike.
 #
 #   bench/send.sh [MESSAGES]        # default 20000; CONNECTIONS=… (default 2)
 #   bench/send.sh --rss [CONTACTS]  # default 1000000: peak RSS of a real
@@ -128,29 +130,17 @@ PY
     exit 0
 fi
 
-# 1. presswire
-P1=$(port); start_sink "$P1"
-t0=$(now)
-/usr/bin/time -f "%M" -o rss.txt "$BIN" --db "$DB" -q send release.md --templates templates --yes \
-    --rate unlimited --concurrency "$C" --smtp "smtp://127.0.0.1:$P1" --format json >summary.json
-t1=$(now)
-stop_sink
-SENT=$(sqlite3 p.db "select count(*) from deliveries where state = 'sent' and sent_at is not null and message_id is not null")
+# The three contenders take turns, RUNS times (default 3), so that load
+# from elsewhere on the machine falls on each alike; each figure is the
+# median of its runs. Every run starts a fresh smtp-sink, and presswire a
+# fresh database.
+RUNS=${RUNS:-3}
+sqlite3 p.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+cp p.db fresh.db
 SIZE=$("$BIN" --db "$DB" release preview release.md --templates templates --format eml | wc -c)
-PW=$(python3 -c "print(f'{$SENT/($t1-$t0):.0f}')")
-read -r PLAN SEND <<<"$(phases summary.json "$(python3 -c "print($t1-$t0)")")"
 
-# 2. smtp-source, same count, size and connections
-P2=$(port); start_sink "$P2"
-t0=$(now)
-/usr/sbin/smtp-source -d -s "$C" -m "$N" -l "$SIZE" -f press@clearwater-rights.example \
-    -t journalist@outlet.example "127.0.0.1:$P2"
-t1=$(now)
-stop_sink
-SS=$(python3 -c "print(f'{$N/($t1-$t0):.0f}')")
-
-# 3. mailmerge on MM messages
-if [ ! -x venv/bin/mailmerge ] && [ ! -x ../mailmerge-venv/bin/mailmerge ]; then
+# mailmerge on MM messages: its input, once
+if [ ! -x ../mailmerge-venv/bin/mailmerge ]; then
     python3 -m venv ../mailmerge-venv >/dev/null && ../mailmerge-venv/bin/pip install -q mailmerge
 fi
 MMBIN=../mailmerge-venv/bin/mailmerge
@@ -169,27 +159,66 @@ python3 - "$SIZE" >>mm-template.txt <<'PY'
 import sys
 print(("Forty communities along the Lumo River today asked for a freeze. " * 200)[: int(sys.argv[1]) - 400])
 PY
-P3=$(port); start_sink "$P3"
-cat >mm.conf <<CONF
+
+: >runs.txt
+for run in $(seq "$RUNS"); do
+    # 1. presswire, on a fresh copy of the imported database
+    cp fresh.db p.db; rm -f p.db-wal p.db-shm
+    P1=$(port); start_sink "$P1"
+    t0=$(now)
+    /usr/bin/time -f "%M" -o rss.txt "$BIN" --db "$DB" -q send release.md --templates templates --yes \
+        --rate unlimited --concurrency "$C" --smtp "smtp://127.0.0.1:$P1" --format json >summary.json
+    t1=$(now)
+    stop_sink
+    SENT=$(sqlite3 p.db "select count(*) from deliveries where state = 'sent' and sent_at is not null and message_id is not null")
+    read -r PLAN SEND <<<"$(phases summary.json "$(python3 -c "print($t1-$t0)")")"
+    PW=$(python3 -c "print(f'{$SENT/($t1-$t0):.0f}')")
+    PWS=$(python3 -c "print(f'{$SENT/$SEND:.0f}')")
+
+    # 2. smtp-source, same count, size and connections
+    P2=$(port); start_sink "$P2"
+    t0=$(now)
+    /usr/sbin/smtp-source -d -s "$C" -m "$N" -l "$SIZE" -f press@clearwater-rights.example \
+        -t journalist@outlet.example "127.0.0.1:$P2"
+    t1=$(now)
+    stop_sink
+    SS=$(python3 -c "print(f'{$N/($t1-$t0):.0f}')")
+
+    # 3. mailmerge on MM messages
+    P3=$(port); start_sink "$P3"
+    cat >mm.conf <<CONF
 [smtp_server]
 host = 127.0.0.1
 port = $P3
 security = Never
 ratelimit = 0
 CONF
-t0=$(now)
-"$MMBIN" --no-limit --no-dry-run --template mm-template.txt --database mm.csv --config mm.conf >/dev/null
-t1=$(now)
-stop_sink
-MR=$(python3 -c "print(f'{$MM/($t1-$t0):.0f}')")
+    t0=$(now)
+    "$MMBIN" --no-limit --no-dry-run --template mm-template.txt --database mm.csv --config mm.conf >/dev/null
+    t1=$(now)
+    stop_sink
+    MR=$(python3 -c "print(f'{$MM/($t1-$t0):.0f}')")
+    echo "$PW $PWS $PLAN $SEND $SS $MR $SENT $(( $(cat rss.txt) / 1024 ))" | tee -a runs.txt >&2
+done
 
-RSS=$(( $(cat rss.txt) / 1024 ))
-python3 - "$PW" "$SS" "$MR" "$SENT" "$N" "$SIZE" "$C" "$RSS" "$PLAN" "$SEND" <<'PY'
-import sys
-pw, ss, mr, sent, n, size, c, rss, plan, send = (float(x) for x in sys.argv[1:])
-print(f"messages: {int(n)} of {int(size)} bytes over {int(c)} connection(s); recorded as sent: {int(sent)}")
-print(f"presswire send        {pw:>8.0f} msg/s   (planning {plan:.2f} s + sending {send:.2f} s = "
-      f"{sent / send:.0f} msg/s while sending; peak RSS {rss:.0f} MB)")
-print(f"smtp-source -d        {ss:>8.0f} msg/s   ratio {pw/ss:.2f}x (target >= 0.8x: {'PASS' if pw/ss >= 0.8 else 'MISS'})")
-print(f"mailmerge (2,000)     {mr:>8.0f} msg/s   ratio {pw/mr:.1f}x (target >= 10x: {'PASS' if pw/mr >= 10 else 'MISS'})")
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 - "$N" "$SIZE" "$C" "$MM" "$LOAD" runs.txt <<'PY'
+import statistics, sys
+n, size, c, mm = (int(x) for x in sys.argv[1:5])
+load = sys.argv[5]
+runs = [[float(x) for x in line.split()] for line in open(sys.argv[6]) if line.strip()]
+col = lambda i: [r[i] for r in runs]
+med = lambda i: statistics.median(col(i))
+pw, pws, plan, send, ss, mr = (med(i) for i in range(6))
+sent = min(col(6))
+rss = max(col(7))
+spread = lambda i: "/".join(f"{x:.0f}" for x in col(i))
+print(f"messages: {n} of {size} bytes over {c} connection(s); recorded as sent: {int(sent)} (fewest of {len(runs)} runs)")
+print(f"medians of {len(runs)} runs taking turns; load average at the end {load}")
+print(f"presswire send        {pw:>8.0f} msg/s   whole command (runs {spread(0)}; planning {plan:.2f} s + sending {send:.2f} s; peak RSS {rss:.0f} MB)")
+print(f"  sending phase only  {pws:>8.0f} msg/s   (runs {spread(1)})")
+print(f"smtp-source -d        {ss:>8.0f} msg/s   (runs {spread(4)})")
+print(f"mailmerge ({mm:,})     {mr:>8.0f} msg/s   (runs {spread(5)})")
+print(f"ratio to smtp-source  {pw/ss:.2f}x whole command, {pws/ss:.2f}x sending phase (target >= 0.8x: {'PASS' if pw/ss >= 0.8 else 'MISS'} on the whole command)")
+print(f"ratio to mailmerge    {pw/mr:.1f}x whole command, {pws/mr:.1f}x sending phase (target >= 10x: {'PASS' if pw/mr >= 10 else 'MISS'} on the whole command)")
 PY
