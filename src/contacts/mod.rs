@@ -247,6 +247,18 @@ pub async fn list_page(
     Ok(rows.into_iter().map(Contact::from).collect())
 }
 
+/// A query of an audience's contacts for a statement to build on
+/// (planning a send inserts one delivery per contact with it): the
+/// columns `id`, `email`, `email_key`, `status` and `suppressed` (the
+/// reason, when the address or its domain is suppressed), unordered.
+pub fn audience_sql(audience: &Audience, params: &mut Params) -> String {
+    let filter = audience.where_sql(params);
+    format!(
+        "SELECT c.id, c.email, c.email_key, c.status, {SUPPRESSED_SQL} AS suppressed \
+         FROM contacts c WHERE {filter}"
+    )
+}
+
 /// The contacts with these ids (for a send's claimed deliveries).
 pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<Contact>, Error> {
     let mut conn = db.pool.acquire().await?;

@@ -109,11 +109,21 @@ pub async fn plan(
     let mut checker = Checker::new(&release, Some(&renderer), None);
     let mut recipients = 0;
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    let mut after: Option<String> = None;
+    // Each page is read while the one before it is checked: the database
+    // works on its own thread while checking keeps the cores busy.
+    let read = |after: Option<String>| {
+        let (db, audience) = (db.clone(), audience.clone());
+        tokio::spawn(
+            async move { contacts::list_page(&db, &audience, after.as_deref(), PAGE).await },
+        )
+    };
+    let mut next = read(None);
     loop {
-        let page = contacts::list_page(db, &audience, after.as_deref(), PAGE).await?;
+        let page = next
+            .await
+            .map_err(|e| Error::Input(format!("reading the audience: {e}")))??;
         let Some(last) = page.last() else { break };
-        after = Some(last.email.to_lowercase());
+        next = read(Some(last.email.to_lowercase()));
         let mut to_check = Vec::with_capacity(page.len());
         for c in page {
             match skip_reason(&c) {
@@ -221,51 +231,22 @@ pub async fn create(db: &Db, plan: &Plan) -> Result<i64, Error> {
     .fetch_one(&mut *tx)
     .await?;
     // One delivery per contact, in address order (which spreads domains
-    // evenly); the skipped ones too, so the report can say who was left
-    // out and why. The audience is walked again, page by page.
+    // evenly); the skipped ones too, with why (as `skip_reason` words it),
+    // so the report can say who was left out. One statement: the rows
+    // never leave the database.
     let mut params = Params::new();
-    let mut rows = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let page = contacts::list_page(db, &plan.audience, after.as_deref(), PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.email.to_lowercase());
-        for c in &page {
-            let why = skip_reason(c);
-            let state = if why.is_some() { "skipped" } else { "queued" };
-            // Placeholders come from `Db::values_list` (`?` on SQLite: see there).
-            params.push(send_id);
-            params.push(c.id);
-            params.push(c.email.as_str());
-            params.push(state);
-            params.push(why);
-            params.push(now);
-            params.push(now);
-            rows += 1;
-            if rows == 2_000 {
-                insert_deliveries(db, &mut tx, std::mem::take(&mut params), rows).await?;
-                rows = 0;
-            }
-        }
-    }
-    insert_deliveries(db, &mut tx, params, rows).await?;
+    let send_p = params.push(send_id);
+    let now_p = params.push(now);
+    let audience = contacts::audience_sql(&plan.audience, &mut params);
+    let why = "CASE WHEN a.suppressed IS NOT NULL THEN 'suppressed (' || a.suppressed || ')' \
+               WHEN a.status <> 'active' THEN 'status ' || a.status END";
+    let sql = format!(
+        "INSERT INTO deliveries (send_id, contact_id, email, state, skip_reason, created_at, updated_at) \
+         SELECT {send_p}, a.id, a.email, CASE WHEN ({why}) IS NULL THEN 'queued' ELSE 'skipped' END, \
+                {why}, {now_p}, {now_p} \
+         FROM ({audience}) a ORDER BY a.email_key"
+    );
+    params.query(&sql).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(send_id)
-}
-
-async fn insert_deliveries(
-    db: &Db,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    params: Params,
-    rows: usize,
-) -> Result<(), Error> {
-    if rows == 0 {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO deliveries (send_id, contact_id, email, state, skip_reason, created_at, updated_at) VALUES {}",
-        db.values_list(rows, 7)
-    );
-    params.query(&sql).execute(&mut **tx).await?;
-    Ok(())
 }

@@ -271,15 +271,24 @@ impl fmt::Display for Group<'_> {
 /// lettre's `message` writes. `bytes` is ASCII.
 fn dot_stuffed(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut rest = bytes;
+    // A line starts at the beginning and after each CRLF.
     let mut line_start = true;
-    let mut cr = false;
-    for &b in bytes {
-        if b == b'.' && line_start {
+    loop {
+        if line_start && rest.first() == Some(&b'.') {
             out.push(b'.');
         }
-        out.push(b);
-        line_start = cr && b == b'\n';
-        cr = b == b'\r';
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                out.extend_from_slice(&rest[..=i]);
+                line_start = i > 0 && rest[i - 1] == b'\r';
+                rest = &rest[i + 1..];
+            }
+            None => {
+                out.extend_from_slice(rest);
+                break;
+            }
+        }
     }
     out.extend_from_slice(b"\r\n.\r\n");
     String::from_utf8(out).unwrap_or_default()
@@ -594,6 +603,16 @@ impl Dkim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_is_dot_stuffed_as_lettre_would() {
+        assert_eq!(
+            dot_stuffed(b".a\r\n.b\r\nc.\n.d\r\n"),
+            "..a\r\n..b\r\nc.\n.d\r\n\r\n.\r\n"
+        );
+        assert_eq!(dot_stuffed(b""), "\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"x\r\n."), "x\r\n..\r\n.\r\n");
+    }
 
     #[test]
     fn urls_parse_and_never_show_the_password() {
