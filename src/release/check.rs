@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::message::{self, AttachmentFile, Envelope, ATTACHMENT_WARN_BYTES};
+use super::message::{self, Envelope, ATTACHMENT_WARN_BYTES};
 use super::{Error, Release, Renderer};
 use crate::contacts::Contact;
 
@@ -103,7 +103,6 @@ pub struct Checker<'a> {
     renderer: Option<&'a Renderer>,
     report: CheckReport,
     failures: BTreeMap<String, Sample>,
-    attachments: BTreeMap<String, Vec<AttachmentFile>>,
     greets_by_first_name: bool,
     no_first_name: Sample,
     unmatched: BTreeMap<String, Sample>,
@@ -124,7 +123,6 @@ impl<'a> Checker<'a> {
             failures.entry(e.to_string()).or_default();
         }
         // Attachments: read once; missing files are errors, big ones a warning.
-        let mut attachments = BTreeMap::new();
         for file in release.files() {
             match message::read_attachments(file) {
                 Ok(a) => {
@@ -137,7 +135,6 @@ impl<'a> Checker<'a> {
                             total as f64 / 1_048_576.0
                         ));
                     }
-                    attachments.insert(file.name(), a);
                 }
                 Err(e) => {
                     failures.entry(e.to_string()).or_default();
@@ -152,7 +149,6 @@ impl<'a> Checker<'a> {
             renderer,
             report,
             failures,
-            attachments,
             greets_by_first_name,
             no_first_name: Sample::default(),
             unmatched: BTreeMap::new(),
@@ -202,18 +198,12 @@ impl<'a> Checker<'a> {
         let renderer = self.renderer?;
         let release = self.release;
         let file = release.file_for(contact.language.as_deref());
-        let attachments = &self.attachments;
+        // Every header and address, as building the message would; the
+        // body's encoding cannot fail and is left to the sending.
         Some(
             renderer
                 .render(release, contact)
-                .and_then(|r| {
-                    let a = attachments
-                        .get(&file.name())
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]);
-                    message::build(file, &r, contact, a, &Envelope::new(release))
-                })
-                .map(|_| ()),
+                .and_then(|r| message::check(file, &r, contact, &Envelope::new(release))),
         )
     }
 

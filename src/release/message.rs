@@ -119,6 +119,78 @@ pub fn build(
 ) -> Result<Message, Error> {
     let release = file.name();
     let who = format!("contact {}", contact.email);
+    let b = headers(file, rendered, contact, envelope)?;
+    let seed = boundary_seed(&envelope.message_id);
+    let alternative = MultiPart::alternative()
+        .boundary(format!("=_alt_{seed}"))
+        .singlepart(
+            SinglePart::builder()
+                .content_type(ContentType::TEXT_PLAIN)
+                .body(encode::text_body(&rendered.text)),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .content_type(ContentType::TEXT_HTML)
+                .body(encode::text_body(&rendered.html)),
+        );
+    let message = if attachments.is_empty() {
+        b.multipart(alternative)
+    } else {
+        let mut mixed = MultiPart::mixed()
+            .boundary(format!("=_mix_{seed}"))
+            .multipart(alternative);
+        for a in attachments {
+            let ct = ContentType::parse(&a.content_type).unwrap_or(
+                ContentType::parse("application/octet-stream")
+                    .map_err(|e| Error::Header(e.to_string()))?,
+            );
+            // Always base64: left to choose, lettre sends an all-ASCII file
+            // as 7bit with its bare LFs, which SMTP forbids (RFC 5321
+            // §2.3.8) and relays rewrite, corrupting e.g. a PDF's offsets.
+            let body = Body::new_with_encoding(a.bytes.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| {
+                    Error::Header(format!(
+                        "{release}: attachment {}: cannot encode it",
+                        a.name
+                    ))
+                })?;
+            mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(body, ct));
+        }
+        b.multipart(mixed)
+    };
+    message.map_err(|e| Error::Header(format!("{who}: cannot build the message: {e}")))
+}
+
+/// Checks what [`build`] checks of `contact`'s message (every address and
+/// header, and that lettre takes them) without encoding its body: planning
+/// checks every message before the first leaves, and the parts of a body
+/// always encode (quoted-printable and base64 take any text or bytes).
+pub fn check(
+    file: &ReleaseFile,
+    rendered: &Rendered,
+    contact: &Contact,
+    envelope: &Envelope,
+) -> Result<(), Error> {
+    headers(file, rendered, contact, envelope)?
+        .body(String::new())
+        .map(|_| ())
+        .map_err(|e| {
+            Error::Header(format!(
+                "contact {}: cannot build the message: {e}",
+                contact.email
+            ))
+        })
+}
+
+/// The headers of `contact`'s message, checked.
+fn headers(
+    file: &ReleaseFile,
+    rendered: &Rendered,
+    contact: &Contact,
+    envelope: &Envelope,
+) -> Result<lettre::message::MessageBuilder, Error> {
+    let release = file.name();
+    let who = format!("contact {}", contact.email);
     let front = &file.front;
     let from = mailbox(
         "`from`",
@@ -159,45 +231,7 @@ pub fn build(
             .map_err(|_| Error::Header(format!("{name:?} is not a valid header name")))?;
         b = b.raw_header(HeaderValue::new(name, value.to_string()));
     }
-    let seed = boundary_seed(&envelope.message_id);
-    let alternative = MultiPart::alternative()
-        .boundary(format!("=_alt_{seed}"))
-        .singlepart(
-            SinglePart::builder()
-                .content_type(ContentType::TEXT_PLAIN)
-                .body(encode::text_body(&rendered.text)),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .content_type(ContentType::TEXT_HTML)
-                .body(encode::text_body(&rendered.html)),
-        );
-    let message = if attachments.is_empty() {
-        b.multipart(alternative)
-    } else {
-        let mut mixed = MultiPart::mixed()
-            .boundary(format!("=_mix_{seed}"))
-            .multipart(alternative);
-        for a in attachments {
-            let ct = ContentType::parse(&a.content_type).unwrap_or(
-                ContentType::parse("application/octet-stream")
-                    .map_err(|e| Error::Header(e.to_string()))?,
-            );
-            // Always base64: left to choose, lettre sends an all-ASCII file
-            // as 7bit with its bare LFs, which SMTP forbids (RFC 5321
-            // §2.3.8) and relays rewrite, corrupting e.g. a PDF's offsets.
-            let body = Body::new_with_encoding(a.bytes.clone(), ContentTransferEncoding::Base64)
-                .map_err(|_| {
-                    Error::Header(format!(
-                        "{release}: attachment {}: cannot encode it",
-                        a.name
-                    ))
-                })?;
-            mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(body, ct));
-        }
-        b.multipart(mixed)
-    };
-    message.map_err(|e| Error::Header(format!("{who}: cannot build the message: {e}")))
+    Ok(b)
 }
 
 /// MIME boundaries derived from the Message-ID: unique per message, and the
