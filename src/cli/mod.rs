@@ -58,7 +58,7 @@ pub enum Command {
     Release(release::Command),
     /// Send a release to an audience (plan, confirm, deliver)
     Send(Box<send::SendArgs>),
-    /// List sends; status, pause, resume or cancel one
+    /// List sends; status, pause, resume, start or cancel one
     Sends {
         #[command(subcommand)]
         command: Option<sends::Command>,

@@ -106,7 +106,8 @@ pub struct SendArgs {
     /// Deferred deliveries fail after this many hours (default 24)
     #[arg(long, value_name = "HOURS")]
     pub max_age: Option<u64>,
-    /// Start at this time (RFC 3339, e.g. 2026-05-10T09:00:00+03:00)
+    /// Start at this time (RFC 3339, e.g. 2026-05-10T09:00:00+03:00); a time already past starts
+    /// at once. `presswire sends start ID` starts a scheduled send early
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Send before the release's embargo lifts
