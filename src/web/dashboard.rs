@@ -7,9 +7,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::stream;
 use serde::{Deserialize, Serialize};
 
 use super::App;
@@ -175,20 +177,22 @@ pub async fn send_report_file(
         _ => return app.error(StatusCode::NOT_FOUND, "There is no page at this address."),
     };
     let body = match file.as_str() {
-        // One row per delivery, written as it is read.
-        "report.csv" => {
-            let mut out = Vec::new();
-            report::deliveries::write_csv(&app.db, id, &mut out)
-                .await
-                .map(|_| out)
-        }
+        // One row per delivery, sent page by page as it is read: a send of
+        // a million deliveries makes a CSV of some 200 MB.
+        "report.csv" => report::deliveries::CsvPages::open(&app.db, id)
+            .await
+            .map(|pages| {
+                Body::from_stream(stream::try_unfold(pages, |mut pages| async move {
+                    Ok::<_, report::Error>(pages.next().await?.map(|(bytes, _)| (bytes, pages)))
+                }))
+            }),
         _ => report::build(&app.db, id).await.and_then(|r| {
             if file == "report.json" {
                 let mut out = serde_json::to_vec_pretty(&r).map_err(std::io::Error::from)?;
                 out.push(b'\n');
-                Ok(out)
+                Ok(Body::from(out))
             } else {
-                report::html::render(&r).map(String::into_bytes)
+                report::html::render(&r).map(Body::from)
             }
         }),
     };
