@@ -49,6 +49,71 @@ pub struct Unparseable {
     pub error: String,
 }
 
+/// What recording a batch of bounces did, as an import and a webhook
+/// request both report it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub recorded: usize,
+    /// Of those recorded: matched to a delivery, or not.
+    pub matched: usize,
+    pub unmatched: usize,
+    /// Addresses the policy newly suppressed.
+    pub suppressed: usize,
+    /// Recorded before (the same message or event again), skipped.
+    pub duplicates: usize,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.recorded += o.recorded;
+        self.matched += o.matched;
+        self.unmatched += o.unmatched;
+        self.suppressed += o.suppressed;
+        self.duplicates += o.duplicates;
+    }
+}
+
+/// Whether a bounce under this dedupe key was recorded before: checked
+/// before matching, which it makes unnecessary.
+pub(crate) async fn recorded_before(
+    tx: &mut AnyConnection,
+    key: &str,
+) -> Result<bool, sqlx::Error> {
+    let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM bounces WHERE dedupe_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(seen.is_some())
+}
+
+/// Records one matched (or unmatched) bounce with the policy applied, and
+/// counts it. `Some(kind)` of what was recorded; `None` when another
+/// importer recorded it a moment ago (counted as a duplicate).
+pub(crate) async fn record_counted(
+    tx: &mut AnyConnection,
+    policy: &Policy,
+    new: &NewBounce<'_>,
+    now: i64,
+    counts: &mut Counts,
+) -> Result<Option<Kind>, sqlx::Error> {
+    match policy::record(tx, policy, new, now).await? {
+        None => {
+            counts.duplicates += 1;
+            Ok(None)
+        }
+        Some(rec) => {
+            counts.recorded += 1;
+            if new.delivery_id.is_some() {
+                counts.matched += 1;
+            } else {
+                counts.unmatched += 1;
+            }
+            counts.suppressed += usize::from(rec.suppressed);
+            Ok(Some(new.kind))
+        }
+    }
+}
+
 /// What an import did. Counts of kinds, matched and unmatched are of the
 /// results recorded now; duplicates were recorded before and are skipped.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -57,18 +122,14 @@ pub struct ImportReport {
     pub messages: usize,
     /// Results (one per affected recipient) of the messages that parsed.
     pub results: usize,
-    pub recorded: usize,
-    pub matched: usize,
-    pub unmatched: usize,
+    /// Recorded, matched, unmatched, suppressed and duplicates.
+    #[serde(flatten)]
+    pub counts: Counts,
     pub hard: usize,
     pub soft: usize,
     pub complaints: usize,
     pub auto_replies: usize,
     pub not_failures: usize,
-    /// Addresses the policy newly suppressed.
-    pub suppressed: usize,
-    /// Results already recorded by an earlier import, skipped.
-    pub duplicates: usize,
     pub unparseable: Vec<Unparseable>,
     /// Per message given, whether it was handled (parsed and recorded, or
     /// a duplicate): an IMAP poll moves exactly these.
@@ -81,16 +142,12 @@ impl ImportReport {
     pub fn add(&mut self, o: ImportReport) {
         self.messages += o.messages;
         self.results += o.results;
-        self.recorded += o.recorded;
-        self.matched += o.matched;
-        self.unmatched += o.unmatched;
+        self.counts.add(&o.counts);
         self.hard += o.hard;
         self.soft += o.soft;
         self.complaints += o.complaints;
         self.auto_replies += o.auto_replies;
         self.not_failures += o.not_failures;
-        self.suppressed += o.suppressed;
-        self.duplicates += o.duplicates;
         self.unparseable.extend(o.unparseable);
         self.handled.extend(o.handled);
     }
@@ -136,20 +193,13 @@ pub async fn import(
             let key = dedupe_key(&hash, &recipient, *n);
             *n += 1;
             // Recorded by an earlier import: skip before matching.
-            let seen: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM bounces WHERE dedupe_key = $1")
-                    .bind(&key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if seen.is_some() {
-                report.duplicates += 1;
+            if recorded_before(&mut tx, &key).await? {
+                report.counts.duplicates += 1;
                 continue;
             }
-            let found = find_delivery(&mut tx, signer, policy, r, &parsed, received_at).await?;
-            let (delivery, why) = match found {
-                Match::Found(f) => (Some(f), None),
-                Match::Unmatched(why) => (None, Some(why)),
-            };
+            let (delivery, why) = find_delivery(&mut tx, signer, policy, r, &parsed, received_at)
+                .await?
+                .into_parts();
             let email = r
                 .recipient
                 .as_deref()
@@ -181,25 +231,14 @@ pub async fn import(
                 dedupe_key: Some(key),
                 unmatched_why: why,
             };
-            match policy::record(&mut tx, policy, &new, now).await? {
+            match record_counted(&mut tx, policy, &new, now, &mut report.counts).await? {
                 // Another importer recorded it a moment ago.
-                None => report.duplicates += 1,
-                Some(rec) => {
-                    report.recorded += 1;
-                    if new.delivery_id.is_some() {
-                        report.matched += 1;
-                    } else {
-                        report.unmatched += 1;
-                    }
-                    match r.kind {
-                        Kind::Hard => report.hard += 1,
-                        Kind::Soft => report.soft += 1,
-                        Kind::Complaint => report.complaints += 1,
-                        Kind::AutoReply => report.auto_replies += 1,
-                        Kind::NotAFailure => report.not_failures += 1,
-                    }
-                    report.suppressed += usize::from(rec.suppressed);
-                }
+                None => {}
+                Some(Kind::Hard) => report.hard += 1,
+                Some(Kind::Soft) => report.soft += 1,
+                Some(Kind::Complaint) => report.complaints += 1,
+                Some(Kind::AutoReply) => report.auto_replies += 1,
+                Some(Kind::NotAFailure) => report.not_failures += 1,
             }
         }
         report.handled.push(true);
@@ -221,6 +260,16 @@ pub(crate) enum Match {
     Found(Found),
     /// Why nothing matched, for the record.
     Unmatched(String),
+}
+
+impl Match {
+    /// The delivery found, or why none was.
+    pub(crate) fn into_parts(self) -> (Option<Found>, Option<String>) {
+        match self {
+            Match::Found(f) => (Some(f), None),
+            Match::Unmatched(why) => (None, Some(why)),
+        }
+    }
 }
 
 type DeliveryRow = (i64, Option<i64>, String);

@@ -355,15 +355,15 @@ fn print_import(r: &ImportReport, moved: Option<(&PollReport, usize)>) {
         plural(r.messages),
         r.results,
         plural(r.results),
-        r.recorded,
-        r.matched,
-        r.unmatched,
-        r.duplicates,
-        plural(r.duplicates)
+        r.counts.recorded,
+        r.counts.matched,
+        r.counts.unmatched,
+        r.counts.duplicates,
+        plural(r.counts.duplicates)
     );
     println!(
         "hard {}, soft {}, complaints {}, auto-replies {}, not failures {}; contacts suppressed {}",
-        r.hard, r.soft, r.complaints, r.auto_replies, r.not_failures, r.suppressed
+        r.hard, r.soft, r.complaints, r.auto_replies, r.not_failures, r.counts.suppressed
     );
     if let Some((p, left)) = moved {
         println!(

@@ -41,6 +41,10 @@ const SHOWN: usize = 20;
 pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
     let db = ctx.db().await?;
     let id = args.id.resolve(&db).await?;
+    // A report reads every delivery of the send and its contact: mapped,
+    // the database's pages are shared by the connections and cost no
+    // system call once read (see `Db::map_for_reading`).
+    db.map_for_reading().await?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
@@ -110,28 +114,13 @@ fn print_table(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     )?;
 
     let mut t = table(&["", "CONTACTS", "SHARE"]);
-    let share = |n: i64| percent((c.targeted > 0).then(|| n as f64 / c.targeted as f64));
-    let rows: [(&str, i64, String); 17] = [
-        ("audience", c.audience, String::new()),
-        ("skipped", c.skipped, String::new()),
-        ("targeted", c.targeted, String::new()),
-        ("sent (accepted by the relay)", c.sent, share(c.sent)),
-        ("delivered", c.delivered, share(c.delivered)),
-        ("bounced", c.bounced, share(c.bounced)),
-        ("  hard", c.bounced_hard, String::new()),
-        ("  soft", c.bounced_soft, String::new()),
-        ("failed", c.failed, share(c.failed)),
-        ("deferred", c.deferred, share(c.deferred)),
-        ("queued", c.pending, share(c.pending)),
-        ("uncertain", c.uncertain, share(c.uncertain)),
-        ("cancelled", c.cancelled, share(c.cancelled)),
-        ("complaints", c.complaints, String::new()),
-        ("auto-replies", c.auto_replies, String::new()),
-        ("unsubscribed since", c.unsubscribed, String::new()),
-        ("needs update", c.needs_update, String::new()),
-    ];
-    for (label, n, pct) in rows {
-        t.add_row([label.to_string(), thousands(n), pct]);
+    for row in c.rows() {
+        let indent = if row.sub { "  " } else { "" };
+        t.add_row([
+            format!("{indent}{}", row.label),
+            thousands(row.n),
+            row.share.unwrap_or_default(),
+        ]);
     }
     writeln!(out, "{t}")?;
     writeln!(

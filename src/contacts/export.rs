@@ -8,23 +8,9 @@ use std::io::Write;
 use super::import::Field;
 use super::{Contact, Error};
 
-/// The fields written, in column order (email first, as spreadsheets expect).
-const COLUMNS: [Field; 14] = [
-    Field::Email,
-    Field::Name,
-    Field::FirstName,
-    Field::LastName,
-    Field::Outlet,
-    Field::Role,
-    Field::Beat,
-    Field::Country,
-    Field::Language,
-    Field::Phone,
-    Field::Notes,
-    Field::Tags,
-    Field::Status,
-    Field::Source,
-];
+/// The fields written, in column order (email first, as spreadsheets
+/// expect): every field, in the order `Field::ALL` lists them.
+const COLUMNS: [Field; 14] = Field::ALL;
 
 /// Writes `contacts` as CSV to `out`.
 pub fn write_csv(contacts: &[Contact], out: impl Write) -> Result<(), Error> {

@@ -41,24 +41,70 @@ pub const COLUMNS: [&str; 24] = [
 const PAGE: i64 = 5_000;
 
 /// Writes send `id`'s deliveries as CSV to `out`; returns how many.
-pub async fn write_csv(db: &Db, id: i64, out: impl Write) -> Result<u64, Error> {
-    let facts = Facts::load(db, id).await?;
-    let first = facts.states.iter().map(|s| s.first_id).min().unwrap_or(0);
-    let last = facts.states.iter().map(|s| s.last_id).max().unwrap_or(-1);
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(COLUMNS)?;
+///
+/// Each page of deliveries (in address order) reads its contacts (in
+/// import order) from all over the table: for a large send, map the
+/// database first ([`Db::map_for_reading`]; 16 s → 7 s for a million).
+pub async fn write_csv(db: &Db, id: i64, mut out: impl Write) -> Result<u64, Error> {
+    let mut pages = CsvPages::open(db, id).await?;
     let mut n = 0;
-    let mut from = first;
-    while from <= last {
-        let to = from.saturating_add(PAGE - 1).min(last);
-        for d in query::delivery_page(db, id, from, to).await? {
-            write_row(&mut w, &facts, id, &d)?;
-            n += 1;
-        }
-        from = to.saturating_add(1);
+    while let Some((bytes, rows)) = pages.next().await? {
+        out.write_all(&bytes)?;
+        n += rows;
     }
-    w.flush()?;
+    out.flush()?;
     Ok(n)
+}
+
+/// A send's CSV piece by piece (the header, then a page of deliveries at
+/// a time), so that a server can send it as it is read.
+pub struct CsvPages {
+    db: Db,
+    id: i64,
+    facts: Facts,
+    /// The next delivery id to read, and the send's last one.
+    from: i64,
+    last: i64,
+    header: bool,
+}
+
+impl CsvPages {
+    /// Reads what every row needs (the send's bounces, unsubscribes…);
+    /// `Error::NoSuchSend` when there is no send `id`.
+    pub async fn open(db: &Db, id: i64) -> Result<CsvPages, Error> {
+        let facts = Facts::load(db, id).await?;
+        let from = facts.states.iter().map(|s| s.first_id).min().unwrap_or(0);
+        let last = facts.states.iter().map(|s| s.last_id).max().unwrap_or(-1);
+        Ok(CsvPages {
+            db: db.clone(),
+            id,
+            facts,
+            from,
+            last,
+            header: true,
+        })
+    }
+
+    /// The next piece of the CSV and the deliveries in it; `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<(Vec<u8>, u64)>, Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if std::mem::take(&mut self.header) {
+            w.write_record(COLUMNS)?;
+        } else if self.from > self.last {
+            return Ok(None);
+        }
+        let mut n = 0;
+        if self.from <= self.last {
+            let to = self.from.saturating_add(PAGE - 1).min(self.last);
+            for d in query::delivery_page(&self.db, self.id, self.from, to).await? {
+                write_row(&mut w, &self.facts, self.id, &d)?;
+                n += 1;
+            }
+            self.from = to.saturating_add(1);
+        }
+        let bytes = w.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        Ok(Some((bytes, n)))
+    }
 }
 
 fn write_row<W: Write>(

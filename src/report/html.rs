@@ -24,15 +24,60 @@ pub fn render(report: &Report) -> Result<String, Error> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    add_filters(&mut env);
+    env.add_function("share", share);
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| Error::Template(e.to_string()))?;
+    let cards = cards(report);
+    let shown = report.to_fix.len().min(TO_FIX_SHOWN);
+    let reasons_max = report
+        .bounce_reasons
+        .iter()
+        .map(|r| r.count)
+        .max()
+        .unwrap_or(0);
+    let reasons: Vec<Value> = report
+        .bounce_reasons
+        .iter()
+        .map(|r| {
+            context! {
+                kind => r.kind, reason => r.reason, count => r.count,
+                width => share(r.count, reasons_max),
+            }
+        })
+        .collect();
+    let ctx = context! {
+        r => report,
+        cards => cards,
+        sent_chart => sent_chart(report),
+        bounce_chart => bounce_chart(report),
+        reasons => reasons,
+        outlets => stacked(&report.by_outlet),
+        domains => stacked(&report.by_domain),
+        countries => stacked(&report.by_country),
+        languages => stacked(&report.by_language),
+        to_fix => &report.to_fix[..shown],
+        to_fix_more => report.to_fix.len() - shown,
+    };
+    env.get_template("report.html")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| Error::Template(format!("{e:#}")))
+}
+
+/// The filters the report's pages use: `n` (1,234), `pct` (97.3 %),
+/// `when` (24 Nov 2025, 16:05 UTC) and `duration` (2 h 05 min). The
+/// dashboard's send page registers them too.
+pub fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("n", |v: i64| thousands(v));
     env.add_filter("pct", |v: Option<f64>| percent(v));
     env.add_filter("when", |v: Option<String>| when(v.as_deref()));
     env.add_filter("duration", |v: Option<f64>| duration(v));
-    env.add_function("share", share);
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| Error::Template(e.to_string()))?;
+}
+
+/// The headline cards: the outcomes a press officer looks at first.
+pub fn cards(report: &Report) -> Vec<Card> {
     let c = &report.counts;
-    let cards = vec![
+    vec![
         Card::new(
             "Targeted",
             c.targeted,
@@ -94,48 +139,17 @@ pub fn render(report: &Report) -> Result<String, Error> {
             ),
             if c.uncertain > 0 { "warn" } else { "plain" },
         ),
-    ];
-    let shown = report.to_fix.len().min(TO_FIX_SHOWN);
-    let reasons_max = report
-        .bounce_reasons
-        .iter()
-        .map(|r| r.count)
-        .max()
-        .unwrap_or(0);
-    let reasons: Vec<Value> = report
-        .bounce_reasons
-        .iter()
-        .map(|r| {
-            context! {
-                kind => r.kind, reason => r.reason, count => r.count,
-                width => share(r.count, reasons_max),
-            }
-        })
-        .collect();
-    let ctx = context! {
-        r => report,
-        cards => cards,
-        sent_chart => sent_chart(report),
-        bounce_chart => bounce_chart(report),
-        reasons => reasons,
-        outlets => stacked(&report.by_outlet),
-        domains => stacked(&report.by_domain),
-        countries => stacked(&report.by_country),
-        languages => stacked(&report.by_language),
-        to_fix => &report.to_fix[..shown],
-        to_fix_more => report.to_fix.len() - shown,
-    };
-    env.get_template("report.html")
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| Error::Template(format!("{e:#}")))
+    ]
 }
 
-#[derive(Serialize)]
-struct Card {
-    label: &'static str,
-    value: String,
-    note: String,
-    tone: &'static str,
+/// One headline card: a label, the number, a note under it, and its tone
+/// (`good`, `bad`, `warn` or `plain`).
+#[derive(Debug, Serialize)]
+pub struct Card {
+    pub label: &'static str,
+    pub value: String,
+    pub note: String,
+    pub tone: &'static str,
 }
 
 impl Card {

@@ -1,18 +1,22 @@
 //! The read-only dashboard (behind the login of [`auth`](super::auth)):
-//! sends with their progress, a send's report, contact search, and
-//! bounces with the raw message kept for each. Server-rendered HTML; no
+//! sends with their progress, a send's delivery report (the report
+//! module's, shown as a page and offered as CSV, JSON and HTML), contact
+//! search, and bounces with the raw message kept for each. Server-rendered HTML; no
 //! scripts.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
 use serde::{Deserialize, Serialize};
 
 use super::App;
 use crate::db::Db;
+use crate::report::{self, GroupRow, Report};
 use crate::send::{queue, DeliveryState};
 
 /// Deliveries still on their way.
@@ -83,54 +87,20 @@ pub async fn sends(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
     )
 }
 
-/// What a send's report page shows.
-#[derive(Debug, Serialize)]
-pub struct SendReport {
-    pub id: i64,
-    pub release: String,
-    pub title: Option<String>,
-    pub state: String,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub total: i64,
-    pub done_percent: i64,
-    /// Every delivery state with its count, in the order of the flow.
-    pub counts: Vec<(String, i64)>,
-}
+/// Rows of each breakdown the send page shows; the downloads have them all.
+const GROUPS_SHOWN: usize = 10;
+/// Contacts to fix and uncertain deliveries the send page lists.
+const LIST_SHOWN: usize = 50;
 
-/// The data of a send's report page, gathered in this one function: it
-/// reads the queue's counts per delivery state (`send::queue::counts`) for
-/// now, and is the one place to change when the report module (issue 6)
-/// lands. `None` when there is no such send.
-pub async fn send_report_data(db: &Db, id: i64) -> Result<Option<SendReport>, crate::send::Error> {
-    let info = match queue::sends(db, Some(id)).await {
-        Ok(mut v) if !v.is_empty() => v.remove(0),
-        Ok(_) | Err(crate::send::Error::NoSuchSend(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let counts = queue::counts(db, id).await?;
-    let total: i64 = counts.values().sum();
-    let by_name: BTreeMap<String, i64> = counts
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), *v))
-        .collect();
-    let (_, done_percent) = progress(&by_name, total);
-    Ok(Some(SendReport {
-        id,
-        release: info.release,
-        title: info.title,
-        state: info.state,
-        created_at: info.created_at,
-        started_at: info.started_at,
-        finished_at: info.finished_at,
-        total,
-        done_percent,
-        counts: DeliveryState::ALL
-            .iter()
-            .map(|s| (s.as_str().to_string(), counts.get(s).copied().unwrap_or(0)))
-            .collect(),
-    }))
+/// The data of a send's page: its delivery report, the very one
+/// `presswire report ID --format json` prints (`report::build`). `None`
+/// when there is no such send.
+pub async fn send_report_data(db: &Db, id: i64) -> Result<Option<Report>, report::Error> {
+    match report::build(db, id).await {
+        Ok(r) => Ok(Some(r)),
+        Err(report::Error::NoSuchSend(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// `GET /dashboard/sends/ID`: one send's report.
@@ -143,14 +113,107 @@ pub async fn send(
         Ok(s) => s,
         Err(r) => return *r,
     };
-    match send_report_data(&app.db, id).await {
-        Ok(Some(report)) => app.page(
-            StatusCode::OK,
-            "send.html",
-            minijinja::context! { csrf => session.csrf, section => "sends", send => report },
+    let r = match send_report_data(&app.db, id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return app.error(StatusCode::NOT_FOUND, &format!("There is no send {id}.")),
+        Err(e) => return app.internal("dashboard: send report", e),
+    };
+    let total: i64 = r.states.values().sum();
+    let (_, done_percent) = progress(&r.states, total);
+    // Every state, in the order of the flow, with none where there are none.
+    let states: Vec<(&str, i64)> = DeliveryState::ALL
+        .iter()
+        .map(|s| (s.as_str(), r.states.get(s.as_str()).copied().unwrap_or(0)))
+        .collect();
+    let first = |rows: &[GroupRow]| rows[..rows.len().min(GROUPS_SHOWN)].to_vec();
+    let breakdowns = [
+        ("Outlet", "outlet", first(&r.by_outlet), r.by_outlet.len()),
+        ("Domain", "domain", first(&r.by_domain), r.by_domain.len()),
+        (
+            "Country",
+            "country",
+            first(&r.by_country),
+            r.by_country.len(),
         ),
-        Ok(None) => app.error(StatusCode::NOT_FOUND, &format!("There is no send {id}.")),
-        Err(e) => app.internal("dashboard: send report", e),
+        (
+            "Language",
+            "language",
+            first(&r.by_language),
+            r.by_language.len(),
+        ),
+    ];
+    app.page(
+        StatusCode::OK,
+        "send.html",
+        minijinja::context! {
+            csrf => session.csrf, section => "sends",
+            r => &r,
+            done_percent,
+            total,
+            states,
+            cards => report::html::cards(&r),
+            counts => r.counts.rows(),
+            breakdowns,
+            to_fix => &r.to_fix[..r.to_fix.len().min(LIST_SHOWN)],
+            uncertain => &r.uncertain[..r.uncertain.len().min(LIST_SHOWN)],
+        },
+    )
+}
+
+/// `GET /dashboard/sends/ID/report.csv|json|html`: the report as
+/// `presswire report ID --format csv|json|html` writes it, to download.
+pub async fn send_report_file(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((id, file)): Path<(i64, String)>,
+) -> Response {
+    if let Err(r) = super::auth::require(&app, &headers) {
+        return *r;
+    }
+    let content_type = match file.as_str() {
+        "report.csv" => "text/csv; charset=utf-8",
+        "report.json" => "application/json",
+        "report.html" => "text/html; charset=utf-8",
+        _ => return app.error(StatusCode::NOT_FOUND, "There is no page at this address."),
+    };
+    let body = match file.as_str() {
+        // One row per delivery, sent page by page as it is read: a send of
+        // a million deliveries makes a CSV of some 200 MB.
+        "report.csv" => report::deliveries::CsvPages::open(&app.db, id)
+            .await
+            .map(|pages| {
+                Body::from_stream(stream::try_unfold(pages, |mut pages| async move {
+                    Ok::<_, report::Error>(pages.next().await?.map(|(bytes, _)| (bytes, pages)))
+                }))
+            }),
+        _ => report::build(&app.db, id).await.and_then(|r| {
+            if file == "report.json" {
+                let mut out = serde_json::to_vec_pretty(&r).map_err(std::io::Error::from)?;
+                out.push(b'\n');
+                Ok(Body::from(out))
+            } else {
+                report::html::render(&r).map(Body::from)
+            }
+        }),
+    };
+    match body {
+        // An attachment: saved, not shown (the HTML file carries its own
+        // inline styles, which this server's policy would block).
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"presswire-send-{id}-{file}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(report::Error::NoSuchSend(_)) => {
+            app.error(StatusCode::NOT_FOUND, &format!("There is no send {id}."))
+        }
+        Err(e) => app.internal("dashboard: report file", e),
     }
 }
 

@@ -189,6 +189,7 @@ impl App {
 /// The pages, embedded in the binary.
 fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
+    crate::report::html::add_filters(&mut env);
     for (name, source) in [
         ("base.html", include_str!("templates/base.html")),
         ("error.html", include_str!("templates/error.html")),
@@ -229,6 +230,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/dashboard/login", get(auth::login_page).post(auth::login))
         .route("/dashboard/logout", post(auth::logout))
         .route("/dashboard/sends/{id}", get(dashboard::send))
+        .route(
+            "/dashboard/sends/{id}/{file}",
+            get(dashboard::send_report_file),
+        )
         .route("/dashboard/contacts", get(dashboard::contacts))
         .route("/dashboard/bounces", get(dashboard::bounces))
         .route("/dashboard/bounces/{id}", get(dashboard::bounce))

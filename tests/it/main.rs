@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod known_send;
 
 mod bounces;
 mod bounces_db;

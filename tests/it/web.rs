@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::harness::{each_backend, free_port, TestApp};
+use crate::known_send::known_send;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -1152,6 +1153,187 @@ fn web_dashboard_shows_sends_reports_contacts_and_bounces_without_secrets() {
             http.get(server.url("/nowhere")).send().unwrap().status(),
             404
         );
+    });
+}
+
+/// A logged-in GET of `path`: its status, headers and body.
+fn get_as(server: &Server, http: &Client, session: &str, path: &str) -> Response {
+    http.get(server.url(path))
+        .header("cookie", session)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn web_dashboard_send_page_shows_the_same_report_as_report_json() {
+    each_backend(|app| {
+        let id = known_send(app);
+        let json = app.json(["report", &id.to_string(), "--format", "json"]);
+        let ctx = app.backend;
+        let server = Server::start(app, &settings(""));
+        let http = client();
+        let (status, session) = login(&server, &http, PASSWORD);
+        assert_eq!(status, 303);
+        let session = session.unwrap();
+
+        let r = get_as(&server, &http, &session, &format!("/dashboard/sends/{id}"));
+        assert_security_headers(&r);
+        let (status, page) = text(r);
+        assert_eq!(status, 200, "[{ctx}] {page}");
+        // The headline counts and rates.
+        for key in [
+            "audience",
+            "skipped",
+            "targeted",
+            "sent",
+            "delivered",
+            "bounced",
+            "bounced_hard",
+            "bounced_soft",
+            "deferred",
+            "uncertain",
+            "complaints",
+            "auto_replies",
+            "unsubscribed",
+            "needs_update",
+        ] {
+            let n = json["counts"][key].as_i64().unwrap();
+            assert!(
+                page.contains(&format!("id=\"n-{key}\">{n}<")),
+                "[{ctx}] counts.{key} = {n} not on the page:\n{page}"
+            );
+        }
+        for (id_, key) in [
+            ("delivery", "delivery_rate"),
+            ("bounce", "bounce_rate"),
+            ("complaint", "complaint_rate"),
+        ] {
+            let pct = presswire::report::html::percent(json["rates"][key].as_f64());
+            assert!(
+                page.contains(&format!("id=\"rate-{id_}\">{pct}<")),
+                "[{ctx}] rates.{key} = {pct} not on the page"
+            );
+        }
+        // Bounces by reason, and a row of a breakdown.
+        for b in json["bounce_reasons"].as_array().unwrap() {
+            let row = format!(
+                "<td>{}</td><td>{}</td><td class=\"num\">{}</td>",
+                b["reason"].as_str().unwrap(),
+                b["kind"].as_str().unwrap(),
+                b["count"]
+            );
+            assert!(page.contains(&row), "[{ctx}] {row} not on the page");
+        }
+        for (breakdown, value) in [("by_outlet", "Beta Radio"), ("by_domain", "delta.example")] {
+            let g = json[breakdown]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["value"] == value)
+                .unwrap();
+            let num = |k: &str| format!("<td class=\"num\">{}</td>", g[k]);
+            let row = format!(
+                "<th scope=\"row\">{value}</th>{}{}{}{}{}",
+                num("targeted"),
+                num("delivered"),
+                num("bounced"),
+                num("failed"),
+                num("complaints")
+            );
+            assert!(
+                page.contains(&row),
+                "[{ctx}] {row} not on the page:\n{page}"
+            );
+        }
+        // The contacts to fix and the uncertain delivery, with their
+        // names escaped (gus's tries to smuggle in a script).
+        for f in json["to_fix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(json["uncertain"].as_array().unwrap())
+        {
+            let email = f["email"].as_str().unwrap();
+            assert!(page.contains(email), "[{ctx}] {email} not on the page");
+        }
+        assert!(
+            page.contains("Gus &lt;script&gt;") && !page.contains("<script>"),
+            "[{ctx}] {page}"
+        );
+
+        // The report to download, in each format, behind the same login.
+        let r = get_as(
+            &server,
+            &http,
+            &session,
+            &format!("/dashboard/sends/{id}/report.json"),
+        );
+        assert_eq!(r.status(), 200, "[{ctx}]");
+        assert_security_headers(&r);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;"));
+        let got: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+        for part in [
+            "counts",
+            "rates",
+            "bounce_reasons",
+            "by_outlet",
+            "to_fix",
+            "uncertain",
+        ] {
+            assert_eq!(got[part], json[part], "[{ctx}] {part}");
+        }
+        let r = get_as(
+            &server,
+            &http,
+            &session,
+            &format!("/dashboard/sends/{id}/report.csv"),
+        );
+        assert_eq!(r.status(), 200, "[{ctx}]");
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = r.text().unwrap();
+        assert!(
+            csv.starts_with("delivery_id,send_id,email,"),
+            "[{ctx}] {csv}"
+        );
+        assert_eq!(
+            csv.lines().count() as i64,
+            1 + json["counts"]["audience"].as_i64().unwrap(),
+            "[{ctx}] {csv}"
+        );
+        let r = get_as(
+            &server,
+            &http,
+            &session,
+            &format!("/dashboard/sends/{id}/report.html"),
+        );
+        assert_eq!(r.status(), 200, "[{ctx}]");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        let html = r.text().unwrap();
+        assert!(
+            html.contains("Beta Radio") && !html.contains("<script>"),
+            "[{ctx}]"
+        );
+        // Anything else is not there; without a session, nothing is.
+        for path in [
+            format!("/dashboard/sends/{id}/report.pdf"),
+            "/dashboard/sends/999/report.json".to_string(),
+        ] {
+            assert_eq!(
+                get_as(&server, &http, &session, &path).status(),
+                404,
+                "[{ctx}] {path}"
+            );
+        }
+        let r = http
+            .get(server.url(&format!("/dashboard/sends/{id}/report.csv")))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "[{ctx}]");
+        assert!(!r.text().unwrap().contains("delivery_id"), "[{ctx}]");
     });
 }
 

@@ -23,8 +23,8 @@ pub mod ses;
 use serde::Serialize;
 
 use super::classify::{self, Evidence};
-use super::policy::{self, NewBounce, Policy};
-use super::store::{find_delivery_by, Match};
+use super::policy::{NewBounce, Policy};
+use super::store::{find_delivery_by, record_counted, recorded_before, Counts};
 use super::{Kind, Reason};
 use crate::db::{now_ms, Db};
 use crate::send::tokens::Signer;
@@ -94,11 +94,9 @@ pub struct Event {
 /// What one webhook request did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Report {
-    pub recorded: usize,
-    pub duplicates: usize,
-    pub matched: usize,
-    pub unmatched: usize,
-    pub suppressed: usize,
+    /// Recorded, matched, unmatched, suppressed and duplicates.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Events of kinds presswire does not record (deliveries, opens…).
     pub ignored: usize,
 }
@@ -169,12 +167,8 @@ pub async fn record(
         let recipient = e.recipient.trim().to_lowercase();
         let key = format!("webhook:{}:{}:{recipient}", e.provider, e.id);
         // Recorded by an earlier request: skip before matching.
-        let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM bounces WHERE dedupe_key = $1")
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if seen.is_some() {
-            report.duplicates += 1;
+        if recorded_before(&mut tx, &key).await? {
+            report.counts.duplicates += 1;
             continue;
         }
         let (kind, reason) = classify(e);
@@ -194,10 +188,7 @@ pub async fn record(
             received_at,
         )
         .await?;
-        let (delivery, why) = match found {
-            Match::Found(f) => (Some(f), None),
-            Match::Unmatched(why) => (None, Some(why)),
-        };
+        let (delivery, why) = found.into_parts();
         let origin = format!("{} webhook, event {}", e.provider, e.id);
         let status = e
             .status
@@ -230,27 +221,17 @@ pub async fn record(
             dedupe_key: Some(key),
             unmatched_why: why,
         };
-        match policy::record(&mut tx, policy, &new, now).await? {
-            None => report.duplicates += 1,
-            Some(rec) => {
-                report.recorded += 1;
-                if new.delivery_id.is_some() {
-                    report.matched += 1;
-                } else {
-                    report.unmatched += 1;
-                }
-                report.suppressed += usize::from(rec.suppressed);
-            }
-        }
+        record_counted(&mut tx, policy, &new, now, &mut report.counts).await?;
     }
     tx.commit().await?;
     Ok(report)
 }
 
 /// Whether two secrets are equal, in time that does not depend on where
-/// they differ.
+/// they differ (the `subtle` crate's comparison).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 /// Checks a signed timestamp (Unix seconds) against the replay window.
