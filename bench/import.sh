@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 OUT=bench/out
 mkdir -p "$OUT"
 CSV=$OUT/contacts-$ROWS.csv
-BIN=target/release/presswire
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/presswire
 SQLITE3=${SQLITE3:-/usr/bin/sqlite3}
 
 echo "building release binary…" >&2
