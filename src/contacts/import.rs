@@ -4,10 +4,11 @@
 //!
 //! Reading ([`read_file`]) runs on a blocking thread and streams validated
 //! rows in chunks to the writer ([`import`]), which merges them into
-//! contacts and hands them to a store task that writes several hundred per
-//! statement: parsing, merging and the database work overlap, and memory
-//! stays flat on files of millions of rows (but for a 16-byte note of each
-//! address seen, to find duplicates). The writer always works inside one
+//! contacts and hands them to a store that writes several hundred per
+//! statement (a task on sqlx's pool; on SQLite a thread with a connection
+//! of its own, see [`sqlite`]): parsing, merging and the database work
+//! overlap, and memory stays flat on files of millions of rows (but for a
+//! 16-byte note of each address seen, to find duplicates). The writer always works inside one
 //! transaction and decides at the end whether to commit: never with
 //! `--dry-run`, never when a row was invalid unless `--skip-invalid`. The
 //! counts of a dry run are therefore exactly those of the real run.
@@ -567,6 +568,9 @@ struct Writer<'a> {
     upserts: Vec<Stored>,
     /// Where the work for the store goes, in order.
     ops: tokio::sync::mpsc::Sender<Op>,
+    /// Contacts the store has written, handed back to be freed here: the
+    /// store's thread is the import's busiest.
+    spent: tokio::sync::mpsc::UnboundedReceiver<Vec<Stored>>,
     /// The store's task, until it is awaited.
     store: Option<tokio::task::JoinHandle<Result<(), Error>>>,
 }
@@ -685,11 +689,12 @@ impl<'a> Writer<'a> {
             sql: HashMap::new(),
         };
         let numbered = db.transaction_numbers_rows();
+        let (spent_tx, spent) = tokio::sync::mpsc::unbounded_channel();
         let (forgotten, max_id, store) = match db.bulk_connection() {
             // SQLite: the store is a thread of its own with its own connection.
             Some(conn) => {
                 let conn = conn?;
-                let begin = move || sqlite::Store::begin(conn, statements, now_ms());
+                let begin = move || sqlite::Store::begin(conn, statements, now_ms(), spent_tx);
                 let (store, forgotten, max_id) = tokio::task::spawn_blocking(begin)
                     .await
                     .map_err(|_| Error::Db(sqlx::Error::WorkerCrashed))??;
@@ -729,6 +734,7 @@ impl<'a> Writer<'a> {
             inserts: Vec::new(),
             upserts: Vec::new(),
             ops,
+            spent,
             store: Some(store),
         })
     }
@@ -915,6 +921,7 @@ impl<'a> Writer<'a> {
 
     /// Hands `op` to the store.
     async fn send(&mut self, op: Op) -> Result<(), Error> {
+        while self.spent.try_recv().is_ok() {}
         if self.ops.send(op).await.is_err() {
             return Err(self.store_failure().await);
         }

@@ -5,6 +5,8 @@
 //! sqlx's `Any` driver, with PostgreSQL-style `$1` placeholders (SQLite
 //! accepts them too). `Any` decodes only integers, floats, text and bytes, so
 //! times are stored as integer milliseconds since the Unix epoch (UTC).
+//! The one exception is an import into SQLite, which writes through a
+//! connection of SQLite's own ([`Db::bulk_connection`]) with the same SQL.
 //! This module does not know what the tables mean: the domain modules own
 //! their queries.
 

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{CachedStatement, Connection};
-use tokio::sync::mpsc::Receiver;
+use tokio::sync::mpsc::{Receiver, UnboundedSender};
 
 use super::{extra_json, take_batch, Op, Statements, Stored, Value, FORGOTTEN_SQL, MAX_ID_SQL};
 use crate::contacts::Error;
@@ -27,6 +27,8 @@ pub(super) struct Store {
     conn: Connection,
     statements: Statements,
     now: i64,
+    /// Where written contacts go to be freed, on the writer's thread.
+    spent: UnboundedSender<Vec<Stored>>,
 }
 
 impl Store {
@@ -38,6 +40,7 @@ impl Store {
         conn: Connection,
         statements: Statements,
         now: i64,
+        spent: UnboundedSender<Vec<Stored>>,
     ) -> Result<(Store, Vec<String>, Option<i64>), Error> {
         conn.set_prepared_statement_cache_capacity(32);
         conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -50,6 +53,7 @@ impl Store {
             conn,
             statements,
             now,
+            spent,
         };
         Ok((store, forgotten, max_id))
     }
@@ -58,8 +62,14 @@ impl Store {
     pub(super) fn run(mut self, mut ops: Receiver<Op>) -> Result<(), Error> {
         while let Some(op) = ops.blocking_recv() {
             match op {
-                Op::Insert(batch) => self.write(&batch, false)?,
-                Op::Upsert(batch) => self.write(&batch, true)?,
+                Op::Insert(batch) => {
+                    self.write(&batch, false)?;
+                    let _ = self.spent.send(batch);
+                }
+                Op::Upsert(batch) => {
+                    self.write(&batch, true)?;
+                    let _ = self.spent.send(batch);
+                }
                 Op::Lookup(keys, reply) => {
                     let found = self.lookup(keys)?;
                     let _ = reply.send(found);
