@@ -3,6 +3,7 @@
 # the sqlite3 CLI's `.import` of the same file into a bare table.
 #
 #   bench/import.sh [ROWS]          # default 1000000; also ROWS=… RUNS=… env
+#   PRESSWIRE_BIN=… bench/import.sh  # measure that binary, build nothing
 #
 # Builds the release binary, generates a realistic media-database CSV into
 # bench/out/ (git-ignored; reused when it exists), then runs each import
@@ -20,11 +21,17 @@ cd "$(dirname "$0")/.."
 OUT=bench/out
 mkdir -p "$OUT"
 CSV=$OUT/contacts-$ROWS.csv
-BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/presswire
 SQLITE3=${SQLITE3:-/usr/bin/sqlite3}
 
-echo "building release binary…" >&2
-cargo build --release --quiet
+# PRESSWIRE_BIN=path/to/presswire measures that binary (e.g. another
+# branch's build, for a before/after) instead of building this checkout.
+if [[ -n ${PRESSWIRE_BIN:-} ]]; then
+    BIN=$PRESSWIRE_BIN
+else
+    BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/presswire
+    echo "building release binary…" >&2
+    cargo build --release --quiet
+fi
 
 if [[ ! -s $CSV ]]; then
     echo "generating $CSV ($ROWS rows)…" >&2
