@@ -4,10 +4,11 @@
 //!
 //! Reading ([`read_file`]) runs on a blocking thread and streams validated
 //! rows in chunks to the writer ([`import`]), which merges them into
-//! contacts and hands them to a store task that writes several hundred per
-//! statement: parsing, merging and the database work overlap, and memory
-//! stays flat on files of millions of rows (but for a 16-byte note of each
-//! address seen, to find duplicates). The writer always works inside one
+//! contacts and hands them to a store that writes several hundred per
+//! statement (a task on sqlx's pool; on SQLite a thread with a connection
+//! of its own, see [`sqlite`]): parsing, merging and the database work
+//! overlap, and memory stays flat on files of millions of rows (but for a
+//! 16-byte note of each address seen, to find duplicates). The writer always works inside one
 //! transaction and decides at the end whether to commit: never with
 //! `--dry-run`, never when a row was invalid unless `--skip-invalid`. The
 //! counts of a dry run are therefore exactly those of the real run.
@@ -34,6 +35,8 @@ use super::email::{forgotten_hash, Address};
 use super::fields::{normalise_country, normalise_language, normalise_tag, split_tags, Status};
 use super::Error;
 use crate::db::{now_ms, Db, TAG_SEPARATOR};
+
+mod sqlite;
 
 /// A contact field a CSV column can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -565,6 +568,9 @@ struct Writer<'a> {
     upserts: Vec<Stored>,
     /// Where the work for the store goes, in order.
     ops: tokio::sync::mpsc::Sender<Op>,
+    /// Contacts the store has written, handed back to be freed here: the
+    /// store's thread is the import's busiest.
+    spent: tokio::sync::mpsc::UnboundedReceiver<Vec<Stored>>,
     /// The store's task, until it is awaited.
     store: Option<tokio::task::JoinHandle<Result<(), Error>>>,
 }
@@ -603,6 +609,59 @@ impl Stored {
         }
     }
 
+    /// A stored contact from a row of [`Statements::lookup`]: its id, and
+    /// `text` reading a text column by name.
+    fn from_columns<E>(
+        id: i64,
+        text: impl Fn(&str) -> Result<Option<String>, E>,
+    ) -> Result<Stored, E> {
+        let mut values = BTreeMap::new();
+        for field in TEXT_FIELDS {
+            if let Some(v) = text(field.name())? {
+                values.insert(field, v);
+            }
+        }
+        let extra = text("extra")?.unwrap_or_default();
+        Ok(Stored {
+            id: Some(id),
+            email: text("email")?.unwrap_or_default(),
+            key: text("email_key")?.unwrap_or_default(),
+            domain: text("domain")?.unwrap_or_default(),
+            values,
+            tags: text("tags")?
+                .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
+                .unwrap_or_default(),
+            status: text("status")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default(),
+            extra: serde_json::from_str(&extra).unwrap_or_default(),
+        })
+    }
+
+    /// The contact's extra data as stored: a JSON object.
+    fn extra_json(&self) -> String {
+        if self.extra.is_empty() {
+            return "{}".to_string();
+        }
+        serde_json::to_string(&self.extra).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The values of [`Statements::columns`], in their order, with `extra`
+    /// (from [`Stored::extra_json`]) and the time of the import.
+    fn column_values<'c>(&'c self, extra: &'c str, now: i64) -> [Value<'c>; Statements::COLUMNS] {
+        let mut values = [Value::Int(now); Statements::COLUMNS];
+        values[0] = Value::Text(Some(&self.email));
+        values[1] = Value::Text(Some(&self.key));
+        values[2] = Value::Text(Some(&self.domain));
+        for (i, field) in TEXT_FIELDS.iter().enumerate() {
+            values[3 + i] = Value::Text(self.values.get(field).map(String::as_str));
+        }
+        values[3 + TEXT_FIELDS.len()] = Value::Text(Some(extra));
+        values[4 + TEXT_FIELDS.len()] = Value::Text(Some(self.status.as_str()));
+        // created_at and updated_at: `now`.
+        values
+    }
+
     /// A new contact from its first row, whose address has this `key`;
     /// `source` is the file it came from unless the row names one.
     fn new(row: &Incoming, key: String, source: String) -> Stored {
@@ -623,30 +682,43 @@ impl Stored {
 
 impl<'a> Writer<'a> {
     async fn start(db: &'a Db, options: &'a ImportOptions) -> Result<Writer<'a>, Error> {
-        let mut tx = db.pool.begin().await?;
-        db.large_cache(&mut tx).await?;
-        // The hashes of forgotten addresses, so they are not imported again.
-        let forgotten: Vec<(String,)> =
-            sqlx::query_as("SELECT value FROM suppressions WHERE kind = 'forgotten'")
-                .fetch_all(&mut *tx)
-                .await?;
-        // Ids above this one are contacts this import creates.
-        let (max_id,): (Option<i64>,) = sqlx::query_as("SELECT max(id) FROM contacts")
-            .fetch_one(&mut *tx)
-            .await?;
-        let numbered = db.transaction_numbers_rows();
-        let store = Store {
-            tx,
-            statements: Statements {
-                db: db.clone(),
-                sql: HashMap::new(),
-            },
-            numbered,
-            now: now_ms(),
-            tags: Vec::new(),
-        };
         // A few statements' worth ahead of the database, no more.
         let (ops, queue) = tokio::sync::mpsc::channel(4);
+        let statements = Statements {
+            db: db.clone(),
+            sql: HashMap::new(),
+        };
+        let numbered = db.transaction_numbers_rows();
+        let (spent_tx, spent) = tokio::sync::mpsc::unbounded_channel();
+        let (forgotten, max_id, store) = match db.bulk_connection() {
+            // SQLite: the store is a thread of its own with its own connection.
+            Some(conn) => {
+                let conn = conn?;
+                let begin = move || sqlite::Store::begin(conn, statements, now_ms(), spent_tx);
+                let (store, forgotten, max_id) = tokio::task::spawn_blocking(begin)
+                    .await
+                    .map_err(|_| Error::Db(sqlx::Error::WorkerCrashed))??;
+                let task = tokio::task::spawn_blocking(move || store.run(queue));
+                (forgotten, max_id, task)
+            }
+            None => {
+                let mut tx = db.pool.begin().await?;
+                db.large_cache(&mut tx).await?;
+                let forgotten: Vec<(String,)> =
+                    sqlx::query_as(FORGOTTEN_SQL).fetch_all(&mut *tx).await?;
+                let (max_id,): (Option<i64>,) =
+                    sqlx::query_as(MAX_ID_SQL).fetch_one(&mut *tx).await?;
+                let store = Store {
+                    tx,
+                    statements,
+                    numbered,
+                    now: now_ms(),
+                    tags: Vec::new(),
+                };
+                let forgotten: Vec<String> = forgotten.into_iter().map(|(h,)| h).collect();
+                (forgotten, max_id, tokio::spawn(store.run(queue)))
+            }
+        };
         Ok(Writer {
             options,
             report: ImportReport {
@@ -655,14 +727,15 @@ impl<'a> Writer<'a> {
                 ..ImportReport::default()
             },
             seen: HashMap::default(),
-            forgotten: forgotten.into_iter().map(|(h,)| h).collect(),
+            forgotten: forgotten.into_iter().collect(),
             max_id_before: max_id.unwrap_or(0),
             next_id: numbered.then_some(max_id.unwrap_or(0) + 1),
             sources: HashMap::new(),
             inserts: Vec::new(),
             upserts: Vec::new(),
             ops,
-            store: Some(tokio::spawn(store.run(queue))),
+            spent,
+            store: Some(store),
         })
     }
 
@@ -848,6 +921,7 @@ impl<'a> Writer<'a> {
 
     /// Hands `op` to the store.
     async fn send(&mut self, op: Op) -> Result<(), Error> {
+        while self.spent.try_recv().is_ok() {}
         if self.ops.send(op).await.is_err() {
             return Err(self.store_failure().await);
         }
@@ -916,6 +990,14 @@ enum Op {
     Finish(bool, oneshot::Sender<()>),
 }
 
+/// The SQL that reads the hashes of forgotten addresses, so they are not
+/// imported again.
+const FORGOTTEN_SQL: &str = "SELECT value FROM suppressions WHERE kind = 'forgotten'";
+
+/// The SQL that reads the largest contact id: ids above it are contacts
+/// the import creates.
+const MAX_ID_SQL: &str = "SELECT max(id) FROM contacts";
+
 /// The database side of an import: one transaction, multi-row statements.
 /// It runs as a task of its own, so that the database writes one chunk
 /// while the writer merges the next.
@@ -969,32 +1051,8 @@ impl Store {
                 query = query.bind(key.as_str());
             }
             for r in query.fetch_all(&mut *self.tx).await? {
-                let mut values = BTreeMap::new();
-                for field in TEXT_FIELDS {
-                    let v: Option<String> = r.try_get(field.name())?;
-                    if let Some(v) = v {
-                        values.insert(field, v);
-                    }
-                }
-                let tags: Option<String> = r.try_get("tags")?;
-                let extra: String = r.try_get("extra")?;
-                let status: String = r.try_get("status")?;
-                let key: String = r.try_get("email_key")?;
-                found.insert(
-                    key.clone(),
-                    Stored {
-                        id: Some(r.try_get("id")?),
-                        email: r.try_get("email")?,
-                        key,
-                        domain: r.try_get("domain")?,
-                        values,
-                        tags: tags
-                            .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
-                            .unwrap_or_default(),
-                        status: status.parse().unwrap_or_default(),
-                        extra: serde_json::from_str(&extra).unwrap_or_default(),
-                    },
-                );
+                let c = Stored::from_columns(r.try_get("id")?, |name| r.try_get(name))?;
+                found.insert(c.key.clone(), c);
             }
         }
         Ok(found)
@@ -1076,10 +1134,14 @@ fn take_batch<T>(pending: &mut Vec<T>, all: bool) -> Option<Vec<T>> {
 
 /// The contacts' extra data as stored: a JSON object.
 fn extra_json(contacts: &[Stored]) -> Vec<String> {
-    contacts
-        .iter()
-        .map(|c| serde_json::to_string(&c.extra).unwrap_or_else(|_| "{}".into()))
-        .collect()
+    contacts.iter().map(Stored::extra_json).collect()
+}
+
+/// One value a contact's row binds.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    Text(Option<&'a str>),
+    Int(i64),
 }
 
 /// Binds the values of [`Statements::insert`] and [`Statements::upsert`].
@@ -1096,18 +1158,12 @@ fn bind_contacts<'q>(
         if with_id {
             query = query.bind(c.id);
         }
-        query = query
-            .bind(c.email.as_str())
-            .bind(c.key.as_str())
-            .bind(c.domain.as_str());
-        for field in TEXT_FIELDS {
-            query = query.bind(c.values.get(&field).map(String::as_str));
+        for value in c.column_values(extra, now) {
+            query = match value {
+                Value::Text(t) => query.bind(t),
+                Value::Int(i) => query.bind(i),
+            };
         }
-        query = query
-            .bind(extra.as_str())
-            .bind(c.status.as_str())
-            .bind(now)
-            .bind(now);
     }
     query
 }
@@ -1128,12 +1184,12 @@ struct Statements {
 }
 
 impl Statements {
-    /// The columns of a contact that an import writes, after its id.
+    /// The columns of a contact that an import writes, after its id
+    /// ([`Stored::column_values`] gives their values).
     fn columns() -> String {
-        let names: Vec<&str> = TEXT_FIELDS.iter().map(|f| f.name()).collect();
         format!(
             "email, email_key, domain, {}, extra, status, created_at, updated_at",
-            names.join(", ")
+            TEXT_FIELDS.map(Field::name).join(", ")
         )
     }
 
@@ -1182,10 +1238,9 @@ impl Statements {
             ),
             // The contacts an import chunk touches, with their tags, to merge into.
             Statement::Lookup => format!(
-                "SELECT id, email, email_key, domain, name, first_name, last_name, outlet, role, beat, \
-                        country, language, phone, notes, source, extra, status, \
-                        {} AS tags \
+                "SELECT id, email, email_key, domain, {}, extra, status, {} AS tags \
                  FROM contacts c WHERE email_key IN {}",
+                TEXT_FIELDS.map(Field::name).join(", "),
                 db.tags_of_contact_sql(),
                 db.values_list(1, rows)
             ),

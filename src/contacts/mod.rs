@@ -29,6 +29,10 @@ use crate::db::{Db, Params, TAG_SEPARATOR};
 pub enum Error {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// An error of the SQLite connection an import writes through
+    /// ([`crate::db::Db::bulk_connection`]).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     /// A file could not be read or written. The message is the path alone:
     /// the cause follows it in the error chain (`path: cause`).
     #[error("{path}")]
@@ -59,7 +63,7 @@ impl Error {
                     | std::io::ErrorKind::IsADirectory
                     | std::io::ErrorKind::InvalidData
             ),
-            Error::Db(_) => false,
+            Error::Db(_) | Error::Sqlite(_) => false,
         }
     }
 }

@@ -5,9 +5,12 @@
 //! sqlx's `Any` driver, with PostgreSQL-style `$1` placeholders (SQLite
 //! accepts them too). `Any` decodes only integers, floats, text and bytes, so
 //! times are stored as integer milliseconds since the Unix epoch (UTC).
+//! The one exception is an import into SQLite, which writes through a
+//! connection of SQLite's own ([`Db::bulk_connection`]) with the same SQL.
 //! This module does not know what the tables mean: the domain modules own
 //! their queries.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -50,6 +53,9 @@ pub struct Db {
     pub backend: Backend,
     /// The URL with any password replaced, for messages.
     pub display_url: String,
+    /// The SQLite database file, when the database is one (not in memory,
+    /// not read-only): what [`Db::bulk_connection`] opens.
+    sqlite_file: Option<PathBuf>,
 }
 
 /// The URL used when neither a flag, `PRESSWIRE_DB` nor presswire.toml names one.
@@ -74,22 +80,7 @@ impl Db {
                     .max_connections(4)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // WAL lets readers work while a send writes; NORMAL
-                            // is durable across process crashes in WAL mode.
-                            // Temporary files in memory: a multi-row upsert's
-                            // statement journal (the pages it changed, to undo
-                            // it alone) otherwise goes to a file past 64 KiB,
-                            // a write system call per page.
-                            // A page cache of 8 MiB per connection: it fills
-                            // with whatever a connection reads, so planning a
-                            // send of a million contacts grew four 64 MiB
-                            // caches (see `Db::large_cache` for the import).
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
-                            )
-                            .await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     })
@@ -117,6 +108,9 @@ impl Db {
             pool,
             backend,
             display_url,
+            sqlite_file: (backend == Backend::Sqlite)
+                .then(|| sqlite_file(&url))
+                .flatten(),
         })
     }
 
@@ -200,9 +194,32 @@ impl Db {
     /// manages its own buffers.
     pub async fn large_cache(&self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Sqlite {
-            conn.execute("PRAGMA cache_size = -32768").await?;
+            conn.execute(LARGE_CACHE).await?;
         }
         Ok(())
+    }
+
+    /// A connection of SQLite's own (through rusqlite, not sqlx) to the
+    /// database file, with the settings of the pool's connections and the
+    /// page cache of [`Db::large_cache`], for a bulk load: binding a value
+    /// there is one C call on borrowed text, where sqlx's `Any` driver
+    /// copies, boxes and converts each value and hands the statement to a
+    /// worker thread; the connection takes no lock per call either. `None`
+    /// on PostgreSQL and for a SQLite database that is not a plain file
+    /// (in memory, read-only, or a name sqlx decodes): use the pool then.
+    pub fn bulk_connection(&self) -> Option<Result<rusqlite::Connection, rusqlite::Error>> {
+        let path = self.sqlite_file.as_ref()?;
+        let open = || {
+            let conn = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.execute_batch(SQLITE_PRAGMAS)?;
+            conn.execute_batch(LARGE_CACHE)?;
+            Ok(conn)
+        };
+        Some(open())
     }
 
     /// SQL that joins a contact's tags into one text, separated by
@@ -283,6 +300,37 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The settings of every SQLite connection. WAL lets readers work while a
+/// send writes; NORMAL is durable across process crashes in WAL mode.
+/// Temporary files in memory: a multi-row upsert's statement journal (the
+/// pages it changed, to undo it alone) otherwise goes to a file past 64 KiB,
+/// a write system call per page. A page cache of 8 MiB per connection: it
+/// fills with whatever a connection reads, so planning a send of a million
+/// contacts grew four 64 MiB caches (see [`Db::large_cache`] for the import).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+     PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;";
+
+/// The page cache of [`Db::large_cache`]: 32 MiB.
+const LARGE_CACHE: &str = "PRAGMA cache_size = -32768";
+
+/// The file of a normalised `sqlite://` URL, when it is a plain file opened
+/// for writing; `None` for anything [`Db::bulk_connection`] should leave
+/// to sqlx (in-memory databases, read-only or other modes, `%`-encoded or
+/// relative-to-nothing names).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let plain = !path.is_empty()
+        && !path.contains(['%', '#'])
+        && !path.starts_with(':')
+        && !path.starts_with("file:")
+        && params
+            .split('&')
+            .all(|p| p.is_empty() || p == "mode=rwc" || p == "mode=rw");
+    plain.then(|| PathBuf::from(path))
 }
 
 /// The separator used by [`Db::tags_of_contact_sql`]: the ASCII unit separator,
