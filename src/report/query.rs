@@ -5,7 +5,9 @@
 //! indexes of migration `20261127000005_report_indexes`. Queries that
 //! return many rows return them as one JSON text instead
 //! ([`Db::json_rows_sql`]): sqlx hands rows over one at a time, each with
-//! a thread wake-up. See docs/reports.md for what each number means.
+//! a thread wake-up; on a SQLite file the million rows of the breakdowns
+//! are read through rusqlite instead ([`groups`]). See docs/reports.md for
+//! what each number means.
 
 use std::borrow::Cow;
 
@@ -375,14 +377,33 @@ struct GroupJson<'a>(
     #[serde(borrow)] Cow<'a, str>,
 );
 
+/// The SQL of the rows [`groups`] counts: every delivery of the send with
+/// its contact's outlet, country, language and domain, and its state, in
+/// contact order along deliveries_report (send_id, contact_id, state),
+/// which reads the contacts in the order of their own B-tree.
+const GROUP_ROWS_FROM: &str = "FROM deliveries d LEFT JOIN contacts c ON c.id = d.contact_id \
+     WHERE d.send_id = $1";
+
+/// The index of a delivery state in [`DeliveryState::ALL`] (the CHECK
+/// constraint admits only those).
+fn state_index(state: &str) -> Option<usize> {
+    DeliveryState::ALL.iter().position(|s| s.as_str() == state)
+}
+
 /// Counts the send's deliveries per contact group and state.
 ///
 /// Grouping a million joined rows in SQL costs SQLite a sort (over a
-/// second). So the send's deliveries are read in chunks of contact ids,
-/// in contact order along deliveries_report (send_id, contact_id, state),
-/// which reads the contacts in the order of their own B-tree; each chunk
-/// comes back as one JSON text, and the grouping is done here.
+/// second), so the grouping is done here. On a SQLite file the rows are
+/// read through a connection of SQLite's own ([`groups_sqlite`]); elsewhere
+/// in chunks of contact ids, each chunk one JSON text.
 pub async fn groups(db: &Db, send_id: i64) -> Result<Groups, sqlx::Error> {
+    if let Some(conn) = db.bulk_connection() {
+        let read = move || -> rusqlite::Result<Groups> { groups_sqlite(&conn?, send_id) };
+        return tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)));
+    }
     // The range of contact ids of the send: each a lone min or max along
     // deliveries_report.
     let (lo, hi): (Option<i64>, Option<i64>) = sqlx::query_as(
@@ -402,16 +423,11 @@ pub async fn groups(db: &Db, send_id: i64) -> Result<Groups, sqlx::Error> {
             start = start.saturating_add(CHUNK);
         }
     }
-    let rows = db.json_rows_sql(&["c.outlet", "c.country", "c.language", "c.domain", "d.state"]);
+    let rows = db.json_rows_sql(&GROUP_COLUMNS);
     // One chunk of the send's deliveries with their contacts.
-    let in_range = format!(
-        "SELECT {rows} FROM deliveries d LEFT JOIN contacts c ON c.id = d.contact_id \
-         WHERE d.send_id = $1 AND d.contact_id >= $2 AND d.contact_id < $3"
-    );
-    let orphans = format!(
-        "SELECT {rows} FROM deliveries d LEFT JOIN contacts c ON c.id = d.contact_id \
-         WHERE d.send_id = $1 AND d.contact_id IS NULL"
-    );
+    let in_range =
+        format!("SELECT {rows} {GROUP_ROWS_FROM} AND d.contact_id >= $2 AND d.contact_id < $3");
+    let orphans = format!("SELECT {rows} {GROUP_ROWS_FROM} AND d.contact_id IS NULL");
     let mut chunks = stream::iter(ranges)
         .map(|range| {
             let (in_range, orphans) = (&in_range, &orphans);
@@ -448,14 +464,77 @@ pub async fn groups(db: &Db, send_id: i64) -> Result<Groups, sqlx::Error> {
                 language: language.to_string(),
                 domain: domain.to_string(),
             };
-            // The CHECK constraint admits only the states there are.
-            let Some(i) = DeliveryState::ALL.iter().position(|s| s.as_str() == state) else {
+            let Some(i) = state_index(state) else {
                 continue;
             };
             groups.entry(key).or_insert([0; DeliveryState::ALL.len()])[i] += n;
         }
     }
     Ok(groups)
+}
+
+/// The columns of the rows [`groups`] counts, in order.
+const GROUP_COLUMNS: [&str; 5] = ["c.outlet", "c.country", "c.language", "c.domain", "d.state"];
+
+/// [`groups`] on a SQLite file: one statement walks the send's deliveries
+/// and each row's texts are looked up where SQLite keeps them, with no
+/// copy. Each distinct outlet, country, language and domain (a few
+/// thousand in a million deliveries) is copied once, to a number; a
+/// delivery costs four lookups and an increment. A fifth of the time of
+/// building and reading JSON texts of the same rows.
+fn groups_sqlite(conn: &rusqlite::Connection, send_id: i64) -> rusqlite::Result<Groups> {
+    /// Distinct texts numbered in order of appearance.
+    #[derive(Default)]
+    struct Numbered {
+        ids: FxHashMap<String, u32>,
+        texts: Vec<String>,
+    }
+    impl Numbered {
+        fn id(&mut self, text: &str) -> u32 {
+            if let Some(&id) = self.ids.get(text) {
+                return id;
+            }
+            let id = self.texts.len() as u32;
+            self.texts.push(text.to_string());
+            self.ids.insert(text.to_string(), id);
+            id
+        }
+    }
+    // Read a million rows where the operating system keeps them (mapped for
+    // this connection alone, which goes when the report is built).
+    conn.execute_batch("PRAGMA mmap_size = 2147418112")?;
+    let sql = format!(
+        "SELECT {} {}",
+        GROUP_COLUMNS.join(", "),
+        GROUP_ROWS_FROM.replace("$1", "?1")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([send_id])?;
+    let mut numbered: [Numbered; 4] = Default::default();
+    let mut counts: FxHashMap<[u32; 4], [i64; DeliveryState::ALL.len()]> = FxHashMap::default();
+    while let Some(row) = rows.next()? {
+        let mut key = [0u32; 4];
+        for (i, slot) in key.iter_mut().enumerate() {
+            *slot = numbered[i].id(row.get_ref(i)?.as_str_or_null()?.unwrap_or(""));
+        }
+        let Some(state) = state_index(row.get_ref(4)?.as_str()?) else {
+            continue;
+        };
+        counts.entry(key).or_insert([0; DeliveryState::ALL.len()])[state] += 1;
+    }
+    let text = |i: usize, id: u32| numbered[i].texts[id as usize].clone();
+    Ok(counts
+        .into_iter()
+        .map(|([outlet, country, language, domain], n)| {
+            let key = GroupKey {
+                outlet: text(0, outlet),
+                country: text(1, country),
+                language: text(2, language),
+                domain: text(3, domain),
+            };
+            (key, n)
+        })
+        .collect())
 }
 
 /// One delivery of the send with everything the CSV says about it.

@@ -732,3 +732,35 @@ fn chromium(app: &TestApp, page: &Path) -> (String, Vec<String>) {
     urls.dedup();
     (String::from_utf8_lossy(&out.stdout).into_owned(), urls)
 }
+
+/// On a SQLite file the breakdowns are read through a SQLite connection of
+/// their own; a read-only file takes the JSON path PostgreSQL takes. Both
+/// give the same report, to the last row.
+#[test]
+fn a_sqlite_file_and_a_read_only_one_give_the_same_report() {
+    let app = TestApp::sqlite();
+    let id = known_send(&app).to_string();
+    let report = |url: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_presswire"))
+            .current_dir(app.path())
+            .env_remove("PRESSWIRE_DB")
+            .env_remove("PRESSWIRE_CONFIG")
+            .args(["--db", url, "report", &id, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let mut json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json.as_object_mut().unwrap().remove("generated_at");
+        json
+    };
+    let writable = report(&app.db_url);
+    let read_only = report(&format!("{}?mode=ro", app.db_url));
+    assert_eq!(writable, read_only);
+    // The breakdowns are there to compare: every contact of the send.
+    let outlets = writable["by_outlet"].as_array().unwrap();
+    let targeted: i64 = outlets
+        .iter()
+        .map(|r| r["targeted"].as_i64().unwrap())
+        .sum();
+    assert_eq!(targeted, writable["counts"]["targeted"].as_i64().unwrap());
+}
