@@ -199,6 +199,12 @@ impl Db {
         Ok(())
     }
 
+    /// Whether [`Db::bulk_connection`] gives a connection: a SQLite
+    /// database in a plain file.
+    pub fn bulk_connection_possible(&self) -> bool {
+        self.sqlite_file.is_some()
+    }
+
     /// A connection of SQLite's own (through rusqlite, not sqlx) to the
     /// database file, with the settings of the pool's connections and the
     /// page cache of [`Db::large_cache`], for a bulk load: binding a value
