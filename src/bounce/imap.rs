@@ -69,11 +69,7 @@ impl fmt::Debug for ImapTarget {
 impl fmt::Display for ImapTarget {
     /// The URL with the password replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.tls == TlsMode::Tls {
-            "imaps"
-        } else {
-            "imap"
-        };
+        let scheme = self.scheme();
         write!(
             f,
             "{scheme}://{}:***@{}:{}/{}",
@@ -134,13 +130,18 @@ impl ImapTarget {
         }
     }
 
-    /// How bounce records name a message of this mailbox (RFC 5092 style).
-    fn origin(&self, uid: u32) -> String {
-        let scheme = if self.tls == TlsMode::Tls {
+    /// The URL scheme: `imaps` for implicit TLS, else `imap`.
+    fn scheme(&self) -> &'static str {
+        if self.tls == TlsMode::Tls {
             "imaps"
         } else {
             "imap"
-        };
+        }
+    }
+
+    /// How bounce records name a message of this mailbox (RFC 5092 style).
+    fn origin(&self, uid: u32) -> String {
+        let scheme = self.scheme();
         format!(
             "{scheme}://{}@{}:{}/{};UID={uid}",
             self.user, self.host, self.port, self.mailbox

@@ -305,21 +305,27 @@ pub struct DeliveryRow {
     pub last_reply: Option<String>,
 }
 
+/// The columns of a [`DeliveryRow`], in order, with the time it reports
+/// (the delivery's last attempt, or the contact's last change).
+fn delivery_row_columns(updated_at: &str) -> [&str; 7] {
+    [
+        "d.id",
+        "d.email",
+        "c.name",
+        "c.outlet",
+        "d.attempts",
+        updated_at,
+        "d.last_reply",
+    ]
+}
+
 /// The send's uncertain deliveries, by address.
 pub async fn uncertain(db: &Db, send_id: i64) -> Result<Vec<DeliveryRow>, sqlx::Error> {
     // Along deliveries_send (send_id, state): the few uncertain ones.
     let sql = format!(
         "SELECT {} FROM deliveries d LEFT JOIN contacts c ON c.id = d.contact_id \
          WHERE d.send_id = $1 AND d.state = 'uncertain'",
-        db.json_rows_sql(&[
-            "d.id",
-            "d.email",
-            "c.name",
-            "c.outlet",
-            "d.attempts",
-            "d.updated_at",
-            "d.last_reply"
-        ])
+        db.json_rows_sql(&delivery_row_columns("d.updated_at"))
     );
     let mut rows: Vec<DeliveryRow> = json_rows(db, &sql, &[send_id]).await?;
     rows.sort_by(|a, b| a.email.cmp(&b.email));
@@ -335,15 +341,7 @@ pub async fn needs_update(db: &Db, send_id: i64) -> Result<Vec<DeliveryRow>, sql
         "SELECT {} FROM contacts c CROSS JOIN deliveries d \
          WHERE c.status <> 'active' AND c.status = 'needs-update' \
            AND d.send_id = $1 AND d.contact_id = c.id",
-        db.json_rows_sql(&[
-            "d.id",
-            "d.email",
-            "c.name",
-            "c.outlet",
-            "d.attempts",
-            "c.updated_at",
-            "d.last_reply"
-        ])
+        db.json_rows_sql(&delivery_row_columns("c.updated_at"))
     );
     let mut rows: Vec<DeliveryRow> = json_rows(db, &sql, &[send_id]).await?;
     rows.sort_by(|a, b| a.email.cmp(&b.email));
