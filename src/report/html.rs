@@ -279,6 +279,25 @@ struct Chart {
     empty: bool,
 }
 
+impl Chart {
+    /// A chart of the one size every chart of the report has.
+    fn of(bars: Vec<Bar>, x_labels: Vec<Label>, y_labels: Vec<Label>, column: String) -> Chart {
+        Chart {
+            width: W,
+            height: H,
+            left: LEFT,
+            top: TOP,
+            right: RIGHT,
+            bottom: BOTTOM,
+            bars,
+            x_labels,
+            y_labels,
+            column,
+            empty: false,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Bar {
     x: f64,
@@ -401,23 +420,12 @@ fn sent_chart(report: &Report) -> Chart {
             text: time_label(first.ms + i * per_column * 60_000, with_day),
         })
         .collect();
-    Chart {
-        width: W,
-        height: H,
-        left: LEFT,
-        top: TOP,
-        right: RIGHT,
-        bottom: BOTTOM,
-        bars,
-        x_labels,
-        y_labels,
-        column: if per_column == 1 {
-            "1 minute".into()
-        } else {
-            format!("{per_column} minutes")
-        },
-        empty: false,
-    }
+    let column = if per_column == 1 {
+        "1 minute".into()
+    } else {
+        format!("{per_column} minutes")
+    };
+    Chart::of(bars, x_labels, y_labels, column)
 }
 
 /// Bounces, complaints and auto-replies per interval, stacked.
@@ -470,24 +478,13 @@ fn bounce_chart(report: &Report) -> Chart {
         })
         .collect();
     let minutes = report.timeline.bounce_interval_minutes;
-    Chart {
-        width: W,
-        height: H,
-        left: LEFT,
-        top: TOP,
-        right: RIGHT,
-        bottom: BOTTOM,
-        bars,
-        x_labels,
-        y_labels,
-        column: match minutes {
-            1 => "1 minute".into(),
-            m if m % 1440 == 0 => format!("{} day{}", m / 1440, if m == 1440 { "" } else { "s" }),
-            m if m % 60 == 0 => format!("{} hour{}", m / 60, if m == 60 { "" } else { "s" }),
-            m => format!("{m} minutes"),
-        },
-        empty: false,
-    }
+    let column = match minutes {
+        1 => "1 minute".into(),
+        m if m % 1440 == 0 => format!("{} day{}", m / 1440, if m == 1440 { "" } else { "s" }),
+        m if m % 60 == 0 => format!("{} hour{}", m / 60, if m == 60 { "" } else { "s" }),
+        m => format!("{m} minutes"),
+    };
+    Chart::of(bars, x_labels, y_labels, column)
 }
 
 /// Up to six evenly spaced columns to label.
@@ -500,17 +497,8 @@ fn ticks(columns: i64) -> Vec<i64> {
 
 fn empty_chart() -> Chart {
     Chart {
-        width: W,
-        height: H,
-        left: LEFT,
-        top: TOP,
-        right: RIGHT,
-        bottom: BOTTOM,
-        bars: Vec::new(),
-        x_labels: Vec::new(),
-        y_labels: Vec::new(),
-        column: String::new(),
         empty: true,
+        ..Chart::of(Vec::new(), Vec::new(), Vec::new(), String::new())
     }
 }
 
