@@ -12,7 +12,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -82,10 +83,20 @@ impl Limiter {
     }
 }
 
-/// A logged-in dashboard session.
+/// A logged-in dashboard session. As a handler's argument it lets only a
+/// logged-in request through ([`require`]): others get the login page (or
+/// a 404 when the dashboard is off).
 pub struct Session {
     /// The token the session's forms carry (logout).
     pub csrf: String,
+}
+
+impl FromRequestParts<Arc<App>> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        require(app, &parts.headers).map_err(|r| *r)
+    }
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {

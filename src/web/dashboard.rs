@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 
+use super::auth::Session;
 use super::App;
 use crate::db::Db;
 use crate::report::{self, GroupRow, Report};
@@ -52,11 +53,7 @@ fn progress(counts: &BTreeMap<String, i64>, total: i64) -> (i64, i64) {
 }
 
 /// `GET /dashboard/`: every send, newest first, with its progress.
-pub async fn sends(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let session = match super::auth::require(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+pub async fn sends(State(app): State<Arc<App>>, session: Session) -> Response {
     let all = match queue::sends(&app.db, None).await {
         Ok(all) => all,
         Err(e) => return app.internal("dashboard: sends", e),
@@ -104,15 +101,7 @@ pub async fn send_report_data(db: &Db, id: i64) -> Result<Option<Report>, report
 }
 
 /// `GET /dashboard/sends/ID`: one send's report.
-pub async fn send(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let session = match super::auth::require(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+pub async fn send(State(app): State<Arc<App>>, session: Session, Path(id): Path<i64>) -> Response {
     let r = match send_report_data(&app.db, id).await {
         Ok(Some(r)) => r,
         Ok(None) => return app.error(StatusCode::NOT_FOUND, &format!("There is no send {id}.")),
@@ -164,12 +153,9 @@ pub async fn send(
 /// `presswire report ID --format csv|json|html` writes it, to download.
 pub async fn send_report_file(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _logged_in: Session,
     Path((id, file)): Path<(i64, String)>,
 ) -> Response {
-    if let Err(r) = super::auth::require(&app, &headers) {
-        return *r;
-    }
     let content_type = match file.as_str() {
         "report.csv" => "text/csv; charset=utf-8",
         "report.json" => "application/json",
@@ -229,13 +215,9 @@ const SEARCH_LIMIT: i64 = 100;
 /// `GET /dashboard/contacts?q=TEXT`: contacts by address, name or outlet.
 pub async fn contacts(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    session: Session,
     Query(search): Query<Search>,
 ) -> Response {
-    let session = match super::auth::require(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let q = search.q.chars().take(200).collect::<String>();
     match crate::contacts::search(&app.db, &q, SEARCH_LIMIT + 1).await {
         Ok(mut found) => {
@@ -258,11 +240,7 @@ pub async fn contacts(
 const BOUNCES_SHOWN: usize = 200;
 
 /// `GET /dashboard/bounces`: the latest bounces.
-pub async fn bounces(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let session = match super::auth::require(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+pub async fn bounces(State(app): State<Arc<App>>, session: Session) -> Response {
     match crate::bounce::list::list(&app.db, &Default::default()).await {
         Ok(mut all) => {
             let total = all.len();
@@ -283,13 +261,9 @@ const RAW_SHOWN: usize = 512 * 1024;
 /// `GET /dashboard/bounces/ID`: one bounce with its raw message.
 pub async fn bounce(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    session: Session,
     Path(id): Path<i64>,
 ) -> Response {
-    let session = match super::auth::require(&app, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match crate::bounce::list::show(&app.db, id).await {
         Ok(Some((bounce, raw))) => {
             let raw_len = raw.as_ref().map_or(0, Vec::len);
