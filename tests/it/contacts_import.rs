@@ -1125,6 +1125,61 @@ fn duplicates_far_apart_in_a_large_file_are_merged() {
     });
 }
 
+/// On SQLite a first import builds the index that keeps addresses unique
+/// at its end, or in its middle when an address comes back far apart. The
+/// database refuses a second contact with the same address afterwards
+/// however the import ended: written, dry run, or refused.
+#[test]
+fn the_database_keeps_addresses_unique_after_any_first_import() {
+    let second = "INSERT INTO contacts (email, email_key, domain, created_at, updated_at) \
+                  VALUES ($1, $2, 'x.example', 0, 0)";
+    let refused = |app: &TestApp, key: &str| {
+        let err = app
+            .try_execute(second, &[key, key])
+            .expect_err("a second contact with the same address");
+        assert!(
+            err.to_lowercase().contains("unique"),
+            "{}: {err}",
+            app.backend
+        );
+    };
+    let mut far_apart = String::from("Email,Name\n");
+    for i in 0..1200 {
+        far_apart.push_str(&format!("j{i}@bulk.example,Journalist {i}\n"));
+    }
+    far_apart.push_str("J7@bulk.example,Late\n");
+    for i in 1200..2400 {
+        far_apart.push_str(&format!("j{i}@bulk.example,Journalist {i}\n"));
+    }
+    each_backend(|app| {
+        app.write("one.csv", "Email,Name\nJane.Doe@X.example,Jane Doe\n");
+        app.write(
+            "bad.csv",
+            "Email,Name\nJane.Doe@X.example,Jane Doe\nnobody,Nobody\n",
+        );
+        app.write("far.csv", &far_apart);
+
+        app.ok(["contacts", "import", "--dry-run", "one.csv"]);
+        app.fails(2, ["contacts", "import", "bad.csv"]);
+        assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
+        app.execute(second, &["a@x.example", "a@x.example"]);
+        refused(app, "a@x.example");
+        app.execute("DELETE FROM contacts", &[]);
+
+        app.ok(["contacts", "import", "one.csv"]);
+        refused(app, "jane.doe@x.example");
+        app.execute("DELETE FROM contacts", &[]);
+
+        let out = app.ok(["contacts", "import", "far.csv"]);
+        assert_eq!(
+            counts_line(&out),
+            "imported 2400, updated 0, unchanged 0, skipped 0, duplicates merged 1, invalid 0"
+        );
+        assert_eq!(show(app, "j7@bulk.example")["name"], "Late");
+        refused(app, "j2399@bulk.example");
+    });
+}
+
 #[test]
 fn addresses_are_unique_without_regard_to_case() {
     each_backend(|app| {

@@ -210,6 +210,11 @@ impl TestApp {
     /// test database: for data no command would write, such as a contact
     /// from a source that did not check it.
     pub fn execute(&self, sql: &str, params: &[&str]) {
+        self.try_execute(sql, params).unwrap();
+    }
+
+    /// [`TestApp::execute`], returning the database's error.
+    pub fn try_execute(&self, sql: &str, params: &[&str]) -> Result<(), String> {
         let url = self.db_url.clone();
         runtime().block_on(async move {
             let db = presswire::db::Db::open(&url).await.unwrap();
@@ -217,8 +222,9 @@ impl TestApp {
             for p in params {
                 query = query.bind(*p);
             }
-            query.execute(&db.pool).await.unwrap();
+            let result = query.execute(&db.pool).await;
             db.close().await;
+            result.map(|_| ()).map_err(|e| e.to_string())
         })
     }
 

@@ -13,6 +13,7 @@ mod bounces_db;
 mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
+mod migrations;
 mod release;
 mod report;
 mod send;
