@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 /// An error opening or migrating the database.
 #[derive(Debug, thiserror::Error)]
@@ -72,45 +72,56 @@ impl Db {
             source,
         };
         let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
-        let pool = match backend {
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    // One writer at a time is all SQLite allows; a few readers
-                    // beside it are enough for a CLI.
-                    .max_connections(4)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(SQLITE_PRAGMAS).await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await
-            }
-            Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await
-            }
-        }
-        .map_err(open_err)?;
         let migrator = match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator.run(&pool).await.map_err(|source| Error::Migrate {
+        let migrate_err = |source| Error::Migrate {
             url: display_url.clone(),
             source,
-        })?;
+        };
+        let file = (backend == Backend::Sqlite)
+            .then(|| sqlite_file(&url))
+            .flatten();
+        let pool = match backend {
+            // A SQLite file is migrated through a connection of its own,
+            // closed afterwards, and the pool connects when first used: so
+            // a command whose work goes through `Db::bulk_connection` (an
+            // import) has the file to itself, which lets a first import
+            // write without the write-ahead log (see contacts::import).
+            Backend::Sqlite if file.is_some() => {
+                let mut conn = sqlx::AnyConnection::connect_with(&options)
+                    .await
+                    .map_err(open_err)?;
+                conn.execute(SQLITE_PRAGMAS).await.map_err(open_err)?;
+                migrator.run(&mut conn).await.map_err(migrate_err)?;
+                conn.close().await.map_err(open_err)?;
+                sqlite_pool().connect_lazy_with(options)
+            }
+            Backend::Sqlite => {
+                let pool = sqlite_pool()
+                    .connect_with(options)
+                    .await
+                    .map_err(open_err)?;
+                migrator.run(&pool).await.map_err(migrate_err)?;
+                pool
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(open_err)?;
+                migrator.run(&pool).await.map_err(migrate_err)?;
+                pool
+            }
+        };
         Ok(Db {
             pool,
             backend,
             display_url,
-            sqlite_file: (backend == Backend::Sqlite)
-                .then(|| sqlite_file(&url))
-                .flatten(),
+            sqlite_file: file,
         })
     }
 
@@ -306,6 +317,20 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The pool of a SQLite database, each connection with [`SQLITE_PRAGMAS`].
+fn sqlite_pool() -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        // One writer at a time is all SQLite allows; a few readers beside
+        // it are enough for a CLI.
+        .max_connections(4)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
 }
 
 /// The settings of every SQLite connection. WAL lets readers work while a

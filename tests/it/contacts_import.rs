@@ -1412,3 +1412,97 @@ fn several_addresses_in_one_google_cell_keep_the_first_and_the_rest_as_extra() {
         assert_eq!(c["country"], "BR");
     });
 }
+
+/// A file of `n` journalists with tags, for the tests of a first import.
+fn journalists(n: usize) -> String {
+    let mut csv = String::from("Email,Name,Outlet,Tags\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "j{i}@wire.example,Journalist {i},Wire {},press;climate\n",
+            i % 7
+        ));
+    }
+    csv
+}
+
+/// The journal mode the SQLite file itself records, read without
+/// presswire (whose connections ask for WAL mode).
+fn journal_mode(db: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A first import into a SQLite file that nothing else has open writes
+/// with a rollback journal (see contacts::import::sqlite); the database is
+/// in WAL mode again afterwards, and a reader that had the file open during
+/// another first import (which then keeps the log) sees every contact.
+#[test]
+fn a_first_import_leaves_sqlite_in_wal_mode_alone_or_beside_a_reader() {
+    let app = TestApp::sqlite();
+    let db = app.path().join("presswire.db");
+    app.write("many.csv", journalists(3000));
+    let out = app.ok(["contacts", "import", "many.csv"]);
+    assert_eq!(
+        counts_line(&out),
+        "imported 3000, updated 0, unchanged 0, skipped 0, duplicates merged 0, invalid 0"
+    );
+    assert_eq!(journal_mode(&db), "wal");
+    assert!(!app.path().join("presswire.db-journal").exists());
+    assert_eq!(app.count("SELECT count(*) FROM contact_tags"), 6000);
+    assert_eq!(show(&app, "j2999@wire.example")["outlet"], "Wire 3");
+
+    let app = TestApp::sqlite();
+    let db = app.path().join("presswire.db");
+    app.ok(["init"]);
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    let count = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&reader), 0);
+    app.write("many.csv", journalists(3000));
+    app.ok(["contacts", "import", "many.csv"]);
+    assert_eq!(count(&reader), 3000);
+    drop(reader);
+    assert_eq!(journal_mode(&db), "wal");
+}
+
+/// A first import killed while it writes with a rollback journal leaves
+/// nothing half-written: the next command finds the contact list as it
+/// was (SQLite rolls the journal back), in WAL mode, and imports again.
+#[test]
+fn a_first_import_killed_half_way_leaves_nothing_behind() {
+    let app = TestApp::sqlite();
+    let db = app.path().join("presswire.db");
+    let journal = app.path().join("presswire.db-journal");
+    app.ok(["init"]);
+    app.write("many.csv", journalists(300_000));
+    let mut child = app
+        .command()
+        .args(["-q", "contacts", "import", "many.csv"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once its journal exists: it is writing the contacts then.
+    let start = std::time::Instant::now();
+    while !journal.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        journal.exists(),
+        "the import never wrote a rollback journal"
+    );
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the import ended before it was killed");
+
+    assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
+    assert_eq!(app.count("SELECT count(*) FROM contact_tags"), 0);
+    assert_eq!(journal_mode(&db), "wal");
+    let check = app.texts("PRAGMA integrity_check");
+    assert_eq!(check, vec![vec![Some("ok".to_string())]]);
+    app.write("few.csv", journalists(10));
+    app.ok(["contacts", "import", "few.csv"]);
+    assert_eq!(app.count("SELECT count(*) FROM contacts"), 10);
+}
