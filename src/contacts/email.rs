@@ -72,6 +72,11 @@ impl Address {
         &self.email
     }
 
+    /// The normalised address, as a `String` of its own.
+    pub fn into_string(self) -> String {
+        self.email
+    }
+
     /// The key that makes addresses unique without regard to case.
     pub fn key(&self) -> String {
         self.email.to_lowercase()
