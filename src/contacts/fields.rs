@@ -171,19 +171,32 @@ fn conventional_case(tag: &str) -> String {
 /// Google's "* myContacts ::: Press") into normalised tags: trimmed,
 /// lower-case, inner spaces collapsed.
 pub fn split_tags(cell: &str) -> Vec<String> {
-    cell.split([',', ';', '|'])
-        .flat_map(|part| part.split(":::"))
-        .filter_map(normalise_tag)
-        // Google's built-in group, not a label the press officer chose.
-        .filter(|t| t != "mycontacts" && t != "starred")
-        .collect()
+    let parts = cell.split([',', ';', '|']);
+    let mut tags: Vec<String> = if cell.contains(':') && cell.contains(":::") {
+        parts
+            .flat_map(|part| part.split(":::"))
+            .filter_map(normalise_tag)
+            .collect()
+    } else {
+        parts.filter_map(normalise_tag).collect()
+    };
+    // Google's built-in group, not a label the press officer chose.
+    tags.retain(|t| t != "mycontacts" && t != "starred");
+    tags
 }
 
 /// One tag in its stored form, or `None` when nothing is left of it.
 pub fn normalise_tag(tag: &str) -> Option<String> {
     let t = tag
         .trim()
-        .trim_matches(|c: char| c == '"' || c == '\'' || c == '*')
+        .trim_matches(|c: char| c == '"' || c == '\'' || c == '*');
+    // Most tags are one lower-case ASCII word already.
+    if t.bytes()
+        .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase())
+    {
+        return (!t.is_empty()).then(|| t.to_string());
+    }
+    let t = t
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

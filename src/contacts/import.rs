@@ -28,11 +28,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::oneshot;
 
-use super::email::{forgotten_hash, Address};
+use super::email::{self, forgotten_hash, Address};
 use super::fields::{normalise_country, normalise_language, normalise_tag, split_tags, Status};
 use super::Error;
 use crate::db::{now_ms, Db, TAG_SEPARATOR};
@@ -594,9 +595,8 @@ struct FieldValues {
 
 impl FieldValues {
     /// The values of [`TEXT_FIELDS`], in that order.
-    fn pack<'v>(values: impl IntoIterator<Item = Option<&'v str>>) -> FieldValues {
-        let values: Vec<Option<&str>> = values.into_iter().collect();
-        let len = values.iter().flatten().map(|v| v.len()).sum();
+    fn pack<'v>(values: impl IntoIterator<Item = Option<&'v str>> + Clone) -> FieldValues {
+        let len = values.clone().into_iter().flatten().map(str::len).sum();
         let mut packed = FieldValues {
             text: String::with_capacity(len),
             ends: [0; TEXT_FIELDS.len()],
@@ -616,7 +616,7 @@ impl FieldValues {
     }
 
     /// The values in the order of [`TEXT_FIELDS`].
-    fn iter(&self) -> impl Iterator<Item = Option<&str>> {
+    fn iter(&self) -> impl Iterator<Item = Option<&str>> + Clone {
         (0..TEXT_FIELDS.len()).map(|i| self.at(i))
     }
 }
@@ -1397,19 +1397,33 @@ impl<R: Read> Read for LineBreaks<R> {
                 breaks.push_back((cr, cr + 1));
             }
         }
-        for (i, &b) in buf[..n].iter().enumerate() {
-            let at = self.offset + i as u64;
-            if let Some(cr) = self.pending_cr.take() {
-                if b == b'\n' {
-                    breaks.push_back((cr, at + 1));
-                    continue;
-                }
+        let data = &buf[..n];
+        let mut i = 0;
+        if let (Some(cr), Some(&first)) = (self.pending_cr, data.first()) {
+            self.pending_cr = None;
+            if first == b'\n' {
+                breaks.push_back((cr, self.offset + 1));
+                i = 1;
+            } else {
                 breaks.push_back((cr, cr + 1));
             }
-            match b {
-                b'\r' => self.pending_cr = Some(at),
-                b'\n' => breaks.push_back((at, at + 1)),
-                _ => {}
+        }
+        while let Some(found) = memchr::memchr2(b'\r', b'\n', &data[i..]) {
+            let p = i + found;
+            let at = self.offset + p as u64;
+            i = p + 1;
+            if data[p] == b'\n' {
+                breaks.push_back((at, at + 1));
+                continue;
+            }
+            match data.get(p + 1) {
+                Some(b'\n') => {
+                    breaks.push_back((at, at + 2));
+                    i = p + 2;
+                }
+                Some(_) => breaks.push_back((at, at + 1)),
+                // Half of a CRLF, perhaps: the next read tells.
+                None => self.pending_cr = Some(at),
             }
         }
         self.offset += n as u64;
@@ -1701,8 +1715,9 @@ fn read_file(
 /// of values millions of times, and name lookups are slow.
 #[derive(Default)]
 struct Normalised {
-    countries: HashMap<String, Result<String, String>>,
-    languages: HashMap<String, Result<String, String>>,
+    countries: FxHashMap<String, Result<String, String>>,
+    languages: FxHashMap<String, Result<String, String>>,
+    addresses: email::Parser,
 }
 
 impl Normalised {
@@ -1772,7 +1787,8 @@ fn validate_row(
     // A NUL character is nothing anyone typed (the file is damaged, or is
     // not text), and PostgreSQL cannot store it in a text column.
     let mut damaged = false;
-    for (i, column) in headers.iter().enumerate() {
+    let any_nul = memchr::memchr(0, record.as_slice().as_bytes()).is_some();
+    for (i, column) in headers.iter().enumerate().filter(|_| any_nul) {
         if cell(i).contains('\0') {
             let message = "the value contains a NUL character; the file may be damaged";
             problem(Some(column), ProblemKind::Error, message.to_string());
@@ -1787,11 +1803,15 @@ fn validate_row(
     // the first is the contact's, the others are kept as extra data.
     let mut other_addresses = None;
     let mut email_cell = cell(email_col);
-    if let Some((first, rest)) = email_cell.split_once(":::") {
+    if let Some((first, rest)) = email_cell
+        .contains(':')
+        .then(|| email_cell.split_once(":::"))
+        .flatten()
+    {
         email_cell = first.trim();
         other_addresses = Some(rest.trim().to_string());
     }
-    let address = match Address::parse(email_cell) {
+    let address = match cache.addresses.parse(email_cell) {
         Ok(a) => {
             if let Some(rest) = &other_addresses {
                 problem(
@@ -1998,6 +2018,31 @@ mod tests {
         }
         assert_eq!(sizes, [256, 32, 8, 4]);
         assert!(pending.is_empty());
+    }
+
+    /// Gives at most `.1` bytes per read.
+    struct Chunked<'a>(&'a [u8], usize);
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn line_breaks_are_the_same_however_the_text_is_read() {
+        let text = b"a\r\nb\rc\n\r\n\rd\r";
+        let expected = [(1, 3), (4, 5), (6, 7), (7, 9), (9, 10), (11, 12)];
+        for chunk in 1..=text.len() {
+            let breaks = Breaks::default();
+            let mut reader = LineBreaks::new(Chunked(text, chunk), &breaks);
+            io::copy(&mut reader, &mut io::sink()).unwrap();
+            let found: Vec<(u64, u64)> = breaks.borrow().iter().copied().collect();
+            assert_eq!(found, expected, "read {chunk} bytes at a time");
+        }
     }
 
     #[test]
