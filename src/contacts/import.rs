@@ -683,11 +683,11 @@ impl Stored {
     }
 
     /// The contact's extra data as stored: a JSON object.
-    fn extra_json(&self) -> String {
+    fn extra_json(&self) -> Cow<'static, str> {
         if self.extra.is_empty() {
-            return "{}".to_string();
+            return Cow::Borrowed("{}");
         }
-        serde_json::to_string(&self.extra).unwrap_or_else(|_| "{}".into())
+        Cow::Owned(serde_json::to_string(&self.extra).unwrap_or_else(|_| "{}".into()))
     }
 
     /// The values of [`Statements::columns`], in their order, with `extra`
@@ -1165,7 +1165,7 @@ fn take_batch<T>(pending: &mut Vec<T>, all: bool) -> Option<Vec<T>> {
 }
 
 /// The contacts' extra data as stored: a JSON object.
-fn extra_json(contacts: &[Stored]) -> Vec<String> {
+fn extra_json(contacts: &[Stored]) -> Vec<Cow<'static, str>> {
     contacts.iter().map(Stored::extra_json).collect()
 }
 
@@ -1182,7 +1182,7 @@ enum Value<'a> {
 fn bind_contacts<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     contacts: &'q [Stored],
-    extras: &'q [String],
+    extras: &'q [Cow<'static, str>],
     with_id: bool,
     now: i64,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
