@@ -243,13 +243,36 @@ pub async fn list_page(
         None => String::new(),
     };
     let limit = params.push(limit);
-    // The next page of an audience, for planning a send.
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+    // The next page of an audience, for planning a send, as one JSON text
+    // in address order (see `by_ids_on`).
+    let page = format!(
+        "SELECT {CONTACT_COLUMNS}, c.email_key, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE {filter} {after} ORDER BY c.email_key LIMIT {limit}",
         db.tags_of_contact_sql()
     );
-    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
+    let columns: Vec<String> = CONTACT_COLUMNS
+        .split(", ")
+        .map(|c| c.trim().replacen("c.", "p.", 1))
+        .chain(["p.tags".to_string(), "p.suppressed".to_string()])
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let sql = format!(
+        "SELECT {} FROM ({page}) p",
+        db.json_rows_ordered_sql(&columns, "p.email_key")
+    );
+    let (json,): (Option<String>,) = params.query_as(&sql).fetch_one(&db.pool).await?;
+    contacts_from_json(json)
+}
+
+/// Contacts from a JSON array of rows, each a [`ContactRow`]'s fields in
+/// their order; `None` (PostgreSQL's json_agg of no rows) is none.
+fn contacts_from_json(json: Option<String>) -> Result<Vec<Contact>, Error> {
+    let rows: Vec<ContactRow> = match json {
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?
+        }
+        None => Vec::new(),
+    };
     Ok(rows.into_iter().map(Contact::from).collect())
 }
 
@@ -298,14 +321,7 @@ pub async fn by_ids_on(
         list.join(", ")
     );
     let (json,): (Option<String>,) = params.query_as(&sql).fetch_one(&mut *conn).await?;
-    let rows: Vec<ContactRow> = match json {
-        Some(json) => {
-            serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?
-        }
-        // PostgreSQL's json_agg of no rows.
-        None => Vec::new(),
-    };
-    Ok(rows.into_iter().map(Contact::from).collect())
+    contacts_from_json(json)
 }
 
 /// Contacts whose address, name or outlet contains `text` (without regard
