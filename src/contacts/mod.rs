@@ -149,7 +149,9 @@ pub fn format_time(ms: i64) -> String {
 const CONTACT_COLUMNS: &str = "c.id, c.email, c.name, c.first_name, c.last_name, c.outlet, c.role, \
      c.beat, c.country, c.language, c.phone, c.notes, c.extra, c.status, c.source, c.created_at, c.updated_at";
 
-#[derive(sqlx::FromRow)]
+/// A contact as read: by sqlx, or (in the order of its fields) from one
+/// element of a JSON array of rows (see [`by_ids_on`]).
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct ContactRow {
     id: i64,
     email: String,
@@ -241,13 +243,36 @@ pub async fn list_page(
         None => String::new(),
     };
     let limit = params.push(limit);
-    // The next page of an audience, for planning a send.
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
+    // The next page of an audience, for planning a send, as one JSON text
+    // in address order (see `by_ids_on`).
+    let page = format!(
+        "SELECT {CONTACT_COLUMNS}, c.email_key, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE {filter} {after} ORDER BY c.email_key LIMIT {limit}",
         db.tags_of_contact_sql()
     );
-    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
+    let columns: Vec<String> = CONTACT_COLUMNS
+        .split(", ")
+        .map(|c| c.trim().replacen("c.", "p.", 1))
+        .chain(["p.tags".to_string(), "p.suppressed".to_string()])
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let sql = format!(
+        "SELECT {} FROM ({page}) p",
+        db.json_rows_ordered_sql(&columns, "p.email_key")
+    );
+    let (json,): (Option<String>,) = params.query_as(&sql).fetch_one(&db.pool).await?;
+    contacts_from_json(json)
+}
+
+/// Contacts from a JSON array of rows, each a [`ContactRow`]'s fields in
+/// their order; `None` (PostgreSQL's json_agg of no rows) is none.
+fn contacts_from_json(json: Option<String>) -> Result<Vec<Contact>, Error> {
+    let rows: Vec<ContactRow> = match json {
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?
+        }
+        None => Vec::new(),
+    };
     Ok(rows.into_iter().map(Contact::from).collect())
 }
 
@@ -280,15 +305,23 @@ pub async fn by_ids_on(
     }
     let mut params = Params::new();
     let list: Vec<String> = ids.iter().map(|id| params.push(*id)).collect();
-    // The current data of the contacts a worker is about to mail.
+    // The current data of the contacts a worker is about to mail, as one
+    // JSON text (one value handed over by sqlx instead of a row at a time,
+    // each with a thread wake-up, and decoded by serde instead of value by
+    // value through `Any`): each element holds a ContactRow's fields in
+    // their order.
+    let columns: Vec<&str> = CONTACT_COLUMNS
+        .split(", ")
+        .map(str::trim)
+        .chain([db.tags_of_contact_sql(), SUPPRESSED_SQL])
+        .collect();
     let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
-         FROM contacts c WHERE c.id IN ({})",
-        db.tags_of_contact_sql(),
+        "SELECT {} FROM contacts c WHERE c.id IN ({})",
+        db.json_rows_sql(&columns),
         list.join(", ")
     );
-    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().map(Contact::from).collect())
+    let (json,): (Option<String>,) = params.query_as(&sql).fetch_one(&mut *conn).await?;
+    contacts_from_json(json)
 }
 
 /// Contacts whose address, name or outlet contains `text` (without regard

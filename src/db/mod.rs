@@ -268,6 +268,18 @@ impl Db {
         }
     }
 
+    /// [`Db::json_rows_sql`] with the rows in the order of `order` (an
+    /// aggregate's own ORDER BY, which SQLite has since 3.44).
+    pub fn json_rows_ordered_sql(&self, columns: &[&str], order: &str) -> String {
+        let list = columns.join(", ");
+        match self.backend {
+            Backend::Sqlite => format!("json_group_array(json_array({list}) ORDER BY {order})"),
+            Backend::Postgres => {
+                format!("CAST(json_agg(json_build_array({list}) ORDER BY {order}) AS TEXT)")
+            }
+        }
+    }
+
     /// Has SQLite map the database file into memory on every connection of
     /// the pool, for a command that reads much of a large database (a
     /// report of a million deliveries): the connections then share the

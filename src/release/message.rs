@@ -5,11 +5,14 @@
 //! Every header value, from the release or from the contact, is checked for
 //! CR and LF first: a line break would let data add headers of its own.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{
+    self as header, ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue, Headers,
+};
+use lettre::message::{Attachment, Body, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
 
@@ -165,21 +168,200 @@ pub fn build(
 /// header, and that lettre takes them) without encoding its body: planning
 /// checks every message before the first leaves, and the parts of a body
 /// always encode (quoted-printable and base64 take any text or bytes).
+/// What lettre's builder checks beyond the headers themselves (a From
+/// header, one mailbox in it, an envelope) holds by construction; the
+/// envelope is made here as [`build`] makes it.
 pub fn check(
     file: &ReleaseFile,
     rendered: &Rendered,
     contact: &Contact,
     envelope: &Envelope,
 ) -> Result<(), Error> {
-    headers(file, rendered, contact, envelope)?
-        .body(String::new())
-        .map(|_| ())
-        .map_err(|e| {
-            Error::Header(format!(
-                "contact {}: cannot build the message: {e}",
-                contact.email
-            ))
-        })
+    let (from, from_header, to) = addresses(file, contact)?;
+    lettre::address::Envelope::new(Some(from.email), vec![to.email.clone()]).map_err(|e| {
+        Error::Header(format!(
+            "contact {}: cannot build the message: {e}",
+            contact.email
+        ))
+    })?;
+    header_list(file, rendered, contact, from_header, to, envelope).map(|_| ())
+}
+
+/// `contact`'s message as [`build`] formats it (`build(…)?.formatted()`),
+/// byte for byte, written directly: the headers through lettre's own
+/// [`Headers`] (so every value is encoded and folded by lettre), the MIME
+/// structure by hand. lettre's builder costs about twice as much: it parses
+/// each multipart's content type back to read its boundary, the From header
+/// back to check it, and copies the parts into the message. With
+/// attachments, [`build`] does it.
+pub fn write(
+    file: &ReleaseFile,
+    rendered: &Rendered,
+    contact: &Contact,
+    attachments: &[AttachmentFile],
+    envelope: &Envelope,
+) -> Result<Vec<u8>, Error> {
+    if !attachments.is_empty() {
+        return Ok(build(file, rendered, contact, attachments, envelope)?.formatted());
+    }
+    let (_, from, to) = addresses(file, contact)?;
+    let mut headers = header_list(file, rendered, contact, from, to, envelope)?;
+    // `MessageBuilder::multipart` adds MIME-Version last.
+    headers.set(header::MIME_VERSION_1_0);
+    let boundary = format!("=_alt_{}", boundary_seed(&envelope.message_id));
+    let parts = [
+        (ContentType::TEXT_PLAIN, encode::text_body(&rendered.text)),
+        (ContentType::TEXT_HTML, encode::text_body(&rendered.html)),
+    ];
+    let size: usize = parts.iter().map(|(_, b)| b.len()).sum();
+    let mut out = Vec::with_capacity(size + 2048);
+    out.extend_from_slice(headers.to_string().as_bytes());
+    // The multipart/alternative's own headers (its content type, as
+    // `MultiPartBuilder::boundary` sets it), then each part after its
+    // boundary line (`MultiPart::format_body`).
+    let mut multipart = Headers::new();
+    multipart.insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Content-Type"),
+        format!("multipart/alternative; boundary=\"{boundary}\""),
+    ));
+    out.extend_from_slice(multipart.to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (content_type, body) in parts {
+        out.extend_from_slice(b"--");
+        out.extend_from_slice(boundary.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        // `SinglePartBuilder::content_type`, then `body` (its encoding).
+        let mut part = Headers::new();
+        part.set(content_type);
+        part.set(body.encoding());
+        out.extend_from_slice(part.to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body.as_ref());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"--");
+    out.extend_from_slice(boundary.as_bytes());
+    out.extend_from_slice(b"--\r\n");
+    Ok(out)
+}
+
+/// The sender's and `contact`'s mailboxes, checked, with the sender's
+/// From header.
+fn addresses(
+    file: &ReleaseFile,
+    contact: &Contact,
+) -> Result<(Mailbox, HeaderValue, Mailbox), Error> {
+    let who = format!("contact {}", contact.email);
+    let (from, from_header) = sender(file)?;
+    let to = mailbox("name", &who, contact.name.as_deref(), &contact.email)?;
+    Ok((from, from_header, to))
+}
+
+/// A release's sender: its name and address as written, checked and
+/// parsed, and its From header as lettre encodes it.
+struct Sender {
+    name: Option<String>,
+    email: String,
+    mailbox: Mailbox,
+    header: HeaderValue,
+}
+
+thread_local! {
+    /// The sender of the last message built on this thread: every message
+    /// of a release has the same, parsed and encoded once instead of once
+    /// per message.
+    static SENDER: RefCell<Option<Sender>> = const { RefCell::new(None) };
+    /// The Date header of the last message built on this thread, with its
+    /// second: consecutive messages mostly share it.
+    static DATE: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+}
+
+/// The sender of `file` and its From header (see [`SENDER`]).
+fn sender(file: &ReleaseFile) -> Result<(Mailbox, HeaderValue), Error> {
+    let from = &file.front.from;
+    SENDER.with_borrow_mut(|cached| {
+        if let Some(s) = cached
+            .as_ref()
+            .filter(|s| s.name == from.name && s.email == from.email)
+        {
+            return Ok((s.mailbox.clone(), s.header.clone()));
+        }
+        let mailbox = mailbox("`from`", &file.name(), from.name.as_deref(), &from.email)?;
+        let header = header::From::from(Mailboxes::from(mailbox.clone())).display();
+        *cached = Some(Sender {
+            name: from.name.clone(),
+            email: from.email.clone(),
+            mailbox: mailbox.clone(),
+            header: header.clone(),
+        });
+        Ok((mailbox, header))
+    })
+}
+
+/// The Date header of a message dated `date` (lettre's `Date`, which keeps
+/// whole seconds; see [`DATE`]).
+fn date_header(date: SystemTime) -> HeaderValue {
+    let Ok(second) = date.duration_since(SystemTime::UNIX_EPOCH) else {
+        return header::Date::new(date).display();
+    };
+    let second = second.as_secs();
+    DATE.with_borrow_mut(|cached| match cached {
+        Some((s, value)) if *s == second => value.clone(),
+        _ => {
+            let value = header::Date::new(date).display();
+            *cached = Some((second, value.clone()));
+            value
+        }
+    })
+}
+
+/// The headers [`headers`] gives lettre's builder, in the same order, set
+/// the way the builder sets them, checked.
+fn header_list(
+    file: &ReleaseFile,
+    rendered: &Rendered,
+    contact: &Contact,
+    from: HeaderValue,
+    to: Mailbox,
+    envelope: &Envelope,
+) -> Result<Headers, Error> {
+    let release = file.name();
+    let mut h = Headers::new();
+    // As `h.set(header::From::from(Mailboxes::from(from)))` would.
+    h.insert_raw(from);
+    h.set(header::To::from(Mailboxes::from(to)));
+    h.set(header::Subject::from(
+        one_line(
+            "the subject",
+            &format!("{release} (for {})", contact.email),
+            &rendered.subject,
+        )?
+        .to_string(),
+    ));
+    h.insert_raw(date_header(envelope.date));
+    h.set(header::MessageId::from(format!(
+        "<{}>",
+        one_line("Message-ID", &release, &envelope.message_id)?
+    )));
+    h.insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Content-Language"),
+        rendered.language.clone(),
+    ));
+    if let Some(r) = &file.front.reply_to {
+        h.set(header::ReplyTo::from(Mailboxes::from(mailbox(
+            "`reply_to`",
+            &release,
+            None,
+            r,
+        )?)));
+    }
+    for (name, value) in &envelope.headers {
+        let value = one_line(name, &release, value)?;
+        let name = HeaderName::new_from_ascii(name.clone())
+            .map_err(|_| Error::Header(format!("{name:?} is not a valid header name")))?;
+        h.insert_raw(HeaderValue::new(name, value.to_string()));
+    }
+    Ok(h)
 }
 
 /// The headers of `contact`'s message, checked.
@@ -238,4 +420,125 @@ fn headers(
 /// same for the same message (golden tests compare whole files).
 fn boundary_seed(message_id: &str) -> String {
     hex::encode(&Sha256::digest(message_id.as_bytes())[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Release {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Release::load(&root.join("releases/example.md")).expect("the example release")
+    }
+
+    fn rendered(subject: &str, text: &str, html: &str) -> Rendered {
+        Rendered {
+            subject: subject.into(),
+            html: html.into(),
+            text: text.into(),
+            language: "de-AT".into(),
+            file: PathBuf::from("releases/example.md"),
+        }
+    }
+
+    /// `write` gives the bytes of lettre's builder, for plain and encoded
+    /// names, subjects and bodies, long header values, a Reply-To and
+    /// extra headers.
+    #[test]
+    fn writing_a_message_gives_the_bytes_of_lettres_builder() {
+        let release = example();
+        let mut file = release.main.clone();
+        let long = "Forty communities along the Lumo River ask for a freeze — ".repeat(4);
+        let bodies = [
+            ("plain", "Dear Ana,\n\nshort lines only.\n", "<p>Dear Ana,</p>\n"),
+            (
+                "Grüße aus Köln: ein Betreff, der über die Zeilengrenze hinaus geht, mit Umlauten",
+                "Liebe Jürgen,\n\nÜberschwemmung = Gefahr; eine sehr lange Zeile, die weit über sechsundsiebzig Zeichen hinausgeht und umbrochen werden muss.\r\nEnde.",
+                "<html><body><p style=\"color:#222\">Grüße — “quoted” ☔</p>\n</body></html>",
+            ),
+            (long.as_str(), long.as_str(), long.as_str()),
+        ];
+        let contacts = [
+            Contact::sample("ana@outlet.example", "Ana", "Silva", Some("en".into())),
+            Contact {
+                name: Some("Jürgen Müller-Lüdenscheidt, \"Die Zeit\"".into()),
+                ..Contact::sample("j.mueller@zeit.example", "Jürgen", "Müller", None)
+            },
+            Contact {
+                name: None,
+                ..Contact::sample("x@y.example", "", "", None)
+            },
+        ];
+        let senders = [
+            (None, Some("desk@clearwater-rights.example".to_string())),
+            (Some("Clearwater — Presse".to_string()), None),
+            (None, None),
+        ];
+        for (from_name, reply_to) in senders {
+            // A sender of its own each time: its cached header must follow.
+            file.front.from.name = from_name;
+            file.front.reply_to = reply_to;
+            for (subject, text, html) in &bodies {
+                for contact in &contacts {
+                    let r = rendered(subject, text, html);
+                    let envelope = Envelope {
+                        message_id: "7.1234.abcdef@clearwater-rights.example".into(),
+                        date: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000),
+                        headers: vec![
+                            (
+                                "List-Unsubscribe".into(),
+                                format!("<mailto:unsubscribe+{}@bounces.example?subject=unsubscribe>, <https://press.example/u/{}>", "t".repeat(60), "t".repeat(60)),
+                            ),
+                            ("X-Presswire-Send".into(), "7 lumo-dam".into()),
+                        ],
+                    };
+                    let lettre = build(&file, &r, contact, &[], &envelope)
+                        .expect("lettre builds it")
+                        .formatted();
+                    let written = write(&file, &r, contact, &[], &envelope).expect("written");
+                    assert_eq!(
+                        String::from_utf8_lossy(&written),
+                        String::from_utf8_lossy(&lettre),
+                        "subject {subject:?}, contact {}",
+                        contact.email
+                    );
+                    check(&file, &r, contact, &envelope).expect("checked");
+                }
+            }
+        }
+    }
+
+    /// What `build` refuses, `write` and `check` refuse alike.
+    #[test]
+    fn writing_and_checking_refuse_what_building_refuses() {
+        let release = example();
+        let file = release.main.clone();
+        let envelope = Envelope::new(&release);
+        let ok = Contact::sample("ana@outlet.example", "Ana", "Silva", None);
+        let cases = [
+            (rendered("two\nlines", "t", "h"), ok.clone()),
+            (
+                rendered("fine", "t", "h"),
+                Contact::sample("not an address", "A", "B", None),
+            ),
+            (
+                rendered("fine", "t", "h"),
+                Contact {
+                    name: Some("Evil\r\nBcc: x@y.example".into()),
+                    ..ok.clone()
+                },
+            ),
+        ];
+        for (r, contact) in &cases {
+            let built = build(&file, r, contact, &[], &envelope).map(|_| ());
+            let written = write(&file, r, contact, &[], &envelope).map(|_| ());
+            let checked = check(&file, r, contact, &envelope);
+            assert!(built.is_err(), "{:?}", r.subject);
+            assert_eq!(
+                written.map_err(|e| e.to_string()),
+                built.map_err(|e| e.to_string())
+            );
+            assert!(checked.is_err());
+        }
+    }
 }

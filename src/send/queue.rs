@@ -110,7 +110,9 @@ async fn claim_on(
     Ok(rows)
 }
 
-/// Claims up to `n` due deliveries of one send, if it is running.
+/// Claims up to `n` due deliveries of one send, if it is running: its
+/// deferred deliveries whose retry is due first (the oldest work, and
+/// usually none), then its queued ones in id order.
 async fn claim_from_send(
     db: &Db,
     conn: &mut sqlx::AnyConnection,
@@ -120,6 +122,42 @@ async fn claim_from_send(
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, Error> {
     let now = now_ms();
+    let mut rows = claim_rows(db, conn, owner, send_id, n, now, lease_ms, Due::Retries).await?;
+    let left = n - rows.len() as i64;
+    if left > 0 {
+        rows.extend(claim_rows(db, conn, owner, send_id, left, now, lease_ms, Due::Queued).await?);
+    }
+    rows.sort_by_key(|c| c.id);
+    Ok(rows)
+}
+
+/// Which of a send's due deliveries a claim takes.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Deferred deliveries whose retry is due, along the partial index
+    /// deliveries_deferred (send, next attempt): it holds only deferred rows.
+    Retries,
+    /// Queued deliveries (a queued delivery has no next attempt: `unclaim`
+    /// and `requeue_uncertain` keep it so), along deliveries_send (send,
+    /// state) in id order.
+    Queued,
+}
+
+/// Leases up to `n` of one send's due deliveries of one kind to `owner`.
+/// One statement, with no sort and no temporary B-tree but the list of the
+/// rows it takes (each walk stops after `n` rows); concurrent workers on
+/// PostgreSQL skip each other's rows.
+#[allow(clippy::too_many_arguments)]
+async fn claim_rows(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    send_id: i64,
+    n: i64,
+    now: i64,
+    lease_ms: i64,
+    due: Due,
+) -> Result<Vec<Claimed>, Error> {
     let mut p = Params::new();
     let owner_p = p.push(owner);
     let lease_p = p.push(now + lease_ms);
@@ -127,33 +165,29 @@ async fn claim_from_send(
     let send_p = p.push(send_id);
     let limit_p = p.push(n);
     let lock = db.skip_locked_sql();
-    // Lease the send's oldest due deliveries to this worker: queued ones
-    // (a queued delivery has no next attempt: `unclaim` and
-    // `requeue_uncertain` keep it so) and deferred ones whose retry is due.
-    // Each half walks the `deliveries_due` index (send, state, next attempt,
-    // id) in id order and stops after `n` rows; one condition over both
-    // states (`state IN (…) AND (next IS NULL OR next <= now)`) cannot use
-    // that order, and sorted every due row of the send at each claim:
-    // quadratic in the size of the send. Concurrent workers skip each
-    // other's rows.
-    let running = "AND d.send_id IN (SELECT id FROM sends WHERE state = 'running')";
+    let (which, order) = match due {
+        Due::Retries => (
+            format!("d.state = 'deferred' AND d.next_attempt_at <= {now_p}"),
+            "d.next_attempt_at, d.id",
+        ),
+        Due::Queued => (
+            "d.state = 'queued' AND d.next_attempt_at IS NULL".to_string(),
+            "d.id",
+        ),
+    };
+    // The send's due deliveries of this kind, while the send runs (the
+    // send is read once, not per row), leased to this worker.
     let sql = format!(
         "UPDATE deliveries SET state = 'sending', lease_owner = {owner_p}, lease_expires_at = {lease_p}, \
              attempts = attempts + 1, updated_at = {now_p} \
          WHERE id IN (\
-             SELECT id FROM (SELECT d.id FROM deliveries d \
-                 WHERE d.send_id = {send_p} AND d.state = 'queued' AND d.next_attempt_at IS NULL {running} \
-                 ORDER BY d.id LIMIT {limit_p}{lock}) q \
-             UNION ALL \
-             SELECT id FROM (SELECT d.id FROM deliveries d \
-                 WHERE d.send_id = {send_p} AND d.state = 'deferred' AND d.next_attempt_at <= {now_p} {running} \
-                 ORDER BY d.id LIMIT {limit_p}{lock}) r \
-             ORDER BY 1 LIMIT {limit_p}) \
+             SELECT d.id FROM deliveries d \
+             WHERE d.send_id = {send_p} AND {which} \
+               AND EXISTS (SELECT 1 FROM sends s WHERE s.id = {send_p} AND s.state = 'running') \
+             ORDER BY {order} LIMIT {limit_p}{lock}) \
          RETURNING id, send_id, contact_id, email, attempts"
     );
-    let mut rows: Vec<Claimed> = p.query_as(&sql).fetch_all(&mut *conn).await?;
-    rows.sort_by_key(|c| c.id);
-    Ok(rows)
+    Ok(p.query_as(&sql).fetch_all(&mut *conn).await?)
 }
 
 /// Extends the leases this worker holds.

@@ -820,11 +820,21 @@ fn build(
         .get(&file.path)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let mut msg = message::build(file, &rendered, contact, attachments, &envelope)?;
-    if let Some(dkim) = &shared.opts.dkim {
-        dkim.sign(&mut msg);
+    match &shared.opts.dkim {
+        // lettre signs its own message.
+        Some(dkim) => {
+            let mut msg = message::build(file, &rendered, contact, attachments, &envelope)?;
+            dkim.sign(&mut msg);
+            Ok(msg.formatted())
+        }
+        None => Ok(message::write(
+            file,
+            &rendered,
+            contact,
+            attachments,
+            &envelope,
+        )?),
     }
-    Ok(msg.formatted())
 }
 
 #[cfg(test)]
