@@ -11,8 +11,10 @@
 //! not pipeline, but its commands and its reply reader are public, which
 //! is all this takes.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -21,6 +23,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, MailParameter};
 use lettre::transport::smtp::response::Response;
+use memchr::memmem;
 
 use super::Error;
 use crate::bounce::classify::SmtpCommand;
@@ -228,21 +231,18 @@ impl Connection {
 }
 
 /// MAIL, RCPT and DATA written as one group (RFC 2920 §3.1: DATA ends
-/// it), after the content of the previous message when there is one.
-struct Group<'a> {
-    /// The previous message's content, dot-stuffed and ended with
-    /// `CRLF . CRLF`.
-    content: Option<&'a str>,
+/// it), after the content of the previous message when there is one (see
+/// [`pipelined`]).
+struct Group {
     mail: Mail,
     rcpts: Vec<Rcpt>,
 }
 
-impl<'a> Group<'a> {
+impl Group {
     /// 7-bit content and ASCII addresses: MAIL takes no BODY= or SMTPUTF8
     /// parameter.
-    fn new(content: Option<&'a str>, envelope: &Envelope) -> Group<'a> {
+    fn new(envelope: &Envelope) -> Group {
         Group {
-            content,
             mail: Mail::new(envelope.from().cloned(), Vec::<MailParameter>::new()),
             rcpts: envelope
                 .to()
@@ -253,11 +253,8 @@ impl<'a> Group<'a> {
     }
 }
 
-impl fmt::Display for Group<'_> {
+impl fmt::Display for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(c) = self.content {
-            f.write_str(c)?;
-        }
         write!(f, "{}", self.mail)?;
         for r in &self.rcpts {
             write!(f, "{r}")?;
@@ -268,30 +265,33 @@ impl fmt::Display for Group<'_> {
 
 /// A message's content as it goes after DATA (RFC 5321 §4.5.2): a '.'
 /// that starts a line doubled, then `CRLF . CRLF`; byte for byte what
-/// lettre's `message` writes. `bytes` is ASCII.
-fn dot_stuffed(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len() + 16);
-    let mut rest = bytes;
-    // A line starts at the beginning and after each CRLF.
-    let mut line_start = true;
-    loop {
-        if line_start && rest.first() == Some(&b'.') {
-            out.push(b'.');
-        }
-        match memchr::memchr(b'\n', rest) {
-            Some(i) => {
-                out.extend_from_slice(&rest[..=i]);
-                line_start = i > 0 && rest[i - 1] == b'\r';
-                rest = &rest[i + 1..];
-            }
-            None => {
-                out.extend_from_slice(rest);
-                break;
-            }
-        }
+/// lettre's `message` writes. `bytes` is ASCII (see [`plain`]). The
+/// string has room for `room` more bytes: the commands that may follow.
+fn dot_stuffed(bytes: &[u8], room: usize) -> String {
+    /// A '.' that starts a line: lines start after each CRLF (and at the
+    /// beginning), not after a bare LF, as in lettre's `ClientCodec`.
+    static LINE_DOT: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\r\n."));
+    // The bytes are ASCII; `from_utf8_lossy` would check them a byte at a
+    // time.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    let mut out = String::with_capacity(text.len() + room + 16);
+    if text.starts_with('.') {
+        out.push('.');
     }
-    out.extend_from_slice(b"\r\n.\r\n");
-    String::from_utf8(out).unwrap_or_default()
+    // Copied in runs between the dots to double; most messages have none.
+    let mut from = 0;
+    for i in LINE_DOT.find_iter(text.as_bytes()) {
+        out.push_str(&text[from..i + 2]);
+        out.push('.');
+        from = i + 2;
+    }
+    out.push_str(&text[from..]);
+    out.push_str("\r\n.\r\n");
+    out
 }
 
 /// Removes the password from a text that might quote it.
@@ -393,7 +393,7 @@ fn at(command: SmtpCommand) -> impl Fn(SmtpError) -> (SmtpError, Option<SmtpComm
 /// lettre's `send` does but knowing which command a refusal answered. A
 /// refusal ends the session (`abort`), as there.
 async fn stepwise(smtp: &mut AsyncSmtpConnection, envelope: &Envelope, bytes: &[u8]) -> SmtpResult {
-    let group = Group::new(None, envelope);
+    let group = Group::new(envelope);
     let result = async {
         smtp.command(&group.mail)
             .await
@@ -402,13 +402,22 @@ async fn stepwise(smtp: &mut AsyncSmtpConnection, envelope: &Envelope, bytes: &[
             smtp.command(rcpt).await.map_err(at(SmtpCommand::RcptTo))?;
         }
         smtp.command(Data).await.map_err(at(SmtpCommand::Data))?;
-        smtp.message(bytes).await.map_err(at(SmtpCommand::Data))
+        content(smtp, bytes).await
     }
     .await;
     if result.is_err() {
         smtp.abort().await;
     }
     result
+}
+
+/// Sends a message's content after DATA and reads its reply: what
+/// lettre's `message` writes (see [`dot_stuffed`]), in one write, without
+/// its encoder's byte-at-a-time pass. `bytes` is ASCII.
+async fn content(smtp: &mut AsyncSmtpConnection, bytes: &[u8]) -> SmtpResult {
+    smtp.command(dot_stuffed(bytes, 0).as_str())
+        .await
+        .map_err(at(SmtpCommand::Data))
 }
 
 /// One message with PIPELINING. Its MAIL, RCPT and DATA go in one write
@@ -425,7 +434,7 @@ async fn pipelined(
 ) -> SmtpResult {
     let smtp = &mut conn.smtp;
     if conn.open.take().as_ref() != Some(envelope) {
-        let group = Group::new(None, envelope);
+        let group = Group::new(envelope);
         let first = smtp.command(&group).await;
         if let Err(e) = replies(smtp, Some(first), group.rcpts.len()).await {
             smtp.abort().await;
@@ -433,16 +442,23 @@ async fn pipelined(
         }
     }
     let Some(next) = next.filter(|n| plain(n, b"")) else {
-        let sent = smtp.message(bytes).await.map_err(at(SmtpCommand::Data));
+        let sent = content(smtp, bytes).await;
         if sent.is_err() {
             smtp.abort().await;
         }
         return sent;
     };
-    let content = dot_stuffed(bytes);
-    let group = Group::new(Some(&content), next);
+    let group = Group::new(next);
+    // One string, written at once: the content, then the next message's
+    // commands (room for one recipient's; more grow it).
+    let mut write = dot_stuffed(bytes, 1024);
+    fmt::Write::write_fmt(&mut write, format_args!("{group}"))
+        .expect("writing to a String cannot fail");
     // The first reply is this message's; then come the next one's.
-    let sent = smtp.command(&group).await.map_err(at(SmtpCommand::Data));
+    let sent = smtp
+        .command(write.as_str())
+        .await
+        .map_err(at(SmtpCommand::Data));
     if sent
         .as_ref()
         .is_err_and(|(e, _)| !e.is_permanent() && !e.is_transient())
@@ -607,11 +623,17 @@ mod tests {
     #[test]
     fn content_is_dot_stuffed_as_lettre_would() {
         assert_eq!(
-            dot_stuffed(b".a\r\n.b\r\nc.\n.d\r\n"),
+            dot_stuffed(b".a\r\n.b\r\nc.\n.d\r\n", 0),
             "..a\r\n..b\r\nc.\n.d\r\n\r\n.\r\n"
         );
-        assert_eq!(dot_stuffed(b""), "\r\n.\r\n");
-        assert_eq!(dot_stuffed(b"x\r\n."), "x\r\n..\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"", 0), "\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"x\r\n.", 0), "x\r\n..\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"..", 0), "...\r\n.\r\n");
+        assert_eq!(
+            dot_stuffed(b"\r\r\n.a\r\n\r\n.\r\n.", 0),
+            "\r\r\n..a\r\n\r\n..\r\n..\r\n.\r\n"
+        );
+        assert_eq!(dot_stuffed(b"a\n.b\r.c", 0), "a\n.b\r.c\r\n.\r\n");
     }
 
     #[test]
