@@ -180,6 +180,16 @@ fn quoted_printable(b: &[u8]) -> (Vec<u8>, usize) {
             }
             qp.append(b"=0D");
         }
+        if qp.on_line == LIMIT - 1
+            && !needs_encoding(byte)
+            && b.get(i).is_some_and(|&next| next != b'\r' && next != b'\n')
+        {
+            // A plain byte fills the line, and the next one, not a line
+            // break, will not fit: `Qp::append` would then move the break
+            // before this byte. Made at once (this byte may start a run).
+            qp.out.extend_from_slice(b"=\r\n");
+            qp.on_line = 0;
+        }
         match byte {
             b'\r' => {
                 unprintable += 1;
@@ -191,9 +201,10 @@ fn quoted_printable(b: &[u8]) -> (Vec<u8>, usize) {
             }
             _ if LIMIT - qp.on_line >= 3 && !needs_encoding(byte) => {
                 // A run of plain bytes, copied whole; it stops a byte short
-                // of the limit, leaving room for a soft break. (What the
-                // run leaves as the last unit is never read: a line is
-                // full, and `append` reads it, only after a unit.)
+                // of the limit, leaving room for a soft break. (Where the
+                // last unit began is not recorded for it: `append` reads
+                // that only when a line is exactly full, which only a unit
+                // makes.)
                 let start = i - 1;
                 let max = (start + LIMIT - qp.on_line - 1).min(b.len());
                 let end = i + plain_prefix(&b[i..max]);
