@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use minijinja::{AutoEscape, Environment, Template, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use super::file::{Release, ReleaseFile};
@@ -170,9 +170,30 @@ impl Object for Root {
     }
 }
 
+/// The templates of each release file, in the order of `Renderer::files`,
+/// looked up once: `Environment::get_template` allocates the name and takes
+/// a lock on every call, four times per message.
+struct Handles<'env>(Vec<FileTemplates<'env>>);
+
+struct FileTemplates<'env> {
+    body: Template<'env, 'env>,
+    subject: Template<'env, 'env>,
+    html: Template<'env, 'env>,
+    text: Template<'env, 'env>,
+}
+
+self_cell::self_cell!(
+    /// The template environment and the handles of its templates.
+    struct Compiled {
+        owner: Environment<'static>,
+        #[covariant]
+        dependent: Handles,
+    }
+);
+
 /// Renders the messages of one release; build once, render per contact.
 pub struct Renderer {
-    env: Environment<'static>,
+    compiled: Compiled,
     files: Vec<Prepared>,
     inliner: css_inline::CSSInliner<'static>,
     /// The layouts folder, to name the file of a layout's error.
@@ -186,6 +207,8 @@ pub struct Renderer {
 }
 
 struct Prepared {
+    /// Where this file's templates are in `Renderer::compiled`.
+    index: usize,
     path: PathBuf,
     language: String,
     template: String,
@@ -274,6 +297,7 @@ impl Renderer {
                 .map(|e| format!("[{} {}] ", e.label, e.until))
                 .unwrap_or_default();
             files.push(Prepared {
+                index: files.len(),
                 subject_prefix,
                 path: file.path.clone(),
                 language: file.front.language.clone(),
@@ -289,8 +313,22 @@ impl Renderer {
             .load_remote_stylesheets(false)
             .keep_at_rules(true)
             .build();
+        let compiled = Compiled::try_new(env, |env| {
+            let handles = files.iter().map(|p| {
+                Ok(FileTemplates {
+                    body: env.get_template(&p.body_name)?,
+                    subject: env.get_template(&p.subject_name)?,
+                    html: env.get_template(&p.html_name)?,
+                    text: env.get_template(&p.text_name)?,
+                })
+            });
+            handles
+                .collect::<Result<_, minijinja::Error>>()
+                .map(Handles)
+        })
+        .map_err(|e| template_error(&e, None, templates.dir.as_deref()))?;
         Ok(Renderer {
-            env,
+            compiled,
             files,
             inliner,
             layouts: templates.dir.clone(),
@@ -339,12 +377,12 @@ impl Renderer {
     /// shape's meaning, a shape that is not safe to fill in, or an error
     /// (which the reference path then reports).
     fn render_shaped(&self, prepared: &Prepared, contact: &Contact) -> Option<Rendered> {
-        let get = |name: &str| self.env.get_template(name).ok();
+        let templates = self.compiled.borrow_dependent().0.get(prepared.index)?;
         let contact_value = Value::from_serialize(ContactContext::from(contact));
         let ctx = Root::value(&contact_value, &prepared.context, None);
 
         let marking = Marking::start();
-        let markdown = get(&prepared.body_name)?.render(&ctx).ok()?;
+        let markdown = templates.body.render(&ctx).ok()?;
         let md_slots = marking.with_slots(|s| s.len());
         if marking.spoiled() {
             return None;
@@ -358,7 +396,7 @@ impl Renderer {
         }
 
         marking.set_active(false);
-        let subject = get(&prepared.subject_name)?.render(&ctx).ok()?;
+        let subject = templates.subject.render(&ctx).ok()?;
         let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
         marking.set_active(true);
 
@@ -366,7 +404,8 @@ impl Renderer {
             non_empty: !md_cached.html.is_empty(),
         };
         let subject_value = Value::from(subject.as_str());
-        let layout = get(&prepared.html_name)?
+        let layout = templates
+            .html
             .render(Root::value(
                 &contact_value,
                 &prepared.context,
@@ -394,7 +433,8 @@ impl Renderer {
         });
         drop(marking);
 
-        let text = get(&prepared.text_name)?
+        let text = templates
+            .text
             .render(Root::value(
                 &contact_value,
                 &prepared.context,
@@ -418,7 +458,8 @@ impl Renderer {
             None,
         );
         let get = |name: &str| {
-            self.env
+            self.compiled
+                .borrow_owner()
                 .get_template(name)
                 .map_err(|e| template_error(&e, who, self.layouts.as_deref()))
         };
