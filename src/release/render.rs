@@ -404,13 +404,16 @@ impl Renderer {
             non_empty: !md_cached.html.is_empty(),
         };
         let subject_value = Value::from(subject.as_str());
-        let layout = templates
-            .html
-            .render(Root::value(
+        let layout_ctx = |body: Value| {
+            Root::value(
                 &contact_value,
                 &prepared.context,
-                Some((&subject_value, Value::from_object(body))),
-            ))
+                Some((&subject_value, body)),
+            )
+        };
+        let layout = templates
+            .html
+            .render(layout_ctx(Value::from_object(body)))
             .ok()?;
         let all_slots = marking.with_slots(|s| s.len());
         if marking.spoiled()
@@ -435,11 +438,7 @@ impl Renderer {
 
         let text = templates
             .text
-            .render(Root::value(
-                &contact_value,
-                &prepared.context,
-                Some((&subject_value, Value::from(body_text))),
-            ))
+            .render(layout_ctx(Value::from(body_text)))
             .ok()?;
         Some(Rendered {
             subject,
