@@ -780,8 +780,19 @@ const ESCAPED: [u8; 256] = {
 /// character is ASCII but U+00A0, the only character encoded with 0xC2
 /// 0xA0): decoding characters was most of filling in a document.
 fn escape(s: &str, out: &mut String, attribute: bool) {
-    let mask = if attribute { 2 } else { 1 };
     let b = s.as_bytes();
+    // Most values have nothing to escape: told by vectorised searches.
+    let plain = s.is_ascii()
+        && if attribute {
+            memchr::memchr2(b'&', b'"', b).is_none()
+        } else {
+            memchr::memchr3(b'&', b'<', b'>', b).is_none()
+        };
+    if plain {
+        out.push_str(s);
+        return;
+    }
+    let mask = if attribute { 2 } else { 1 };
     let mut from = 0;
     let mut i = 0;
     while let Some(at) = b[i..]
