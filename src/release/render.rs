@@ -397,7 +397,7 @@ impl Renderer {
 
         marking.set_active(false);
         let subject = templates.subject.render(&ctx).ok()?;
-        let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
+        let subject = [prepared.subject_prefix.as_str(), subject.trim()].concat();
         marking.set_active(true);
 
         let body = BodySlot {
@@ -468,7 +468,7 @@ impl Renderer {
         let subject = get(&prepared.subject_name)?
             .render(&ctx)
             .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
-        let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
+        let subject = [prepared.subject_prefix.as_str(), subject.trim()].concat();
 
         let mut body_html = String::with_capacity(markdown.len() * 2);
         pulldown_cmark::html::push_html(
