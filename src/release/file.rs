@@ -179,16 +179,15 @@ impl Release {
         let Some(lang) = language else {
             return &self.main;
         };
-        let lang = lang.to_ascii_lowercase();
-        let primary = lang.split('-').next().unwrap_or(&lang);
+        // Compared without lower-casing copies: this runs for every message.
+        fn primary(l: &str) -> &str {
+            l.split('-').next().unwrap_or(l)
+        }
         let all = || std::iter::once(&self.main).chain(&self.variants);
         all()
-            .find(|f| f.front.language.to_ascii_lowercase() == lang)
+            .find(|f| f.front.language.eq_ignore_ascii_case(lang))
             .or_else(|| {
-                all().find(|f| {
-                    let fl = f.front.language.to_ascii_lowercase();
-                    fl.split('-').next() == Some(primary)
-                })
+                all().find(|f| primary(&f.front.language).eq_ignore_ascii_case(primary(lang)))
             })
             .unwrap_or(&self.main)
     }

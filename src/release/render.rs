@@ -14,7 +14,10 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object};
+use minijinja::{AutoEscape, Environment, Template, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use super::file::{Release, ReleaseFile};
@@ -125,9 +128,72 @@ struct EmbargoContext {
     at: String,
 }
 
+/// The context a template renders with: `contact` and `release`, and for
+/// the layouts `subject` and `body`. What `minijinja::context!` builds,
+/// without passing values that are minijinja values already through serde
+/// (which showed in profiles, four renders per message).
+#[derive(Debug)]
+struct Root {
+    contact: Value,
+    release: Value,
+    /// A layout's `subject` and `body`.
+    layout: Option<(Value, Value)>,
+}
+
+impl Root {
+    /// The root as a template context.
+    fn value(contact: &Value, release: &Value, layout: Option<(&Value, Value)>) -> Value {
+        Value::from_object(Root {
+            contact: contact.clone(),
+            release: release.clone(),
+            layout: layout.map(|(subject, body)| (subject.clone(), body)),
+        })
+    }
+}
+
+impl Object for Root {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match (key.as_str()?, &self.layout) {
+            ("contact", _) => Some(self.contact.clone()),
+            ("release", _) => Some(self.release.clone()),
+            ("subject", Some((subject, _))) => Some(subject.clone()),
+            ("body", Some((_, body))) => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.layout {
+            Some(_) => Enumerator::Str(&["contact", "release", "subject", "body"]),
+            None => Enumerator::Str(&["contact", "release"]),
+        }
+    }
+}
+
+/// The templates of each release file, in the order of `Renderer::files`,
+/// looked up once: `Environment::get_template` allocates the name and takes
+/// a lock on every call, four times per message.
+struct Handles<'env>(Vec<FileTemplates<'env>>);
+
+struct FileTemplates<'env> {
+    body: Template<'env, 'env>,
+    subject: Template<'env, 'env>,
+    html: Template<'env, 'env>,
+    text: Template<'env, 'env>,
+}
+
+self_cell::self_cell!(
+    /// The template environment and the handles of its templates.
+    struct Compiled {
+        owner: Environment<'static>,
+        #[covariant]
+        dependent: Handles,
+    }
+);
+
 /// Renders the messages of one release; build once, render per contact.
 pub struct Renderer {
-    env: Environment<'static>,
+    compiled: Compiled,
     files: Vec<Prepared>,
     inliner: css_inline::CSSInliner<'static>,
     /// The layouts folder, to name the file of a layout's error.
@@ -141,6 +207,8 @@ pub struct Renderer {
 }
 
 struct Prepared {
+    /// Where this file's templates are in `Renderer::compiled`.
+    index: usize,
     path: PathBuf,
     language: String,
     template: String,
@@ -229,6 +297,7 @@ impl Renderer {
                 .map(|e| format!("[{} {}] ", e.label, e.until))
                 .unwrap_or_default();
             files.push(Prepared {
+                index: files.len(),
                 subject_prefix,
                 path: file.path.clone(),
                 language: file.front.language.clone(),
@@ -244,8 +313,22 @@ impl Renderer {
             .load_remote_stylesheets(false)
             .keep_at_rules(true)
             .build();
+        let compiled = Compiled::try_new(env, |env| {
+            let handles = files.iter().map(|p| {
+                Ok(FileTemplates {
+                    body: env.get_template(&p.body_name)?,
+                    subject: env.get_template(&p.subject_name)?,
+                    html: env.get_template(&p.html_name)?,
+                    text: env.get_template(&p.text_name)?,
+                })
+            });
+            handles
+                .collect::<Result<_, minijinja::Error>>()
+                .map(Handles)
+        })
+        .map_err(|e| template_error(&e, None, templates.dir.as_deref()))?;
         Ok(Renderer {
-            env,
+            compiled,
             files,
             inliner,
             layouts: templates.dir.clone(),
@@ -294,15 +377,12 @@ impl Renderer {
     /// shape's meaning, a shape that is not safe to fill in, or an error
     /// (which the reference path then reports).
     fn render_shaped(&self, prepared: &Prepared, contact: &Contact) -> Option<Rendered> {
-        let get = |name: &str| self.env.get_template(name).ok();
+        let templates = self.compiled.borrow_dependent().0.get(prepared.index)?;
         let contact_value = Value::from_serialize(ContactContext::from(contact));
-        let ctx = minijinja::context! {
-            contact => contact_value.clone(),
-            release => prepared.context.clone(),
-        };
+        let ctx = Root::value(&contact_value, &prepared.context, None);
 
         let marking = Marking::start();
-        let markdown = get(&prepared.body_name)?.render(&ctx).ok()?;
+        let markdown = templates.body.render(&ctx).ok()?;
         let md_slots = marking.with_slots(|s| s.len());
         if marking.spoiled() {
             return None;
@@ -316,20 +396,24 @@ impl Renderer {
         }
 
         marking.set_active(false);
-        let subject = get(&prepared.subject_name)?.render(&ctx).ok()?;
-        let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
+        let subject = templates.subject.render(&ctx).ok()?;
+        let subject = [prepared.subject_prefix.as_str(), subject.trim()].concat();
         marking.set_active(true);
 
         let body = BodySlot {
             non_empty: !md_cached.html.is_empty(),
         };
-        let layout = get(&prepared.html_name)?
-            .render(minijinja::context! {
-                contact => contact_value.clone(),
-                release => prepared.context.clone(),
-                subject => subject.clone(),
-                body => Value::from_object(body),
-            })
+        let subject_value = Value::from(subject.as_str());
+        let layout_ctx = |body: Value| {
+            Root::value(
+                &contact_value,
+                &prepared.context,
+                Some((&subject_value, body)),
+            )
+        };
+        let layout = templates
+            .html
+            .render(layout_ctx(Value::from_object(body)))
             .ok()?;
         let all_slots = marking.with_slots(|s| s.len());
         if marking.spoiled()
@@ -352,13 +436,9 @@ impl Renderer {
         });
         drop(marking);
 
-        let text = get(&prepared.text_name)?
-            .render(minijinja::context! {
-                contact => contact_value,
-                release => prepared.context.clone(),
-                subject => subject.clone(),
-                body => Value::from(body_text),
-            })
+        let text = templates
+            .text
+            .render(layout_ctx(Value::from(body_text)))
             .ok()?;
         Some(Rendered {
             subject,
@@ -371,12 +451,14 @@ impl Renderer {
 
     fn render_prepared(&self, prepared: &Prepared, contact: &Contact) -> Result<Rendered, Error> {
         let who = Some(contact.email.as_str());
-        let ctx = minijinja::context! {
-            contact => Value::from_serialize(ContactContext::from(contact)),
-            release => prepared.context.clone(),
-        };
+        let ctx = Root::value(
+            &Value::from_serialize(ContactContext::from(contact)),
+            &prepared.context,
+            None,
+        );
         let get = |name: &str| {
-            self.env
+            self.compiled
+                .borrow_owner()
                 .get_template(name)
                 .map_err(|e| template_error(&e, who, self.layouts.as_deref()))
         };
@@ -386,7 +468,7 @@ impl Renderer {
         let subject = get(&prepared.subject_name)?
             .render(&ctx)
             .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
-        let subject = format!("{}{}", prepared.subject_prefix, subject.trim());
+        let subject = [prepared.subject_prefix.as_str(), subject.trim()].concat();
 
         let mut body_html = String::with_capacity(markdown.len() * 2);
         pulldown_cmark::html::push_html(
@@ -395,13 +477,13 @@ impl Renderer {
         );
         let body_text = text::render(&markdown);
 
+        let subject_value = Value::from(subject.as_str());
         let layout_ctx = |body: Value| {
-            minijinja::context! {
-                contact => Value::from_serialize(ContactContext::from(contact)),
-                release => prepared.context.clone(),
-                subject => subject.clone(),
-                body => body,
-            }
+            Root::value(
+                &Value::from_serialize(ContactContext::from(contact)),
+                &prepared.context,
+                Some((&subject_value, body)),
+            )
         };
         let html = get(&format!("{}.html", prepared.template))?
             .render(layout_ctx(Value::from_safe_string(body_html)))
@@ -469,31 +551,56 @@ pub fn escape_markdown(s: &str) -> Cow<'_, str> {
 /// Collapses runs of blank lines a layout leaves, wraps the layout's long
 /// lines (the body is wrapped already) and ends with one newline; `memo`
 /// remembers the wrapped lines across messages.
+///
+/// Lines are taken as [`str::lines`] gives them but found with `memchr`,
+/// and the lines that stay as they are (most of them) are copied a run at
+/// a time: line by line, this was a fifth of rendering a message.
 fn tidy_text(text: &str, memo: Option<&text::WrapMemo>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
-    for line in text.lines() {
-        let line = line.trim_end();
+    // `text[run..start]` is lines that stay as they are, with their `\n`,
+    // not yet written to `out`.
+    let mut run = 0;
+    let mut start = 0;
+    while start < text.len() {
+        let (raw, end) = match memchr::memchr(b'\n', &text.as_bytes()[start..]) {
+            Some(i) => (&text[start..start + i], start + i + 1),
+            None => (&text[start..], text.len()),
+        };
+        // Also drops the `\r` of a `\r\n`.
+        let line = raw.trim_end();
+        let line_start = std::mem::replace(&mut start, end);
         if line.is_empty() {
             blank += 1;
-            if blank > 1 || out.is_empty() {
+            if blank > 1 || (out.is_empty() && run == line_start) {
+                out.push_str(&text[run..line_start]);
+                run = end;
                 continue;
             }
         } else {
             blank = 0;
         }
         // Bytes first: counting characters is slower, and never more.
-        if line.len() > text::WIDTH && line.chars().count() > text::WIDTH && !line.starts_with('>')
-        {
+        let wrap = line.len() > text::WIDTH
+            && line.chars().count() > text::WIDTH
+            && !line.starts_with('>');
+        if !wrap && line.len() == raw.len() && end > line_start + raw.len() {
+            // Written as it stands, `\n` and all: the run goes on.
+            continue;
+        }
+        out.push_str(&text[run..line_start]);
+        run = end;
+        if wrap {
             match memo {
                 Some(memo) => memo.wrap_line(line, &mut out),
                 None => text::wrap_line(line, &mut out),
             }
-            continue;
+        } else {
+            out.push_str(line);
+            out.push('\n');
         }
-        out.push_str(line);
-        out.push('\n');
     }
+    out.push_str(&text[run..]);
     while out.ends_with("\n\n") {
         out.pop();
     }
@@ -539,4 +646,131 @@ fn template_error(e: &minijinja::Error, contact: Option<&str>, layouts: Option<&
         .map(|c| format!(" (rendering for {c})"))
         .unwrap_or_default();
     Error::Template(format!("{place}: {what}{who}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// `tidy_text` as first written, line by line: the specification.
+    fn tidy_text_by_lines(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut blank = 0;
+        for line in text.lines() {
+            let line = line.trim_end();
+            if line.is_empty() {
+                blank += 1;
+                if blank > 1 || out.is_empty() {
+                    continue;
+                }
+            } else {
+                blank = 0;
+            }
+            if line.chars().count() > text::WIDTH && !line.starts_with('>') {
+                text::wrap_line(line, &mut out);
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        out
+    }
+
+    #[test]
+    fn tidy_text_is_tidy_text_by_lines() {
+        let long = "word ".repeat(20);
+        let wide = "é".repeat(60);
+        let pieces = [
+            "", " ", "\t", "\r", "\n", "\n", "\n", "\r\n", "\n\n\n", "a", "Title", "word ", "> ",
+            "·", &long, &wide, "x\u{A0}",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let memo = text::WrapMemo::default();
+        for n in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..n % 24 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let want = tidy_text_by_lines(&text);
+            assert_eq!(tidy_text(&text, None), want, "{text:?}");
+            assert_eq!(tidy_text(&text, Some(&memo)), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn root_context_is_what_the_context_macro_builds() {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let contact = Value::from_serialize(BTreeMap::from([("name", "Ana")]));
+        let release = Value::from_serialize(BTreeMap::from([("title", "T")]));
+        let subject = Value::from("S");
+        for (source, layout) in [
+            ("{{ contact.name }} {{ release.title }}", false),
+            ("{{ subject }}", false),
+            ("{{ body }}", false),
+            ("{{ other }}", false),
+            (
+                "{{ contact.name }} {{ release.title }} {{ subject }} {{ body }}",
+                true,
+            ),
+            ("{{ other }}", true),
+            (
+                "{% if body is defined %}{{ body | length }}{% endif %}",
+                true,
+            ),
+        ] {
+            let t = env.template_from_str(source).expect("template");
+            let (got, want) = if layout {
+                (
+                    t.render(Root::value(
+                        &contact,
+                        &release,
+                        Some((&subject, Value::from("B"))),
+                    )),
+                    t.render(minijinja::context! {
+                        contact => contact.clone(),
+                        release => release.clone(),
+                        subject => subject.clone(),
+                        body => Value::from("B"),
+                    }),
+                )
+            } else {
+                (
+                    t.render(Root::value(&contact, &release, None)),
+                    t.render(minijinja::context! {
+                        contact => contact.clone(),
+                        release => release.clone(),
+                    }),
+                )
+            };
+            assert_eq!(
+                got.map_err(|e| e.kind()),
+                want.map_err(|e| e.kind()),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn tidy_text_collapses_blank_lines_and_wraps_long_ones() {
+        let long = "word ".repeat(20);
+        let text = format!("\n\nTitle  \r\n\r\n\r\n{long}\n\n\n> {long}\n\n");
+        let want = format!(
+            "Title\n\n{}\n\n> {}\n",
+            "word ".repeat(14).trim_end().to_string() + "\n" + "word ".repeat(6).trim_end(),
+            long.trim_end()
+        );
+        assert_eq!(tidy_text(&text, None), want);
+        let memo = text::WrapMemo::default();
+        assert_eq!(tidy_text(&text, Some(&memo)), want);
+        assert_eq!(tidy_text(&text, Some(&memo)), want);
+    }
 }

@@ -130,7 +130,7 @@ impl Slots {
     /// Writes `s` with each placeholder replaced by its value.
     pub(crate) fn expand(&self, s: &str, out: &mut String) {
         let mut rest = s;
-        while let Some(i) = rest.bytes().position(|b| b == 0xEE) {
+        while let Some(i) = memchr::memchr(0xEE, rest.as_bytes()) {
             let (before, at) = rest.split_at(i);
             out.push_str(before);
             let c = at.chars().next().unwrap_or(BODY);
@@ -271,11 +271,17 @@ fn admissible(raw: &str) -> bool {
     let (Some(first), Some(last)) = (raw.chars().next(), raw.chars().next_back()) else {
         return false;
     };
+    // Bytes first, as decoding characters showed in profiles: a character
+    // ruled out here is a byte below 0x20 or 0x7F, or starts with 0xC2
+    // (U+0080 to U+009F) or 0xEE or 0xEF (private use), and most values
+    // have none of these bytes. A fold without early exit: it vectorises.
+    let suspect = |b: u8| (b < 0x20 && b != b'\t') || matches!(b, 0x7F | 0xC2 | 0xEE | 0xEF);
     !first.is_whitespace()
         && !last.is_whitespace()
-        && !raw
-            .chars()
-            .any(|c| (c.is_control() && c != '\t') || is_reserved(c))
+        && (!raw.bytes().fold(false, |any, b| any | suspect(b))
+            || !raw
+                .chars()
+                .any(|c| (c.is_control() && c != '\t') || is_reserved(c)))
 }
 
 /// The `body` a layout sees while marking: printing it writes [`BODY`];
@@ -749,31 +755,67 @@ fn each_once(found: &[Found], slots: usize) -> bool {
 
 /// css-inline's escaping of text (`write_escaped` in its serializer).
 fn escape_text(s: &str, out: &mut String) {
-    let mut from = 0;
-    for (i, c) in s.match_indices(['&', '\u{A0}', '<', '>']) {
-        out.push_str(&s[from..i]);
-        out.push_str(match c {
-            "&" => "&amp;",
-            "<" => "&lt;",
-            ">" => "&gt;",
-            _ => "&nbsp;",
-        });
-        from = i + c.len();
-    }
-    out.push_str(&s[from..]);
+    escape(s, out, false);
 }
 
 /// css-inline's escaping of attribute values (`write_attributes`).
 fn escape_attribute(s: &str, out: &mut String) {
+    escape(s, out, true);
+}
+
+/// The bytes [`escape`] looks at: bit 1 in text, bit 2 in attribute
+/// values. 0xC2 starts U+00A0 and some other characters.
+const ESCAPED: [u8; 256] = {
+    let mut t = [0; 256];
+    t[b'&' as usize] = 3;
+    t[0xC2] = 3;
+    t[b'<' as usize] = 1;
+    t[b'>' as usize] = 1;
+    t[b'"' as usize] = 2;
+    t
+};
+
+/// Writes `s` escaped: `&` and U+00A0 always, then `"` in an attribute
+/// value, `<` and `>` in text. Scans bytes, not characters (every escaped
+/// character is ASCII but U+00A0, the only character encoded with 0xC2
+/// 0xA0): decoding characters was most of filling in a document.
+fn escape(s: &str, out: &mut String, attribute: bool) {
+    let b = s.as_bytes();
+    // Most values have nothing to escape: told by vectorised searches.
+    let plain = s.is_ascii()
+        && if attribute {
+            memchr::memchr2(b'&', b'"', b).is_none()
+        } else {
+            memchr::memchr3(b'&', b'<', b'>', b).is_none()
+        };
+    if plain {
+        out.push_str(s);
+        return;
+    }
+    let mask = if attribute { 2 } else { 1 };
     let mut from = 0;
-    for (i, c) in s.match_indices(['&', '\u{A0}', '"']) {
+    let mut i = 0;
+    while let Some(at) = b[i..]
+        .iter()
+        .position(|c| ESCAPED[usize::from(*c)] & mask != 0)
+    {
+        i += at;
+        let (with, len) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'"' => ("&quot;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            _ if b.get(i + 1) == Some(&0xA0) => ("&nbsp;", 2),
+            // Another character starting with 0xC2, written as it is.
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
         out.push_str(&s[from..i]);
-        out.push_str(match c {
-            "&" => "&amp;",
-            "\"" => "&quot;",
-            _ => "&nbsp;",
-        });
-        from = i + c.len();
+        out.push_str(with);
+        i += len;
+        from = i;
     }
     out.push_str(&s[from..]);
 }
@@ -1106,21 +1148,28 @@ mod tests {
         let inliner = css_inline::CSSInliner::options()
             .load_remote_stylesheets(false)
             .build();
-        let value = "a & b < c > d \" e ' f \u{A0} g";
-        let html = format!(
-            "<html><head></head><body><p title=\"{}\">{}</p></body></html>",
-            minijinja::HtmlEscape(value),
-            minijinja::HtmlEscape(value)
-        );
-        let inlined = inliner.inline(&html).expect("inline");
-        let mut text = String::new();
-        escape_text(value, &mut text);
-        let mut attr = String::new();
-        escape_attribute(value, &mut attr);
-        assert_eq!(
-            inlined,
-            format!("<html><head></head><body><p title=\"{attr}\">{text}</p></body></html>")
-        );
+        // U+00A9 and U+0100 share U+00A0's first byte or its second.
+        for value in [
+            "a & b < c > d \" e ' f \u{A0} g",
+            "\u{A0}&&<<>>\"\"\u{A0}",
+            "\u{A9} \u{100}\u{A0}\u{A9}é\u{A0}",
+            "plain",
+        ] {
+            let html = format!(
+                "<html><head></head><body><p title=\"{}\">{}</p></body></html>",
+                minijinja::HtmlEscape(value),
+                minijinja::HtmlEscape(value)
+            );
+            let inlined = inliner.inline(&html).expect("inline");
+            let mut text = String::new();
+            escape_text(value, &mut text);
+            let mut attr = String::new();
+            escape_attribute(value, &mut attr);
+            assert_eq!(
+                inlined,
+                format!("<html><head></head><body><p title=\"{attr}\">{text}</p></body></html>")
+            );
+        }
     }
 
     #[test]

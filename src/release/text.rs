@@ -264,7 +264,12 @@ impl Op {
 fn write_block(out: &mut String, first: &str, prefix: &str, text: &str, wrap: bool) {
     for (n, para_line) in text.split('\n').enumerate() {
         let first_prefix = if n == 0 { first } else { prefix };
-        if wrap {
+        if wrap && first_prefix.is_empty() && para_line.len() < WIDTH {
+            // What textwrap does for a short line without indent (its own
+            // fast path), without building its options and lines.
+            out.push_str(para_line.trim_end());
+            out.push('\n');
+        } else if wrap {
             let opts = wrap_options()
                 .initial_indent(first_prefix)
                 .subsequent_indent(prefix);
@@ -608,6 +613,36 @@ mod tests {
             render("[press@x.example](mailto:press@x.example)\n"),
             "press@x.example\n"
         );
+    }
+
+    #[test]
+    fn short_lines_are_written_as_textwrap_writes_them() {
+        let long = "x".repeat(super::WIDTH - 1);
+        for line in [
+            "",
+            " ",
+            "a",
+            "a  b ",
+            "  lead",
+            "tab\t",
+            "CR\r",
+            &long,
+            "é".repeat(40).as_str(),
+        ] {
+            for (first, prefix) in [("", ""), ("", "   "), ("1. ", "   "), ("> ", "> ")] {
+                let mut got = String::new();
+                super::write_block(&mut got, first, prefix, line, true);
+                let mut want = String::new();
+                let opts = super::wrap_options()
+                    .initial_indent(first)
+                    .subsequent_indent(prefix);
+                for l in textwrap::wrap(line, opts) {
+                    want.push_str(l.trim_end());
+                    want.push('\n');
+                }
+                assert_eq!(got, want, "{line:?} {first:?}");
+            }
+        }
     }
 
     #[test]
