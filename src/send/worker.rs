@@ -201,6 +201,10 @@ struct Shared {
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
     paused: Mutex<Option<String>>,
+    /// Told each time a connection has written outcomes: a connection that
+    /// found the queue empty while others were still sending looks again
+    /// then, instead of after its idle pause.
+    recorded: tokio::sync::Notify,
 }
 
 /// Runs the worker until `stop` is set, or (with `until_idle`) until
@@ -226,6 +230,7 @@ pub async fn run(
         stop,
         progress: progress.clone(),
         paused: Mutex::new(None),
+        recorded: tokio::sync::Notify::new(),
     });
     let renew = {
         let shared = shared.clone();
@@ -369,6 +374,9 @@ async fn step(
             Err(e) => return Err(e),
         }
     };
+    if !outcomes.is_empty() {
+        shared.recorded.notify_waiters();
+    }
     for (claimed, contact, outcome) in done.drain(..) {
         if let Outcome::Failed { reply, command } = outcome {
             let email = contact.map(|c| c.email).unwrap_or(claimed.email);
@@ -436,6 +444,11 @@ async fn deliver_batches(
         };
         let (claimed, contacts) = step(shared, done, if limited { 1 } else { batch }).await?;
         if claimed.is_empty() {
+            // Registered before looking, so that outcomes written from now
+            // on end the pause below.
+            let recorded = shared.recorded.notified();
+            tokio::pin!(recorded);
+            recorded.as_mut().enable();
             if shared.opts.until_idle && nothing_due_soon(shared).await? {
                 return Ok(());
             }
@@ -446,7 +459,9 @@ async fn deliver_batches(
                     c.quit().await;
                 }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Until another connection's outcomes (the end of the send may
+            // be one batch away) or 200 ms, whichever comes first.
+            let _ = tokio::time::timeout(Duration::from_millis(200), recorded).await;
             continue;
         }
         idle_since = None;
