@@ -208,13 +208,24 @@ pub fn check(
     envelope: &Envelope,
 ) -> Result<(), Error> {
     let (from, _, to) = addresses(file, contact)?;
-    lettre::address::Envelope::new(Some(from.email), vec![to.email.clone()]).map_err(|e| {
+    smtp_envelope(&from, &to, contact)?;
+    checked(file, rendered, contact, envelope).map(|_| ())
+}
+
+/// The SMTP envelope of `contact`'s message, from the addresses already
+/// parsed: left to lettre's builder, it is parsed back out of the From and
+/// To headers (a tenth of the build).
+fn smtp_envelope(
+    from: &Mailbox,
+    to: &Mailbox,
+    contact: &Contact,
+) -> Result<lettre::address::Envelope, Error> {
+    lettre::address::Envelope::new(Some(from.email.clone()), vec![to.email.clone()]).map_err(|e| {
         Error::Header(format!(
             "contact {}: cannot build the message: {e}",
             contact.email
         ))
-    })?;
-    checked(file, rendered, contact, envelope).map(|_| ())
+    })
 }
 
 /// `contact`'s message as [`build`] formats it (`build(…)?.formatted()`),
@@ -509,46 +520,25 @@ fn headers(
     contact: &Contact,
     envelope: &Envelope,
 ) -> Result<lettre::message::MessageBuilder, Error> {
-    let release = Whose::File(file);
-    let who = Whose::Contact(&contact.email);
-    let front = &file.front;
-    let from = mailbox(
-        "`from`",
-        release,
-        front.from.name.as_deref(),
-        &front.from.email,
-    )?;
-    let to = mailbox("name", who, contact.name.as_deref(), &contact.email)?;
-    // The envelope from the addresses just parsed: left to lettre, it is
-    // parsed back out of the From and To headers (a tenth of the build).
-    let smtp_envelope =
-        lettre::address::Envelope::new(Some(from.email.clone()), vec![to.email.clone()])
-            .map_err(|e| Error::Header(format!("{who}: cannot build the message: {e}")))?;
+    // The same checks, in the same order, as `check` and `write`.
+    let (from, _, to) = addresses(file, contact)?;
+    let smtp_envelope = smtp_envelope(&from, &to, contact)?;
+    let checked = checked(file, rendered, contact, envelope)?;
     let mut b = Message::builder()
         .envelope(smtp_envelope)
         .from(from)
         .to(to)
-        .subject(one_line(
-            "the subject",
-            Whose::SubjectFor(file, &contact.email),
-            &rendered.subject,
-        )?)
+        .subject(checked.subject)
         .date(envelope.date)
-        .message_id(Some(format!(
-            "<{}>",
-            one_line("Message-ID", release, &envelope.message_id)?
-        )))
+        .message_id(Some(format!("<{}>", checked.message_id)))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Content-Language"),
             rendered.language.clone(),
         ));
-    if let Some(r) = &front.reply_to {
-        b = b.reply_to(mailbox("`reply_to`", release, None, r)?);
+    if let Some(r) = checked.reply_to {
+        b = b.reply_to(r);
     }
-    for (name, value) in &envelope.headers {
-        let value = one_line(name, release, value)?;
-        let name = HeaderName::new_from_ascii(name.clone())
-            .map_err(|_| Error::Header(format!("{name:?} is not a valid header name")))?;
+    for (name, value) in checked.extra {
         b = b.raw_header(HeaderValue::new(name, value.to_string()));
     }
     Ok(b)
