@@ -124,10 +124,16 @@ fn settings(extra: &str) -> String {
 /// (whose messages carry the unsubscribe URL of presswire.toml); returns
 /// the send's id.
 fn send_example(app: &TestApp) -> i64 {
-    app.write("contacts.csv", CONTACTS);
+    send_to(app, CONTACTS, &[])
+}
+
+/// Imports `csv` and sends the example release into the outbox to the
+/// audience of `audience` (e.g. `["--tag", "press"]`); returns the send's id.
+fn send_to(app: &TestApp, csv: &str, audience: &[&str]) -> i64 {
+    app.write("contacts.csv", csv);
     app.ok(["contacts", "import", "contacts.csv"]);
     let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("releases/example.md");
-    app.ok([
+    let mut args = vec![
         "--config",
         "presswire.toml",
         "send",
@@ -135,7 +141,9 @@ fn send_example(app: &TestApp) -> i64 {
         "--yes",
         "--rate",
         "unlimited",
-    ]);
+    ];
+    args.extend(audience);
+    app.ok(args);
     app.count("SELECT max(id) FROM sends")
 }
 
@@ -897,6 +905,186 @@ fn web_mailgun_webhook_checks_the_hmac_and_its_timestamp() {
         );
         assert_eq!(status, 200);
         assert!(answer.contains("\"duplicates\":1"), "{answer}");
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Under load: many writers at once while a send runs
+
+/// `n` contacts `reader{i}@news{i % 5}.example` tagged `tag`, and `bulk`
+/// contacts tagged `bulk` on seven other domains, as one CSV.
+fn readers_and_bulk(n: usize, bulk: usize) -> String {
+    let mut csv = String::from("Email,First Name,Tags\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "reader{i}@news{}.example,Reader{i},press\n",
+            i % 5
+        ));
+    }
+    for i in 0..bulk {
+        csv.push_str(&format!("bulk{i}@bulk{}.example,Bulk{i},bulk\n", i % 7));
+    }
+    csv
+}
+
+/// A send to the `bulk` contacts through smtp-sink at 300 messages a
+/// second, in a process of its own, until the test kills it; returned once
+/// its first messages have arrived (it is then writing to the database).
+fn running_send(app: &TestApp, sink: &crate::harness::SmtpSink) -> Child {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("releases/example.md");
+    let log = std::fs::File::create(app.path().join("bulk-send.log")).unwrap();
+    let mut child = app
+        .command()
+        .args(["--config", "presswire.toml", "send"])
+        .arg(release)
+        .args(["--tag", "bulk", "--yes", "--rate", "300/s", "--smtp"])
+        .arg(sink.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sink.files() < 5 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "[{}] the bulk send exited ({status}) before it sent:\n{}",
+                app.backend,
+                std::fs::read_to_string(app.path().join("bulk-send.log")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "the bulk send never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// Regression: two one-click unsubscribes at the same moment on SQLite
+/// got "database is locked" (HTTP 500) and one was lost; 200 at once
+/// during a send lost about half; webhooks the same. Every request is
+/// answered once; the test stops when the last answer is in.
+#[test]
+fn web_concurrent_unsubscribes_and_webhooks_during_a_send_are_all_recorded() {
+    const UNSUBSCRIBES: usize = 200;
+    const EVENTS: usize = 50;
+    each_backend(|app| {
+        let server = Server::start(app, &settings(""));
+        // The readers' send, into the outbox: the deliveries the
+        // unsubscribe links and the bounces name.
+        let first = send_to(
+            app,
+            &readers_and_bulk(UNSUBSCRIBES + EVENTS, 3000),
+            &["--tag", "press"],
+        );
+        let signer = {
+            let url = app.db_url.clone();
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let db = presswire::db::Db::open(&url).await.unwrap();
+                    let s = presswire::send::tokens::Signer::load(&db).await.unwrap();
+                    db.close().await;
+                    s
+                })
+        };
+        let ids: Vec<(String, i64)> = app
+            .texts("SELECT email, CAST(id AS TEXT) FROM contacts WHERE email LIKE 'reader%' ORDER BY id")
+            .into_iter()
+            .map(|r| (r[0].clone().unwrap(), r[1].as_deref().unwrap().parse().unwrap()))
+            .collect();
+        assert_eq!(ids.len(), UNSUBSCRIBES + EVENTS);
+
+        let sink = crate::harness::SmtpSink::start(&[]);
+        let mut bulk = running_send(app, &sink);
+
+        // Every request at once, each answered (a client timeout far
+        // beyond any wait the server may impose).
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let mut requests = Vec::new();
+        for (i, (email, id)) in ids.iter().enumerate() {
+            let req = if i < UNSUBSCRIBES {
+                let token = signer.unsubscribe_token(*id, first);
+                http.post(server.url(&format!("/u/{token}")))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("List-Unsubscribe=One-Click")
+            } else {
+                let body = json!({"events": [{
+                    "id": format!("evt-load-{i}"), "type": "bounce", "email": email,
+                    "permanent": true, "status": "5.1.1",
+                    "diagnostic": format!("550 5.1.1 <{email}>: user unknown")
+                }]});
+                http.post(server.url("/webhooks/generic"))
+                    .bearer_auth(GENERIC_SECRET)
+                    .json(&body)
+            };
+            requests.push((email.clone(), req));
+        }
+        let answers: Vec<(String, Result<u16, String>)> =
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(futures_util::future::join_all(requests.into_iter().map(
+                    |(email, req)| async move {
+                        let status = req.send().await.map(|r| r.status().as_u16());
+                        (email, status.map_err(|e| e.to_string()))
+                    },
+                )));
+        let still_sending = bulk.try_wait().unwrap().is_none();
+        let _ = bulk.kill();
+        let _ = bulk.wait();
+        let refused: Vec<_> = answers.iter().filter(|(_, s)| *s != Ok(200)).collect();
+        assert!(
+            refused.is_empty(),
+            "[{}] {} of {} requests not answered 200 (the bulk send was {}running at the end): {:?}\n{}",
+            app.backend,
+            refused.len(),
+            answers.len(),
+            if still_sending { "" } else { "no longer " },
+            &refused[..refused.len().min(10)],
+            server.log_text()
+        );
+        // Every one is in the database.
+        assert_eq!(
+            app.count(
+                "SELECT count(*) FROM suppressions WHERE reason = 'unsubscribed' AND value LIKE 'reader%'"
+            ),
+            UNSUBSCRIBES as i64,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            app.count("SELECT count(*) FROM contacts WHERE status = 'unsubscribed'"),
+            UNSUBSCRIBES as i64,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            app.count(
+                "SELECT count(*) FROM bounces WHERE source = 'webhook' AND kind = 'hard' AND delivery_id IS NOT NULL"
+            ),
+            EVENTS as i64,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            app.count("SELECT count(*) FROM contacts WHERE status = 'bounced'"),
+            EVENTS as i64,
+            "[{}]",
+            app.backend
+        );
+        assert!(
+            !server.log_text().contains("database is locked"),
+            "{}",
+            server.log_text()
+        );
     });
 }
 
