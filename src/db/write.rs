@@ -131,6 +131,25 @@ impl Db {
         Ok(WriteTx { tx, _turn: turn })
     }
 
+    /// Makes the write transactions that call this with the same `table`
+    /// run one after another on PostgreSQL too, for a check and a write
+    /// that must not interleave (counting failed logins, then adding one):
+    /// `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE` conflicts with itself and
+    /// with writes to the table, not with reads. On SQLite a write
+    /// transaction holds the only write lock already.
+    pub async fn one_at_a_time(
+        &self,
+        tx: &mut WriteTx<'_>,
+        table: &'static str,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Waits for this process's turn to write to a SQLite database (none
     /// is needed on PostgreSQL), until `deadline`.
     async fn write_turn(

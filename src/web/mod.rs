@@ -74,7 +74,6 @@ pub struct App {
     pub password_hash: Option<String>,
     pub session_ms: i64,
     pub webhooks: Webhooks,
-    pub limiter: auth::Limiter,
 }
 
 impl App {
@@ -150,7 +149,6 @@ impl App {
             password_hash: serve.password_hash.clone(),
             session_ms: serve.session_hours.unwrap_or(12).clamp(1, 24 * 30) as i64 * 3_600_000,
             webhooks,
-            limiter: auth::Limiter::default(),
         })
     }
 

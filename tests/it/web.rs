@@ -1125,6 +1125,15 @@ fn login(server: &Server, http: &Client, password: &str) -> (StatusCode, Option<
     (status, set_cookie(&r, "presswire_session").map(|c| c.0))
 }
 
+/// `POST /dashboard/logout` with the session cookie and the form's `csrf`.
+fn logout(server: &Server, http: &Client, session: &str, csrf: &str) -> Response {
+    http.post(server.url("/dashboard/logout"))
+        .header("cookie", session)
+        .form(&[("csrf", csrf)])
+        .send()
+        .unwrap()
+}
+
 #[test]
 fn web_dashboard_login_needs_csrf_sets_strict_cookies_and_limits_failures() {
     each_backend(|app| {
@@ -1209,19 +1218,9 @@ fn web_dashboard_login_needs_csrf_sets_strict_cookies_and_limits_failures() {
                 .unwrap(),
         );
         let logout_csrf = csrf_of(&page);
-        let r = http
-            .post(server.url("/dashboard/logout"))
-            .header("cookie", &session)
-            .form(&[("csrf", "x")])
-            .send()
-            .unwrap();
+        let r = logout(&server, &http, &session, "x");
         assert_eq!(r.status(), 403);
-        let r = http
-            .post(server.url("/dashboard/logout"))
-            .header("cookie", &session)
-            .form(&[("csrf", &logout_csrf)])
-            .send()
-            .unwrap();
+        let r = logout(&server, &http, &session, &logout_csrf);
         assert_eq!(r.status(), 303);
         assert!(set_cookie(&r, "presswire_session")
             .unwrap()
@@ -1240,6 +1239,119 @@ fn web_dashboard_login_needs_csrf_sets_strict_cookies_and_limits_failures() {
         };
         assert_eq!(r.status(), 429);
         assert!(r.headers().contains_key("retry-after"));
+    });
+}
+
+/// A logged-in GET of `/dashboard/`: 200 with the page, or the 303 to the
+/// login page of a cookie that opens nothing.
+fn dashboard_status(server: &Server, http: &Client, session: &str) -> StatusCode {
+    get_as(server, http, session, "/dashboard/").status()
+}
+
+/// Regression: logging out only told the browser to drop its cookie, and
+/// the old cookie still opened the dashboard. Now the session is gone from
+/// the database, for every `serve` process that shares it.
+#[test]
+fn web_logout_ends_the_session_on_the_server_for_every_serve_process() {
+    each_backend(|app| {
+        let ctx = app.backend;
+        // Two processes on the same database with the same settings, as
+        // behind a load balancer.
+        let same = settings("");
+        let a = Server::start(app, &same);
+        let b = Server::start(app, &same);
+        let http = client();
+        let (status, session) = login(&a, &http, PASSWORD);
+        assert_eq!(status, 303, "[{ctx}]");
+        let session = session.unwrap();
+        assert_eq!(dashboard_status(&a, &http, &session), 200, "[{ctx}]");
+        assert_eq!(dashboard_status(&b, &http, &session), 200, "[{ctx}]");
+        assert_eq!(
+            app.count("SELECT count(*) FROM dashboard_sessions"),
+            1,
+            "[{ctx}]"
+        );
+        // The cookie's token itself is not in the database.
+        let token = session.split_once('=').unwrap().1;
+        assert!(
+            app.texts("SELECT token_hash FROM dashboard_sessions")[0][0].as_deref() != Some(token),
+            "[{ctx}]"
+        );
+
+        // Log out on the other process.
+        let (_, page) = text(get_as(&b, &http, &session, "/dashboard/"));
+        let r = logout(&b, &http, &session, &csrf_of(&page));
+        assert_eq!(r.status(), 303, "[{ctx}]");
+        assert_eq!(r.headers()["location"], "/dashboard/login", "[{ctx}]");
+        // The old cookie, kept: nothing opens for it, on either process.
+        for server in [&a, &b] {
+            let r = get_as(server, &http, &session, "/dashboard/");
+            assert_eq!(r.status(), 303, "[{ctx}]");
+            assert_eq!(r.headers()["location"], "/dashboard/login", "[{ctx}]");
+            assert_eq!(
+                get_as(server, &http, &session, "/dashboard/contacts").status(),
+                303,
+                "[{ctx}]"
+            );
+        }
+        assert_eq!(
+            app.count("SELECT count(*) FROM dashboard_sessions"),
+            0,
+            "[{ctx}]"
+        );
+        // Logging out again with it is not possible either.
+        let r = logout(&a, &http, &session, "x");
+        assert_eq!(r.status(), 303, "[{ctx}]");
+        // A new login works as before.
+        let (status, again) = login(&a, &http, PASSWORD);
+        assert_eq!(status, 303, "[{ctx}]");
+        assert_eq!(dashboard_status(&b, &http, &again.unwrap()), 200, "[{ctx}]");
+    });
+}
+
+/// Regression: the failed-login limit lived in memory, so restarting
+/// `serve` gave an attacker five more guesses.
+#[test]
+fn web_login_lockout_survives_a_restart_of_serve() {
+    each_backend(|app| {
+        let ctx = app.backend;
+        let port = free_port();
+        let server = Server::start_on(app, port, &settings(""));
+        let http = client();
+        for _ in 0..presswire::web::auth::MAX_FAILURES {
+            assert_eq!(login(&server, &http, "guess").0, 401, "[{ctx}]");
+        }
+        assert_eq!(login(&server, &http, PASSWORD).0, 429, "[{ctx}]");
+        drop(server);
+
+        let server = Server::start_on(app, port, &settings(""));
+        let r = {
+            let r = http.get(server.url("/dashboard/login")).send().unwrap();
+            let (c, _) = set_cookie(&r, "presswire_csrf").unwrap();
+            let csrf = csrf_of(&r.text().unwrap());
+            http.post(server.url("/dashboard/login"))
+                .header("cookie", c)
+                .form(&[("password", PASSWORD), ("csrf", &csrf)])
+                .send()
+                .unwrap()
+        };
+        assert_eq!(r.status(), 429, "[{ctx}] the lockout was forgotten");
+        let wait: i64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            wait > 0 && wait <= presswire::web::auth::WINDOW_MS / 1000 + 1,
+            "[{ctx}] {wait}"
+        );
+        assert!(set_cookie(&r, "presswire_session").is_none(), "[{ctx}]");
+        // The five failures, counted once each; refused attempts add none.
+        assert_eq!(
+            app.count("SELECT count(*) FROM login_failures"),
+            presswire::web::auth::MAX_FAILURES as i64,
+            "[{ctx}]"
+        );
     });
 }
 
@@ -1774,6 +1886,26 @@ fn web_browser_opens_a_messages_unsubscribe_link_clicks_and_sees_it_on_the_dashb
         let page = browser.wait_for(thandiwe);
         assert!(page.contains("status-unsubscribed"), "{page}");
         browser.screenshot(&screenshot_path(app, "web-dashboard.png"));
+
+        // Logging out ends the session on the server: the old cookie, put
+        // back into the browser, opens nothing.
+        let cookie = browser.cmd("GET", "/cookie/presswire_session", json!({}));
+        let old = cookie["value"].as_str().unwrap().to_string();
+        browser.click("form.logout button");
+        browser.wait_for("id=\"password\"");
+        browser.cmd(
+            "POST",
+            "/cookie",
+            json!({"cookie": {"name": "presswire_session", "value": old, "path": "/",
+                "httpOnly": true, "sameSite": "Strict"}}),
+        );
+        browser.goto(&server.url("/dashboard/contacts?q=cape"));
+        let page = browser.wait_for("id=\"password\"");
+        assert!(
+            !page.contains(thandiwe) && !page.contains("Log out"),
+            "[{}] {page}",
+            app.backend
+        );
         drop(browser);
 
         // The same dashboard at a phone's width.
