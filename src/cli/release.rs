@@ -56,7 +56,7 @@ pub enum PreviewFormat {
 
 pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::New { name } => new(&name),
+        Command::New { name } => new(ctx, &name),
         Command::Preview {
             file,
             contact,
@@ -101,7 +101,11 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 Some(path) => {
                     std::fs::write(&path, &bytes)
                         .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!("wrote {} (for {})", path.display(), contact.email);
+                    ctx.note(format_args!(
+                        "wrote {} (for {})",
+                        path.display(),
+                        contact.email
+                    ));
                 }
                 None => std::io::stdout().lock().write_all(&bytes)?,
             }
@@ -146,14 +150,14 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                         }
                     }
                     for w in &report.warnings {
-                        println!("warning: {w}");
+                        ctx.say(format_args!("warning: {w}"));
                     }
                     let langs: Vec<String> = report
                         .languages
                         .iter()
                         .map(|(l, n)| format!("{n} in {l}"))
                         .collect();
-                    println!(
+                    ctx.say(format_args!(
                         "{}: {} of {} messages rendered{}; {} error(s), {} warning(s)",
                         report.release,
                         report.ok,
@@ -165,7 +169,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                         },
                         report.errors.len(),
                         report.warnings.len()
-                    );
+                    ));
                 }
             }
             if report.failed() {
@@ -176,7 +180,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     }
 }
 
-fn new(name: &str) -> anyhow::Result<()> {
+fn new(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let clean = name.trim().trim_end_matches(".md");
     if clean.is_empty() || clean.contains(['/', '\\']) || clean.starts_with('.') {
         return Err(BadInput(format!(
@@ -195,11 +199,11 @@ fn new(name: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all("releases").context("creating releases/")?;
     std::fs::write(&path, templates::STARTER)
         .with_context(|| format!("writing {}", path.display()))?;
-    println!(
+    ctx.say(format_args!(
         "wrote {}; edit it, then `presswire release preview {}`",
         path.display(),
         path.display()
-    );
+    ));
     Ok(())
 }
 

@@ -197,7 +197,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     )
     .await?;
     let summary = plan.summary();
-    if args.format == ReportFormat::Table {
+    if args.format == ReportFormat::Table && !ctx.quiet {
         print_plan(&plan, &target);
     }
     if plan.recipients == 0 {
@@ -207,7 +207,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
         if args.format == ReportFormat::Json {
             print_json(&summary)?;
         } else {
-            println!("dry run: every message rendered; nothing sent, nothing recorded");
+            ctx.say("dry run: every message rendered; nothing sent, nothing recorded");
         }
         return Ok(());
     }
@@ -223,7 +223,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("not sent");
+            ctx.say("not sent");
             return Ok(());
         }
     }
@@ -231,21 +231,23 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     if let Some(why) = plan.start_if_due(crate::db::now_ms()) {
         let note = format!("{why}: sending now");
         if args.format == ReportFormat::Json {
-            eprintln!("{note}");
+            ctx.note(note);
         } else {
-            println!("{note}");
+            ctx.say(note);
         }
     }
     let id = plan::create(&db, &plan).await?;
     if let Some(why) = &plan.schedule_reason {
-        println!("send {id} is scheduled: {why}; `presswire worker` starts it then");
+        ctx.say(format_args!(
+            "send {id} is scheduled: {why}; `presswire worker` starts it then"
+        ));
         return Ok(());
     }
     let opts = args
         .transport
         .options(&ctx.config, Some(id), plan.settings.concurrency)?;
     let summary = deliver(&db, opts, plan.recipients, ctx.quiet).await?;
-    print_summary(id, &summary, args.format)?;
+    print_summary(id, &summary, args.format, ctx.quiet)?;
     db.close().await;
     if summary.relay_down {
         anyhow::bail!("the send paused itself: the relay is not reachable");
@@ -303,7 +305,11 @@ pub async fn deliver(
         let stop = stop.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("stopping: letting the messages in flight finish (Ctrl-C again to kill)");
+                if !quiet {
+                    eprintln!(
+                        "stopping: letting the messages in flight finish (Ctrl-C again to kill)"
+                    );
+                }
                 stop.store(true, Ordering::Relaxed);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
@@ -348,11 +354,21 @@ pub async fn deliver(
     Ok(result?)
 }
 
-pub fn print_summary(id: i64, s: &RunSummary, format: ReportFormat) -> anyhow::Result<()> {
+/// The summary of a run of the worker: JSON when asked for; a table's
+/// lines unless `quiet`.
+pub fn print_summary(
+    id: i64,
+    s: &RunSummary,
+    format: ReportFormat,
+    quiet: bool,
+) -> anyhow::Result<()> {
     if format == ReportFormat::Json {
         let mut v = serde_json::to_value(s)?;
         v["send"] = id.into();
         return print_json(&v);
+    }
+    if quiet {
+        return Ok(());
     }
     let rate = if s.seconds > 0.0 {
         s.sent as f64 / s.seconds
@@ -431,10 +447,10 @@ async fn send_test(
     };
     match attempt {
         Attempt::Accepted(reply) => {
-            println!(
+            ctx.say(format_args!(
                 "test message for {} sent to {email}: {reply}",
                 contact.email
-            );
+            ));
             Ok(())
         }
         Attempt::Transient(r) | Attempt::Permanent { reply: r, .. } | Attempt::Connection(r) => {

@@ -14,6 +14,7 @@ mod contacts_export;
 mod contacts_import;
 mod contacts_misc;
 mod migrations;
+mod quiet;
 mod release;
 mod report;
 mod send;
