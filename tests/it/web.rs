@@ -1545,6 +1545,53 @@ fn web_dashboard_send_page_shows_the_same_report_as_report_json() {
                 "[{ctx}] {row} not on the page:\n{page}"
             );
         }
+        // Countries by name, and the language French readers got.
+        for label in ["DE Germany", "KE Kenya", "fr (got en)", "sw (got en)"] {
+            assert!(
+                page.contains(&format!("<th scope=\"row\">{label}</th>")),
+                "[{ctx}] {label} not on the page"
+            );
+        }
+        // The list of sends counts as the report and `presswire sends` do:
+        // delivered is accepted and not bounced since (4, where 6 were
+        // accepted by the relay).
+        let (_, list) = text(get_as(&server, &http, &session, "/dashboard/"));
+        let c = &json["counts"];
+        for (class, n) in [
+            ("n-delivered", c["delivered"].as_i64().unwrap()),
+            ("n-bounced", c["bounced"].as_i64().unwrap()),
+            ("n-failed", c["failed"].as_i64().unwrap()),
+            (
+                "n-pending",
+                c["deferred"].as_i64().unwrap() + c["pending"].as_i64().unwrap(),
+            ),
+        ] {
+            assert!(
+                list.contains(&format!("<span class=\"{class}\">{n}</span>")),
+                "[{ctx}] {class} = {n} not in the list:\n{list}"
+            );
+        }
+        let sends = app.ok(["sends"]);
+        let row = sends
+            .lines()
+            .find(|l| l.contains("example"))
+            .unwrap_or_else(|| panic!("[{ctx}] {sends}"));
+        let cells: Vec<&str> = row
+            .split(['│', '┆'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(
+            cells[5..9],
+            [
+                c["delivered"].to_string(),
+                c["bounced"].to_string(),
+                c["failed"].to_string(),
+                (c["deferred"].as_i64().unwrap() + c["pending"].as_i64().unwrap()).to_string()
+            ],
+            "[{ctx}] {sends}"
+        );
+
         // The contacts to fix and the uncertain delivery, with their
         // names escaped (gus's tries to smuggle in a script).
         for f in json["to_fix"]
