@@ -178,6 +178,11 @@ pub struct SendSummary {
     pub scheduled_at: Option<String>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// The release's time zone (IANA name): the report shows the send's
+    /// times in it.
+    pub timezone: Option<String>,
+    /// When the release's embargo lifted or lifts, if it has one.
+    pub embargo_at: Option<String>,
 }
 
 /// The headline numbers (docs/reports.md defines each).
@@ -650,6 +655,8 @@ fn summary(s: &query::SendRow) -> SendSummary {
         scheduled_at: s.scheduled_at.map(format_time),
         started_at: s.started_at.map(format_time),
         finished_at: s.finished_at.map(format_time),
+        timezone: s.timezone.clone(),
+        embargo_at: s.embargo_at.map(format_time),
     }
 }
 
@@ -814,7 +821,7 @@ async fn sent_release(db: &Db, id: i64) -> Result<Option<crate::release::Release
     let unpacked = tokio::task::spawn_blocking(move || {
         let bundle: crate::send::bundle::Bundle = serde_json::from_str(&json).ok()?;
         let dir = tempfile::tempdir().ok()?;
-        bundle.unpack(dir.path()).ok().map(|(release, _)| release)
+        bundle.unpack(dir.path()).ok().map(|u| u.release)
     })
     .await;
     Ok(unpacked.ok().flatten())
