@@ -107,7 +107,7 @@ FROM deliveries WHERE id % 13 = 4 AND state = 'sent';
 INSERT INTO suppressions (kind, value, reason, source, send_id, created_at)
 SELECT 'address', lower(email), 'unsubscribed', 'list-unsubscribe', send_id, sent_at + 5400000
 FROM deliveries WHERE id % 97 = 21 AND state = 'sent';
--- Still open: greylisted and deferred, and one lost with its worker.
+-- Pending: greylisted and deferred; and one uncertain, lost with its worker.
 UPDATE deliveries SET state = 'deferred', sent_at = NULL, attempts = 3,
        last_reply = 'transient error (450): 4.7.1 Greylisted, please try again later'
  WHERE id % 151 = 17 AND state = 'sent';

@@ -2,8 +2,8 @@
 //!
 //! The library holds every stage of the flow, one module each (see
 //! ARCHITECTURE.md): `contacts` (the contact database), `db` (storage),
-//! `config` (settings), `web` (the HTTP server) and `cli` (the command
-//! line). `main.rs` only parses
+//! `config` (settings), `web` (the HTTP server), `login` (its dashboard
+//! sessions) and `cli` (the command line). `main.rs` only parses
 //! arguments, runs [`cli::run`] and maps errors to exit codes with
 //! [`exit_code`].
 
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod db;
+pub mod login;
 pub mod mailurl;
 pub mod release;
 pub mod report;

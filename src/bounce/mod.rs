@@ -150,7 +150,7 @@ pub async fn record_smtp_rejection(
 ) -> Result<Kind, sqlx::Error> {
     let (kind, reason, status, code) = classify_smtp(reply, command);
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     policy::record(
         &mut tx,
         policy,

@@ -170,7 +170,7 @@ pub async fn import(
     // Parsing needs no database: done before the transaction starts.
     let parsed: Vec<Result<Parsed, parse::Error>> =
         messages.iter().map(|m| parse::parse(&m.bytes)).collect();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for (message, parsed) in messages.iter().zip(parsed) {
         let parsed = match parsed {
             Ok(p) => p,

@@ -286,7 +286,8 @@ async fn import(
     db.close().await;
     match format {
         ReportFormat::Json => print_json(&report)?,
-        ReportFormat::Table => print_import(&report, None),
+        ReportFormat::Table if !ctx.quiet => print_import(&report, None),
+        ReportFormat::Table => {}
     }
     Ok(())
 }
@@ -328,7 +329,8 @@ async fn poll(
                     writeln!(out)?;
                     out.flush()?;
                 }
-                ReportFormat::Table => print_poll(&report),
+                ReportFormat::Table if !ctx.quiet => print_poll(&report),
+                ReportFormat::Table => {}
             },
             Err(e) if once || e.is_bad_input() => {
                 db.close().await;

@@ -97,7 +97,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             db.close().await;
             match format {
                 ReportFormat::Json => print_json(&report)?,
-                ReportFormat::Table => print_import(&report),
+                ReportFormat::Table => print_import(&report, ctx.quiet),
             }
             if report.refused() {
                 let what = if report.dry_run {
@@ -126,7 +126,11 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             let contacts = domain::list(&db, &audience.audience()?).await?;
             print_contacts(&contacts, format, output.as_ref())?;
             if let Some(path) = output {
-                eprintln!("exported {} contacts to {}", contacts.len(), path.display());
+                ctx.note(format_args!(
+                    "exported {} contacts to {}",
+                    contacts.len(),
+                    path.display()
+                ));
             }
         }
         Command::Show { email, format } => {
@@ -154,18 +158,21 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 ReportFormat::Json => print_json(&f)?,
                 ReportFormat::Table => {
                     if f.contact {
-                        println!(
+                        ctx.say(format_args!(
                             "forgot {}: the contact, its tags, the address in {} deliveries, {} bounces and {} suppressions were erased",
                             f.email, f.deliveries, f.bounces, f.suppressions
-                        );
+                        ));
                     } else {
-                        println!("no contact had the address {}; nothing to erase", f.email);
+                        ctx.say(format_args!(
+                            "no contact had the address {}; nothing to erase",
+                            f.email
+                        ));
                     }
-                    println!(
+                    ctx.say(format_args!(
                         "kept: a one-way hash of the address, so no later import or send brings it back \
                          (`presswire suppress remove --forgotten {}` lifts it)",
                         f.email
-                    );
+                    ));
                 }
             }
         }
@@ -213,7 +220,15 @@ where
     Ok(result?)
 }
 
-fn print_import(r: &ImportReport) {
+/// The import report; with `quiet` only its errors (the rows that refuse
+/// the import).
+fn print_import(r: &ImportReport, quiet: bool) {
+    if quiet {
+        for p in r.problems.iter().filter(|p| p.kind == ProblemKind::Error) {
+            println!("{p} [error]");
+        }
+        return;
+    }
     for f in &r.files {
         let columns: Vec<String> = f
             .columns

@@ -33,7 +33,9 @@ pub struct Cli {
     /// Settings file (default: presswire.toml in the working directory, if any)
     #[arg(long, global = true, env = "PRESSWIRE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print only errors
+    /// Print only errors: no summaries, confirmations, hints, warnings or
+    /// progress. What a command is run to show (a list, a report, a
+    /// preview, JSON asked for with --format json) is still shown
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more about what happens (-vv for debugging)
@@ -142,6 +144,24 @@ pub struct Context {
 }
 
 impl Context {
+    /// Prints a line on standard output that tells what a command did or
+    /// will do (a summary, a confirmation, a hint, a warning), unless `-q`:
+    /// with `-q` only errors are printed. What a command is run to show (a
+    /// list, a report, JSON) is printed directly instead.
+    pub fn say(&self, line: impl std::fmt::Display) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+
+    /// [`Context::say`] on standard error, for commands whose standard
+    /// output is data (an export, a preview) or a stream.
+    pub fn note(&self, line: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
     /// Opens (creating and migrating when needed) the database.
     pub async fn db(&self) -> anyhow::Result<Db> {
         Ok(Db::open(&self.db_url).await?)

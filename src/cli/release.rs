@@ -56,7 +56,7 @@ pub enum PreviewFormat {
 
 pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::New { name } => new(&name),
+        Command::New { name } => new(ctx, &name),
         Command::Preview {
             file,
             contact,
@@ -82,10 +82,10 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             let rendered = renderer.render_at(&release, &contact, now)?;
             let rfile = release.file_for(contact.language.as_deref());
             if let Some(lifted) = rfile.embargo.filter(|_| !rfile.embargo_holds(now)) {
-                eprintln!(
+                ctx.note(format_args!(
                     "the embargo lifted at {}: this message carries no embargo banner or subject prefix",
                     office_time::format(lifted.to_utc(), rfile.timezone)
-                );
+                ));
             }
             let bytes = match format {
                 PreviewFormat::Html => rendered.html.into_bytes(),
@@ -109,7 +109,11 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 Some(path) => {
                     std::fs::write(&path, &bytes)
                         .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!("wrote {} (for {})", path.display(), contact.email);
+                    ctx.note(format_args!(
+                        "wrote {} (for {})",
+                        path.display(),
+                        contact.email
+                    ));
                 }
                 None => std::io::stdout().lock().write_all(&bytes)?,
             }
@@ -155,7 +159,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                         }
                     }
                     for w in &report.warnings {
-                        println!("warning: {w}");
+                        ctx.say(format_args!("warning: {w}"));
                     }
                     // Per language, how many rendered of how many, when
                     // any failed: "(en: 37 of 38, my: 1 of 2)".
@@ -171,7 +175,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                         0 => String::new(),
                         n => format!("; {n} failed"),
                     };
-                    println!(
+                    ctx.say(format_args!(
                         "{}: {} of {} messages rendered{}{failed}; {} error(s), {} warning(s)",
                         report.release,
                         report.ok,
@@ -183,7 +187,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                         },
                         report.errors.len(),
                         report.warnings.len()
-                    );
+                    ));
                 }
             }
             if report.failed() {
@@ -194,7 +198,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     }
 }
 
-fn new(name: &str) -> anyhow::Result<()> {
+fn new(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let clean = name.trim().trim_end_matches(".md");
     if clean.is_empty() || clean.contains(['/', '\\']) || clean.starts_with('.') {
         return Err(BadInput(format!(
@@ -213,11 +217,11 @@ fn new(name: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all("releases").context("creating releases/")?;
     std::fs::write(&path, templates::STARTER)
         .with_context(|| format!("writing {}", path.display()))?;
-    println!(
+    ctx.say(format_args!(
         "wrote {}; edit it, then `presswire release preview {}`",
         path.display(),
         path.display()
-    );
+    ));
     Ok(())
 }
 

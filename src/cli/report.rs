@@ -248,7 +248,7 @@ fn breakdown(out: &mut dyn Write, title: &str, rows: &[GroupRow]) -> anyhow::Res
     ]);
     for g in rows.iter().take(10) {
         t.add_row([
-            g.value.clone().unwrap_or_else(|| "(none)".into()),
+            g.label.clone(),
             thousands(g.tally.targeted),
             thousands(g.tally.delivered),
             thousands(g.tally.bounced),

@@ -25,7 +25,8 @@ pub async fn run(ctx: &Context, last: i64, format: ReportFormat) -> anyhow::Resu
                 "BOUNCED",
                 "COMPLAINTS",
                 "UNSUBSCRIBED",
-                "OPEN",
+                "PENDING",
+                "UNCERTAIN",
             ]);
             for l in &lines {
                 t.add_row([
@@ -42,7 +43,8 @@ pub async fn run(ctx: &Context, last: i64, format: ReportFormat) -> anyhow::Resu
                     ),
                     thousands(l.complaints),
                     thousands(l.unsubscribed),
-                    thousands(l.open),
+                    thousands(l.pending),
+                    thousands(l.uncertain),
                 ]);
             }
             println!("{t}");

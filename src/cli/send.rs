@@ -198,10 +198,10 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     let templates = TemplateSource::resolve(args.templates.as_deref())?;
     let mut opts = args.transport.options(&ctx.config, None, 2)?;
     if args.ignore_embargo {
-        eprintln!(
+        ctx.note(format_args!(
             "note: --ignore-embargo is no longer needed: an embargo does not hold a send back (the \
              release goes out now, with the embargo banner until the embargo lifts)"
-        );
+        ));
     }
     if !args.test.is_empty() {
         return send_test(ctx, &args, &templates, &opts).await;
@@ -219,7 +219,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     };
     let plan = plan::plan(&db, source, args.audience.audience()?, settings).await?;
     let summary = plan.summary();
-    if args.format == ReportFormat::Table {
+    if args.format == ReportFormat::Table && !ctx.quiet {
         print_plan(&plan, &opts.target);
     }
     if plan.recipients == 0 {
@@ -229,7 +229,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
         if args.format == ReportFormat::Json {
             print_json(&summary)?;
         } else {
-            println!("dry run: every message rendered; nothing sent, nothing recorded");
+            ctx.say("dry run: every message rendered; nothing sent, nothing recorded");
         }
         return Ok(());
     }
@@ -245,7 +245,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("not sent");
+            ctx.say("not sent");
             return Ok(());
         }
     }
@@ -253,25 +253,25 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     if let Some(why) = plan.start_if_due(crate::db::now_ms()) {
         let note = format!("{why}: sending now");
         if args.format == ReportFormat::Json {
-            eprintln!("{note}");
+            ctx.note(note);
         } else {
-            println!("{note}");
+            ctx.say(note);
         }
     }
     let id = plan::create(&db, &plan).await?;
     if let Some(at) = plan.scheduled_at {
-        println!(
+        ctx.say(format_args!(
             "send {id} is scheduled for {}; `presswire worker` starts it then \
              (`presswire sends start {id}` starts it now)",
             plan.office_time(at)
-        );
+        ));
         return Ok(());
     }
     opts.send_id = Some(id);
     opts.until_idle = true;
     opts.concurrency = plan.settings.concurrency;
     let summary = deliver(&db, opts, plan.recipients, ctx.quiet).await?;
-    print_summary(id, &summary, args.format)?;
+    print_summary(id, &summary, args.format, ctx.quiet)?;
     db.close().await;
     if summary.relay_down {
         anyhow::bail!("the send paused itself: the relay is not reachable");
@@ -370,7 +370,11 @@ pub async fn deliver(
         let stop = stop.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("stopping: letting the messages in flight finish (Ctrl-C again to kill)");
+                if !quiet {
+                    eprintln!(
+                        "stopping: letting the messages in flight finish (Ctrl-C again to kill)"
+                    );
+                }
                 stop.store(true, Ordering::Relaxed);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
@@ -415,11 +419,21 @@ pub async fn deliver(
     Ok(result?)
 }
 
-pub fn print_summary(id: i64, s: &RunSummary, format: ReportFormat) -> anyhow::Result<()> {
+/// The summary of a run of the worker: JSON when asked for; a table's
+/// lines unless `quiet`.
+pub fn print_summary(
+    id: i64,
+    s: &RunSummary,
+    format: ReportFormat,
+    quiet: bool,
+) -> anyhow::Result<()> {
     if format == ReportFormat::Json {
         let mut v = serde_json::to_value(s)?;
         v["send"] = id.into();
         return print_json(&v);
+    }
+    if quiet {
+        return Ok(());
     }
     let rate = if s.seconds > 0.0 {
         s.sent as f64 / s.seconds
@@ -491,14 +505,14 @@ async fn send_test(
         .as_ref()
         .filter(|c| c.suppressed.is_some() || c.status != Status::Active)
     {
-        eprintln!(
+        ctx.note(format_args!(
             "note: a send skips {} ({}); the test shows the message they would have got",
             c.email,
             c.suppressed
                 .as_deref()
                 .map(|r| format!("suppressed: {r}"))
                 .unwrap_or_else(|| format!("status {}", c.status))
-        );
+        ));
     }
     let test = TestSend {
         release: &release,
@@ -516,10 +530,10 @@ async fn send_test(
         match &m.result {
             Ok(reply) => {
                 if args.format == ReportFormat::Table {
-                    println!(
+                    ctx.say(format_args!(
                         "test message for {} sent to {}: {reply}\n  subject: {}",
                         m.as_contact, m.to, m.subject
-                    );
+                    ));
                 }
             }
             Err(reply) => {

@@ -109,13 +109,13 @@ async fn foreground(
     // Resuming means "the relay is fine now": retry what was deferred.
     queue::retry_now(db, id).await?;
     let summary = deliver(db, opts, info.total as u64, ctx.quiet).await?;
-    print_summary(id, &summary, format)?;
+    print_summary(id, &summary, format, ctx.quiet)?;
     let uncertain = queue::uncertain(db, id).await?;
     if !uncertain.is_empty() && format == ReportFormat::Table {
-        println!(
+        ctx.say(format_args!(
             "{} uncertain deliveries were not resent; `presswire sends resume {id} --resend-uncertain` resends them",
             uncertain.len()
-        );
+        ));
     }
     Ok(())
 }
@@ -148,10 +148,7 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                         "OTHER",
                     ]);
                     for s in &all {
-                        let (_, c, _) = crate::report::counts(&db, s.id).await?;
-                        let pending = c.deferred + c.pending;
-                        // Uncertain, cancelled and skipped.
-                        let other = s.total - c.delivered - c.bounced - c.failed - pending;
+                        let c = crate::report::progress(&db, s.id).await?;
                         // A scheduled send's start, else when it started
                         // (or was created, if it never started).
                         let at = match (s.ms.scheduled, s.ms.started) {
@@ -168,8 +165,8 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                             c.delivered.to_string(),
                             c.bounced.to_string(),
                             c.failed.to_string(),
-                            pending.to_string(),
-                            other.to_string(),
+                            c.pending.to_string(),
+                            c.other.to_string(),
                         ]);
                     }
                     println!("{t}");
@@ -250,12 +247,14 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
         Command::Pause { id } => {
             let id = id.resolve(&db).await?;
             queue::set_state(&db, id, SendState::Paused).await?;
-            println!("send {id} paused; messages in flight finish. `presswire sends resume {id}` continues it");
+            ctx.say(format_args!("send {id} paused; messages in flight finish. `presswire sends resume {id}` continues it"));
         }
         Command::Cancel { id } => {
             let id = id.resolve(&db).await?;
             queue::set_state(&db, id, SendState::Cancelled).await?;
-            println!("send {id} cancelled: deliveries not yet sent are cancelled");
+            ctx.say(format_args!(
+                "send {id} cancelled: deliveries not yet sent are cancelled"
+            ));
         }
         Command::Resume {
             id,
@@ -273,22 +272,22 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                     || (info.state == "paused" && info.started_at.is_none())
                 {
                     queue::reschedule(&db, id).await?;
-                    println!(
+                    ctx.say(format_args!(
                         "send {id} is scheduled for {}; `presswire worker` starts it then, \
                          `presswire sends start {id}` now",
                         when(&info, t)
-                    );
+                    ));
                     db.close().await;
                     return Ok(());
                 }
             }
             let recovered = queue::recover(&db, Some(id)).await?;
             if recovered > 0 {
-                println!("{recovered} deliveries were being sent when their worker stopped: now uncertain");
+                ctx.say(format_args!("{recovered} deliveries were being sent when their worker stopped: now uncertain"));
             }
             if resend_uncertain {
                 let n = queue::requeue_uncertain(&db, id).await?;
-                println!("{n} uncertain deliveries queued again");
+                ctx.say(format_args!("{n} uncertain deliveries queued again"));
             }
             foreground(ctx, &db, id, transport, format).await?;
         }
@@ -309,9 +308,9 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                 .into());
             }
             if ignore_embargo {
-                eprintln!(
+                ctx.note(format_args!(
                     "note: --ignore-embargo is no longer needed: an embargo does not hold a send back"
-                );
+                ));
             }
             let embargo = info
                 .ms
@@ -324,7 +323,7 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                     )
                 })
                 .unwrap_or_default();
-            println!("send {id} starts now{embargo}");
+            ctx.say(format_args!("send {id} starts now{embargo}"));
             foreground(ctx, &db, id, transport, format).await?;
         }
     }

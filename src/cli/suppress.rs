@@ -43,9 +43,11 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 let new = suppress::add(&db, target, &reason, "suppress add").await?;
                 let what = describe(target);
                 if new {
-                    println!("suppressed {what} ({reason})");
+                    ctx.say(format_args!("suppressed {what} ({reason})"));
                 } else {
-                    println!("{what} was already suppressed; reason now {reason:?}");
+                    ctx.say(format_args!(
+                        "{what} was already suppressed; reason now {reason:?}"
+                    ));
                 }
             }
         }
@@ -58,9 +60,9 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             for target in &parsed {
                 let what = describe(target);
                 if suppress::remove(&db, target, forgotten).await? {
-                    println!("{what} may be mailed again");
+                    ctx.say(format_args!("{what} may be mailed again"));
                 } else {
-                    println!("{what} was not suppressed");
+                    ctx.say(format_args!("{what} was not suppressed"));
                 }
             }
         }

@@ -25,7 +25,7 @@ pub struct Forgotten {
 pub async fn forget(db: &Db, email: &str) -> Result<Forgotten, Error> {
     let address = Address::parse(email).map_err(|e| Error::BadInput(e.to_string()))?;
     let key = address.key();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // The contact's id, if the address is a contact.
     let id: Option<(i64,)> = sqlx::query_as("SELECT id FROM contacts WHERE email_key = $1")
         .bind(&key)

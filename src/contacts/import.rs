@@ -744,7 +744,7 @@ impl<'a> Writer<'a> {
                 (forgotten, max_id, task)
             }
             None => {
-                let mut tx = db.pool.begin().await?;
+                let mut tx = db.begin_write().await?;
                 db.large_cache(&mut tx).await?;
                 let forgotten: Vec<(String,)> =
                     sqlx::query_as(FORGOTTEN_SQL).fetch_all(&mut *tx).await?;
@@ -1034,7 +1034,7 @@ const MAX_ID_SQL: &str = "SELECT max(id) FROM contacts";
 /// It runs as a task of its own, so that the database writes one chunk
 /// while the writer merges the next.
 struct Store {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: crate::db::WriteTx<'static>,
     statements: Statements,
     /// Whether new contacts come numbered ([`Db::transaction_numbers_rows`]).
     numbered: bool,

@@ -73,12 +73,13 @@ impl Target {
 /// (the reason is then updated).
 pub async fn add(db: &Db, target: &Target, reason: &str, source: &str) -> Result<bool, Error> {
     let (kind, value) = target.kind_value();
+    let mut tx = db.begin_write().await?;
     // One row per address or domain; adding again refreshes the reason.
     let existed: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM suppressions WHERE kind = $1 AND value = $2")
             .bind(kind.as_str())
             .bind(&value)
-            .fetch_optional(&db.pool)
+            .fetch_optional(&mut *tx)
             .await?;
     sqlx::query(
         "INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES ($1, $2, $3, $4, $5) \
@@ -89,8 +90,9 @@ pub async fn add(db: &Db, target: &Target, reason: &str, source: &str) -> Result
     .bind(reason)
     .bind(source)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(existed.is_none())
 }
 

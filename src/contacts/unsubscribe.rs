@@ -22,7 +22,7 @@ pub enum Unsubscribed {
 /// Idempotent: a second request changes nothing and says so.
 pub async fn unsubscribe(db: &Db, contact_id: i64, send_id: i64) -> Result<Unsubscribed, Error> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // The contact's normalised address, the key of its suppression.
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT email, email_key FROM contacts WHERE id = $1")

@@ -8,7 +8,8 @@
 //! The one exception is an import into SQLite, which writes through a
 //! connection of SQLite's own ([`Db::bulk_connection`]) with the same SQL.
 //! This module does not know what the tables mean: the domain modules own
-//! their queries.
+//! their queries. Every transaction that writes opens with
+//! [`Db::begin_write`] ([`write`]), which holds under concurrent writers.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,6 +17,9 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
+
+pub mod write;
+pub use write::{is_busy, WriteTx, WRITE_WAIT};
 
 /// An error opening or migrating the database.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,9 @@ pub struct Db {
     /// The SQLite database file, when the database is one (not in memory,
     /// not read-only): what [`Db::bulk_connection`] opens.
     sqlite_file: Option<PathBuf>,
+    /// This process's writers to a SQLite database take turns here before
+    /// they ask SQLite for its write lock ([`Db::begin_write`]).
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The URL used when neither a flag, `PRESSWIRE_DB` nor presswire.toml names one.
@@ -122,6 +129,7 @@ impl Db {
             backend,
             display_url,
             sqlite_file: file,
+            write_turn: Default::default(),
         })
     }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{counts, query, Error};
+use super::{counts, query, Error, SendProgress};
 use crate::db::Db;
 
 /// One send's line of the comparison.
@@ -27,8 +27,11 @@ pub struct Line {
     pub failed: i64,
     pub complaints: i64,
     pub unsubscribed: i64,
-    /// Deferred, queued or uncertain: not decided yet.
-    pub open: i64,
+    /// Deferred, queued or being sent: not decided yet (as `presswire
+    /// sends` counts pending).
+    pub pending: i64,
+    /// Being sent when their worker stopped: they may have arrived.
+    pub uncertain: i64,
 }
 
 /// The newest `limit` sends, newest first.
@@ -53,7 +56,8 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Line>, Error> {
             failed: c.failed,
             complaints: c.complaints,
             unsubscribed: c.unsubscribed,
-            open: c.deferred + c.pending + c.uncertain,
+            pending: SendProgress::of(&c).pending,
+            uncertain: c.uncertain,
         });
     }
     Ok(out)

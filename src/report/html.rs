@@ -132,10 +132,10 @@ pub fn cards(report: &Report) -> Vec<Card> {
             "plain",
         ),
         Card::new(
-            "Still open",
-            c.deferred + c.pending + c.uncertain,
+            "Pending",
+            c.deferred + c.pending,
             format!(
-                "{} deferred, {} queued, {} uncertain",
+                "{} deferred (tried again later), {} queued; uncertain: {}",
                 thousands(c.deferred),
                 thousands(c.pending),
                 thousands(c.uncertain)
@@ -242,7 +242,8 @@ fn stacked(rows: &[GroupRow]) -> Vec<Value> {
         }
         let label = format!("{} others", thousands((rows.len() - GROUPS_SHOWN) as i64));
         out.push(bar_row(&GroupRow {
-            value: Some(label),
+            value: Some(label.clone()),
+            label,
             delivery_rate: rest.delivery_rate(),
             tally: rest,
         }));
@@ -255,6 +256,7 @@ fn bar_row(r: &GroupRow) -> Value {
     let other = t.targeted - t.delivered - t.bounced - t.failed;
     context! {
         value => r.value,
+        label => r.label,
         t => t,
         rate => r.delivery_rate,
         other => other,

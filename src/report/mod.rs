@@ -11,6 +11,7 @@
 pub mod compare;
 pub mod deliveries;
 pub mod html;
+pub mod names;
 mod query;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -332,6 +333,10 @@ pub struct BounceReason {
 pub struct GroupRow {
     /// The outlet, domain, country or language; null when the contact has none.
     pub value: Option<String>,
+    /// The value as a reader sees it ([`names`]): "DE Germany" for a
+    /// country, "fr (got en)" for a language the release had no variant
+    /// in; "(none)" for no value.
+    pub label: String,
     #[serde(flatten)]
     pub tally: Tally,
     pub delivery_rate: Option<f64>,
@@ -538,6 +543,51 @@ pub async fn counts(db: &Db, id: i64) -> Result<(SendSummary, Counts, Rates), Er
     Ok((summary(&facts.send), counts.clone(), rates(&counts)))
 }
 
+/// A send's deliveries as the lists of sends count them (`presswire
+/// sends`, the dashboard's list of sends): the report's outcomes
+/// ([`counts`]), with those not decided yet (deferred, queued, being sent)
+/// together as pending, and uncertain, cancelled and skipped together as
+/// other. One definition, so that every list says "delivered" as the
+/// report does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SendProgress {
+    pub total: i64,
+    pub delivered: i64,
+    pub bounced: i64,
+    pub failed: i64,
+    pub pending: i64,
+    pub other: i64,
+}
+
+impl SendProgress {
+    /// The progress of a send with these headline counts.
+    pub fn of(c: &Counts) -> SendProgress {
+        SendProgress {
+            total: c.audience,
+            delivered: c.delivered,
+            bounced: c.bounced,
+            failed: c.failed,
+            pending: c.deferred + c.pending,
+            other: c.uncertain + c.cancelled + c.skipped,
+        }
+    }
+
+    /// The share of deliveries no longer pending, 0–100.
+    pub fn done_percent(&self) -> i64 {
+        if self.total > 0 {
+            (self.total - self.pending) * 100 / self.total
+        } else {
+            100
+        }
+    }
+}
+
+/// [`SendProgress`] of send `id`.
+pub async fn progress(db: &Db, id: i64) -> Result<SendProgress, Error> {
+    let (_, c, _) = counts(db, id).await?;
+    Ok(SendProgress::of(&c))
+}
+
 fn headline(facts: &Facts, t: Tally, needs_update: i64) -> Counts {
     let state = |s: &str| {
         facts
@@ -659,19 +709,30 @@ pub async fn build(db: &Db, id: i64) -> Result<Report, Error> {
             _ => Ok::<_, sqlx::Error>((None, Vec::new())),
         }
     };
-    let ((span, minutes), facts, groups, uncertain, skipped, needs_update) = tokio::try_join!(
+    let ((span, minutes), facts, groups, uncertain, skipped, needs_update, release) = tokio::try_join!(
         timed("timeline", minutes),
         timed("facts", Facts::load(db, id)),
         timed("breakdowns", query::groups(db, id)),
         timed("uncertain", query::uncertain(db, id)),
         timed("skipped", query::skip_reasons(db, id)),
         timed("needs update", query::needs_update(db, id)),
+        timed("release", sent_release(db, id)),
     )?;
     let needs_update_n = needs_update.len() as i64;
 
     let tally = facts.tally();
     let counts = headline(&facts, tally, needs_update_n);
-    let breakdowns = Breakdowns::new(&groups, &facts);
+    let mut breakdowns = Breakdowns::new(&groups, &facts);
+    for g in &mut breakdowns.country {
+        if let Some(v) = &g.value {
+            g.label = names::country(v);
+        }
+    }
+    for g in &mut breakdowns.language {
+        if let Some(v) = &g.value {
+            g.label = names::language(v, release.as_ref());
+        }
+    }
 
     let mut reasons: BTreeMap<(String, String), i64> = BTreeMap::new();
     for f in facts
@@ -749,6 +810,23 @@ pub async fn build(db: &Db, id: i64) -> Result<Report, Error> {
     })
 }
 
+/// The release as send `id` stored it (its main file and variants), to
+/// tell which file each language got; `None` when it cannot be read back
+/// (a send made before releases were stored whole, or a file this version
+/// no longer reads): the languages are then shown without.
+async fn sent_release(db: &Db, id: i64) -> Result<Option<crate::release::Release>, Error> {
+    let Some(json) = query::release_bundle(db, id).await? else {
+        return Ok(None);
+    };
+    let unpacked = tokio::task::spawn_blocking(move || {
+        let bundle: crate::send::bundle::Bundle = serde_json::from_str(&json).ok()?;
+        let dir = tempfile::tempdir().ok()?;
+        bundle.unpack(dir.path()).ok().map(|u| u.release)
+    })
+    .await;
+    Ok(unpacked.ok().flatten())
+}
+
 /// Awaits `f`, logging how long it took (`-vv`).
 async fn timed<T, E: Into<Error>>(
     what: &str,
@@ -810,6 +888,9 @@ impl Breakdowns {
     }
 }
 
+/// The label of a breakdown's row for contacts without the value.
+const NO_VALUE: &str = "(none)";
+
 /// A breakdown's rows, most targeted first.
 fn rows(dim: FxHashMap<&str, Tally>) -> Vec<GroupRow> {
     let mut rows: Vec<GroupRow> = dim
@@ -817,6 +898,11 @@ fn rows(dim: FxHashMap<&str, Tally>) -> Vec<GroupRow> {
         .filter(|(_, t)| t.targeted + t.skipped > 0 || t.complaints > 0)
         .map(|(value, tally)| GroupRow {
             value: (!value.is_empty()).then(|| value.to_string()),
+            label: if value.is_empty() {
+                NO_VALUE.to_string()
+            } else {
+                value.to_string()
+            },
             delivery_rate: tally.delivery_rate(),
             tally,
         })

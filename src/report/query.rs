@@ -50,6 +50,17 @@ pub async fn send(db: &Db, id: i64) -> Result<Option<SendRow>, sqlx::Error> {
     .await
 }
 
+/// The stored release (`releases.bundle`, JSON) of send `id`, if any.
+pub async fn release_bundle(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT r.bundle FROM sends s JOIN releases r ON r.id = s.release_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.and_then(|(b,)| b))
+}
+
 /// The ids of the newest `limit` sends, newest first.
 pub async fn recent_sends(db: &Db, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM sends ORDER BY id DESC LIMIT $1")

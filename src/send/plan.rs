@@ -232,7 +232,7 @@ pub async fn plan(
 /// Creates the send and its deliveries in one transaction; returns the send's id.
 pub async fn create(db: &Db, plan: &Plan) -> Result<i64, Error> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let main = &plan.release.main.front;
     let bundle = serde_json::to_string(&plan.bundle).map_err(|e| Error::Input(e.to_string()))?;
     // The release as sent; the same file sent twice shares one row (and

@@ -335,7 +335,7 @@ pub async fn step_on(
     if outcomes.is_empty() && n == 0 {
         return Ok(Vec::new());
     }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = db.begin_write_on(conn).await?;
     for chunk in outcomes.chunks(RECORD_ROWS) {
         record_on(db, &mut tx, owner, chunk).await?;
     }

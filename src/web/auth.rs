@@ -1,16 +1,17 @@
 //! The dashboard's login: one password, stored in presswire.toml as an
-//! Argon2 hash; a signed session cookie; CSRF tokens on the forms; and a
-//! limit on failed logins per client address and overall.
+//! Argon2 hash; a session cookie; CSRF tokens on the forms; and a limit on
+//! failed logins per client address and overall.
 //!
 //! Cookies are HttpOnly, SameSite=Strict and Secure (unless `[serve]
-//! insecure_http` on loopback). The session cookie is
-//! `EXPIRES.NONCE.SIGNATURE`, signed with the team's key
-//! (`send::tokens::Signer`) over the expiry, the nonce and a fingerprint of
-//! the password hash: changing the password ends every session.
+//! insecure_http` on loopback). The session cookie is a random token whose
+//! session lives in the database (`crate::login`): logging out deletes it,
+//! so the old cookie opens nothing, in this process or any other sharing
+//! the database; a session also ends when it expires or the password
+//! changes. Failed logins are counted there too, so a restart does not
+//! clear the lockout.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -22,71 +23,18 @@ use sha2::{Digest, Sha256};
 
 use super::{client_ip, App};
 use crate::db::now_ms;
+use crate::login::{random_bytes, random_hex};
+pub use crate::login::{MAX_FAILURES, MAX_FAILURES_OVERALL, WINDOW_MS};
 
 pub const SESSION_COOKIE: &str = "presswire_session";
 pub const CSRF_COOKIE: &str = "presswire_csrf";
-
-/// Failed logins allowed per client address within [`WINDOW_MS`].
-pub const MAX_FAILURES: usize = 5;
-/// Failed logins allowed from all addresses together within [`WINDOW_MS`].
-pub const MAX_FAILURES_OVERALL: usize = 50;
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-
-/// Counts failed logins (in memory: a restart forgets them).
-#[derive(Default)]
-pub struct Limiter {
-    inner: Mutex<Failures>,
-}
-
-#[derive(Default)]
-struct Failures {
-    by_ip: HashMap<IpAddr, VecDeque<i64>>,
-    all: VecDeque<i64>,
-}
-
-impl Limiter {
-    /// `Err(seconds to wait)` when `ip` (or everyone) failed too often lately.
-    pub fn check(&self, ip: IpAddr, now: i64) -> Result<(), i64> {
-        let Ok(mut f) = self.inner.lock() else {
-            return Err(60);
-        };
-        let since = now - WINDOW_MS;
-        f.all.retain(|t| *t > since);
-        f.by_ip.retain(|_, q| {
-            q.retain(|t| *t > since);
-            !q.is_empty()
-        });
-        let wait =
-            |q: &VecDeque<i64>| (q.front().copied().unwrap_or(now) + WINDOW_MS - now) / 1000 + 1;
-        if let Some(q) = f.by_ip.get(&ip).filter(|q| q.len() >= MAX_FAILURES) {
-            return Err(wait(q));
-        }
-        if f.all.len() >= MAX_FAILURES_OVERALL {
-            return Err(wait(&f.all));
-        }
-        Ok(())
-    }
-
-    /// Notes a failed login.
-    pub fn fail(&self, ip: IpAddr, now: i64) {
-        if let Ok(mut f) = self.inner.lock() {
-            f.by_ip.entry(ip).or_default().push_back(now);
-            f.all.push_back(now);
-        }
-    }
-
-    /// Forgets an address's failures after it logged in.
-    pub fn clear(&self, ip: IpAddr) {
-        if let Ok(mut f) = self.inner.lock() {
-            f.by_ip.remove(&ip);
-        }
-    }
-}
 
 /// A logged-in dashboard session. As a handler's argument it lets only a
 /// logged-in request through ([`require`]): others get the login page (or
 /// a 404 when the dashboard is off).
 pub struct Session {
+    /// The session's key in the database (`login::find`).
+    key: String,
     /// The token the session's forms carry (logout).
     pub csrf: String,
 }
@@ -95,22 +43,8 @@ impl FromRequestParts<Arc<App>> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
-        require(app, &parts.headers).map_err(|r| *r)
+        require(app, &parts.headers).await.map_err(|r| *r)
     }
-}
-
-fn random_bytes(n: usize) -> Vec<u8> {
-    use ring::rand::SecureRandom;
-    let mut buf = vec![0u8; n];
-    // The system's randomness failing is not something to go on without.
-    ring::rand::SystemRandom::new()
-        .fill(&mut buf)
-        .expect("the system's random number generator failed");
-    buf
-}
-
-fn random_hex(n: usize) -> String {
-    hex::encode(random_bytes(n))
 }
 
 fn password_fingerprint(hash: &str) -> String {
@@ -143,36 +77,37 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// The session of a request, if its cookie is valid and current.
-pub fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
-    let hash = app.password_hash.as_deref()?;
-    let value = read_cookie(headers, SESSION_COOKIE)?;
-    let mut parts = value.splitn(3, '.');
-    let (expires, nonce, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    let data = format!("{expires}.{nonce}.{}", password_fingerprint(hash));
-    if !app.signer.verify_for("dashboard-session", &data, sig) {
-        return None;
-    }
-    if expires.parse::<i64>().ok()? <= now_ms() {
-        return None;
-    }
-    Some(Session {
-        csrf: app.signer.sign_for("dashboard-csrf", nonce),
-    })
+/// The session of a request, if its cookie names one that is open.
+pub async fn session(app: &App, headers: &HeaderMap) -> Result<Option<Session>, sqlx::Error> {
+    let (Some(hash), Some(token)) = (
+        app.password_hash.as_deref(),
+        read_cookie(headers, SESSION_COOKIE),
+    ) else {
+        return Ok(None);
+    };
+    let found = crate::login::find(&app.db, &token, &password_fingerprint(hash)).await?;
+    Ok(found.map(|key| Session {
+        csrf: app.signer.sign_for("dashboard-csrf", &key),
+        key,
+    }))
 }
 
 /// The session, or the response that sends the visitor to the login page
 /// (404 when the dashboard is off).
-pub fn require(app: &App, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+pub async fn require(app: &App, headers: &HeaderMap) -> Result<Session, Box<Response>> {
     if app.password_hash.is_none() {
         return Err(Box::new(app.error(
             StatusCode::NOT_FOUND,
             "The dashboard is off: set [serve] password_hash in presswire.toml.",
         )));
     }
-    session(app, headers).ok_or_else(|| {
-        Box::new(Redirect::to(&format!("{}/dashboard/login", app.prefix)).into_response())
-    })
+    match session(app, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(Box::new(
+            Redirect::to(&format!("{}/dashboard/login", app.prefix)).into_response(),
+        )),
+        Err(e) => Err(Box::new(app.db_failure("dashboard: session", &e))),
+    }
 }
 
 /// The login form with a fresh CSRF token (cookie + hidden field).
@@ -193,14 +128,16 @@ fn login_form(app: &App, status: StatusCode, message: Option<&str>) -> Response 
 pub async fn login_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if app.password_hash.is_none() {
         return require(&app, &headers)
+            .await
             .err()
             .map(|r| *r)
             .unwrap_or_else(|| app.error(StatusCode::NOT_FOUND, ""));
     }
-    if session(&app, &headers).is_some() {
-        return Redirect::to(&format!("{}/dashboard/", app.prefix)).into_response();
+    match session(&app, &headers).await {
+        Ok(Some(_)) => Redirect::to(&format!("{}/dashboard/", app.prefix)).into_response(),
+        Ok(None) => login_form(&app, StatusCode::OK, None),
+        Err(e) => app.db_failure("dashboard: session", &e),
     }
-    login_form(&app, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -238,28 +175,34 @@ pub async fn login(
             "The login form had expired or did not come from this site. Please open the login page again.",
         );
     }
-    let ip = client_ip(&app, peer, &headers);
+    let ip = client_ip(&app, peer, &headers).to_string();
     let now = now_ms();
-    if let Err(wait) = app.limiter.check(ip, now) {
-        tracing::warn!("dashboard: too many failed logins from {ip}");
-        let mut res = app.error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed logins. Try again in {} minutes.",
-                (wait + 59) / 60
-            ),
-        );
-        res.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_str(&wait.to_string()).unwrap_or(HeaderValue::from_static("900")),
-        );
-        return res;
+    // Counted as a failure now, taken back below if the password is right.
+    match crate::login::attempt(&app.db, &ip, now).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(wait)) => {
+            tracing::warn!("dashboard: too many failed logins from {ip}");
+            let mut res = app.error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many failed logins. Try again in {} minutes.",
+                    (wait + 59) / 60
+                ),
+            );
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&wait.to_string()).unwrap_or(HeaderValue::from_static("900")),
+            );
+            return res;
+        }
+        Err(e) => return app.db_failure("dashboard: login", &e),
     }
     // Argon2 takes a while on purpose: off the async threads.
     let password = form.password;
+    let checked = hash.clone();
     let ok = tokio::task::spawn_blocking(move || {
         use argon2::PasswordVerifier;
-        argon2::PasswordHash::new(&hash).is_ok_and(|h| {
+        argon2::PasswordHash::new(&checked).is_ok_and(|h| {
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &h)
                 .is_ok()
@@ -268,28 +211,25 @@ pub async fn login(
     .await
     .unwrap_or(false);
     if !ok {
-        app.limiter.fail(ip, now);
         tracing::warn!("dashboard: failed login from {ip}");
         return login_form(&app, StatusCode::UNAUTHORIZED, Some("Wrong password."));
     }
-    app.limiter.clear(ip);
-    let hash = app.password_hash.as_deref().unwrap_or("");
-    let expires = now + app.session_ms;
-    let nonce = random_hex(16);
-    let sig = app.signer.sign_for(
-        "dashboard-session",
-        &format!("{expires}.{nonce}.{}", password_fingerprint(hash)),
-    );
+    let token = match crate::login::open(
+        &app.db,
+        &ip,
+        &password_fingerprint(&hash),
+        now + app.session_ms,
+    )
+    .await
+    {
+        Ok(token) => token,
+        Err(e) => return app.db_failure("dashboard: login", &e),
+    };
     let mut res = Redirect::to(&format!("{}/dashboard/", app.prefix)).into_response();
     let h = res.headers_mut();
     h.append(
         header::SET_COOKIE,
-        cookie(
-            &app,
-            SESSION_COOKIE,
-            &format!("{expires}.{nonce}.{sig}"),
-            app.session_ms / 1000,
-        ),
+        cookie(&app, SESSION_COOKIE, &token, app.session_ms / 1000),
     );
     h.append(header::SET_COOKIE, cookie(&app, CSRF_COOKIE, "", 0));
     res
@@ -307,7 +247,7 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Response {
-    let session = match require(&app, &headers) {
+    let session = match require(&app, &headers).await {
         Ok(s) => s,
         Err(res) => return *res,
     };
@@ -316,6 +256,11 @@ pub async fn logout(
             StatusCode::FORBIDDEN,
             "The form did not come from this site.",
         );
+    }
+    // Gone from the database: the cookie opens nothing any more, even if
+    // the browser (or someone who copied it) keeps it.
+    if let Err(e) = crate::login::close(&app.db, &session.key).await {
+        return app.db_failure("dashboard: logout", &e);
     }
     let mut res = Redirect::to(&format!("{}/dashboard/login", app.prefix)).into_response();
     res.headers_mut()
@@ -336,25 +281,6 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_per_address_and_overall() {
-        let l = Limiter::default();
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        for i in 0..MAX_FAILURES as i64 {
-            assert!(l.check(a, i).is_ok());
-            l.fail(a, i);
-        }
-        assert!(l.check(a, 10).is_err());
-        assert!(l.check(b, 10).is_ok());
-        assert!(l.check(a, WINDOW_MS + 10).is_ok());
-        l.clear(a);
-        for i in 0..MAX_FAILURES_OVERALL {
-            l.fail(format!("198.51.100.{}", i % 250).parse().unwrap(), 100);
-        }
-        assert!(l.check(b, 200).is_err());
-    }
 
     #[test]
     fn password_hashes_verify() {

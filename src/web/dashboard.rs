@@ -4,7 +4,6 @@
 //! search, and bounces with the raw message kept for each. Server-rendered HTML; no
 //! scripts.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -20,10 +19,8 @@ use crate::db::Db;
 use crate::report::{self, GroupRow, Report};
 use crate::send::{queue, DeliveryState};
 
-/// Deliveries still on their way.
-const PENDING: [&str; 3] = ["queued", "sending", "deferred"];
-
-/// One send as the list shows it.
+/// One send as the list shows it: its deliveries counted as `presswire
+/// sends` and the report count them ([`report::SendProgress`]).
 #[derive(Serialize)]
 struct SendRow {
     id: i64,
@@ -31,25 +28,10 @@ struct SendRow {
     title: Option<String>,
     state: String,
     created_at: String,
-    total: i64,
-    sent: i64,
-    pending: i64,
-    failed: i64,
+    #[serde(flatten)]
+    progress: report::SendProgress,
     /// Share of deliveries that reached a final state, 0–100.
     done_percent: i64,
-}
-
-fn progress(counts: &BTreeMap<String, i64>, total: i64) -> (i64, i64) {
-    let pending: i64 = PENDING
-        .iter()
-        .map(|k| counts.get(*k).copied().unwrap_or(0))
-        .sum();
-    let done = if total > 0 {
-        (total - pending) * 100 / total
-    } else {
-        100
-    };
-    (pending, done)
 }
 
 /// `GET /dashboard/`: every send, newest first, with its progress.
@@ -58,25 +40,22 @@ pub async fn sends(State(app): State<Arc<App>>, session: Session) -> Response {
         Ok(all) => all,
         Err(e) => return app.internal("dashboard: sends", e),
     };
-    let rows: Vec<SendRow> = all
-        .into_iter()
-        .map(|s| {
-            let (pending, done_percent) = progress(&s.counts, s.total);
-            let n = |k: &str| s.counts.get(k).copied().unwrap_or(0);
-            SendRow {
-                id: s.id,
-                sent: n("sent"),
-                failed: n("failed") + n("bounced"),
-                release: s.release,
-                title: s.title,
-                state: s.state,
-                created_at: s.created_at,
-                total: s.total,
-                pending,
-                done_percent,
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(all.len());
+    for s in all {
+        let progress = match report::progress(&app.db, s.id).await {
+            Ok(p) => p,
+            Err(e) => return app.internal("dashboard: sends", e),
+        };
+        rows.push(SendRow {
+            id: s.id,
+            release: s.release,
+            title: s.title,
+            state: s.state,
+            created_at: s.created_at,
+            done_percent: progress.done_percent(),
+            progress,
+        });
+    }
     app.page(
         StatusCode::OK,
         "sends.html",
@@ -108,7 +87,7 @@ pub async fn send(State(app): State<Arc<App>>, session: Session, Path(id): Path<
         Err(e) => return app.internal("dashboard: send report", e),
     };
     let total: i64 = r.states.values().sum();
-    let (_, done_percent) = progress(&r.states, total);
+    let done_percent = report::SendProgress::of(&r.counts).done_percent();
     // Every state, in the order of the flow, with none where there are none.
     let states: Vec<(&str, i64)> = DeliveryState::ALL
         .iter()

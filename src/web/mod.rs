@@ -41,6 +41,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8025";
 /// Largest request body: a SendGrid batch of events stays well below.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Seconds a client is asked to wait (`Retry-After`) when the database
+/// stayed busy.
+pub const RETRY_AFTER: &str = "10";
+
 /// A setting of `[serve]` or `[webhooks]` that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("presswire.toml: {0}")]
@@ -70,7 +74,6 @@ pub struct App {
     pub password_hash: Option<String>,
     pub session_ms: i64,
     pub webhooks: Webhooks,
-    pub limiter: auth::Limiter,
 }
 
 impl App {
@@ -146,7 +149,6 @@ impl App {
             password_hash: serve.password_hash.clone(),
             session_ms: serve.session_hours.unwrap_or(12).clamp(1, 24 * 30) as i64 * 3_600_000,
             webhooks,
-            limiter: auth::Limiter::default(),
         })
     }
 
@@ -174,6 +176,23 @@ impl App {
             "error.html",
             minijinja::context! { status => status.as_u16(), title => status.canonical_reason(), message },
         )
+    }
+
+    /// The answer to a database error: 503 with `Retry-After` when the
+    /// database stayed busy past [`crate::db::WRITE_WAIT`] (the request may
+    /// be repeated: nothing was written), else [`App::internal`].
+    pub fn db_failure(&self, what: &str, e: &sqlx::Error) -> Response {
+        if crate::db::is_busy(e) {
+            tracing::warn!("{what}: the database stayed busy: {e}");
+            let mut res = self.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We are very busy at the moment and could not record this. Please try again in a minute.",
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+            return res;
+        }
+        self.internal(what, e)
     }
 
     /// The error page of a failure inside (logged; the details are not shown).

@@ -48,6 +48,7 @@ pub async fn confirm(State(app): State<Arc<App>>, Path(token): Path<String>) -> 
                 minijinja::context! { already },
             )
         }
+        Err(crate::contacts::Error::Db(e)) => app.db_failure("unsubscribe", &e),
         Err(e) => app.internal("unsubscribe", e),
     }
 }

@@ -7,7 +7,8 @@
 //! Status codes: 200 recorded (or already recorded: providers retry until
 //! they get a 2xx, so a repeat must succeed); 400 a malformed body; 401 a
 //! missing or wrong signature, or a signed timestamp outside the replay
-//! window; 502 the SNS certificate could not be fetched (SNS retries).
+//! window; 502 the SNS certificate could not be fetched (SNS retries); 503
+//! with `Retry-After` when the database stayed busy (`db::WRITE_WAIT`).
 
 use std::sync::Arc;
 
@@ -94,14 +95,26 @@ fn refused(provider: &str, e: Error) -> Response {
         Error::Unauthorized(_) | Error::Stale(_) => StatusCode::UNAUTHORIZED,
         Error::Malformed(_) => StatusCode::BAD_REQUEST,
         Error::Unavailable(_) => StatusCode::BAD_GATEWAY,
+        // Nothing was recorded; the provider sends it again later.
+        Error::Db(e) if crate::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     tracing::warn!("webhook {provider}: refused ({status}): {e}");
     let message = match e {
+        Error::Db(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+            "busy; nothing was recorded, send it again later".to_string()
+        }
         Error::Db(_) => "internal error".to_string(),
         e => e.to_string(),
     };
-    json(status, serde_json::json!({ "error": message }))
+    let mut res = json(status, serde_json::json!({ "error": message }));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static(super::RETRY_AFTER),
+        );
+    }
+    res
 }
 
 fn not_configured(provider: &str) -> Response {

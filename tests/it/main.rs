@@ -15,6 +15,7 @@ mod contacts_import;
 mod contacts_misc;
 mod embargo;
 mod migrations;
+mod quiet;
 mod release;
 mod release_check;
 mod report;

@@ -473,7 +473,7 @@ fn check_html(app: &TestApp, html: &str) {
         ("Complaints", "2"),
         ("Unsubscribed", "2"),
         ("Auto-replies", "1"),
-        ("Still open", "2"),
+        ("Pending", "1"),
     ] {
         let card = format!("<div class=\"label\">{label}</div><div class=\"value\">{value}</div>");
         assert!(html.contains(&card), "[{ctx}] {card}");
@@ -482,7 +482,7 @@ fn check_html(app: &TestApp, html: &str) {
     assert!(html.contains("3 hard, 1 soft"), "[{ctx}]");
     assert!(html.contains("12 in the audience, 2 skipped"), "[{ctx}]");
     assert!(
-        html.contains("1 deferred, 0 queued, 1 uncertain"),
+        html.contains("1 deferred (tried again later), 0 queued; uncertain: 1"),
         "[{ctx}]"
     );
     for text in [
@@ -600,10 +600,12 @@ fn reports_compares_recent_sends_and_contacts_show_their_history() {
             ("failed", 0),
             ("complaints", 2),
             ("unsubscribed", 2),
-            ("open", 2),
+            ("pending", 1),
+            ("uncertain", 1),
         ] {
             assert_eq!(l[k], v, "[{}] {k} in {l}", app.backend);
         }
+        assert!(l.get("open").is_none(), "{l}");
         assert_eq!(l["delivery_rate"], 0.4);
         assert_eq!(lines[0]["delivered"], active);
         assert_eq!(lines[0]["targeted"], active);
@@ -614,6 +616,12 @@ fn reports_compares_recent_sends_and_contacts_show_their_history() {
         assert_eq!(last[0]["send_id"], second);
         let table = app.ok(["reports"]);
         assert!(table.contains("4 (40.0 %)"), "{table}");
+        // Unfinished deliveries are pending, as `sends` calls them.
+        let header = table.lines().find(|l| l.contains("SEND")).unwrap();
+        assert!(
+            header.contains("PENDING") && header.contains("UNCERTAIN") && !header.contains("OPEN"),
+            "{table}"
+        );
         assert!(table.contains("4 (3 hard, 1 soft)"), "{table}");
 
         // eve's history: two deliveries (bounced, then sent again) and the DSN.
@@ -763,4 +771,71 @@ fn a_sqlite_file_and_a_read_only_one_give_the_same_report() {
         .map(|r| r["targeted"].as_i64().unwrap())
         .sum();
     assert_eq!(targeted, writable["counts"]["targeted"].as_i64().unwrap());
+}
+
+/// Regression: breakdowns printed bare country codes, and a language the
+/// release had no variant in looked as if it had been served. The example
+/// release is English with a German variant: French, Swahili and Dutch
+/// readers got the English text.
+#[test]
+fn a_report_names_countries_and_the_language_each_contact_got() {
+    each_backend(|app| {
+        let ctx = app.backend;
+        let id = known_send(app);
+        let table = app.ok(["report", &id.to_string()]);
+        // A breakdown's first cell, by its start.
+        let row = |start: &str| -> String {
+            table
+                .lines()
+                .find(|l| {
+                    l.split(['│', '┆'])
+                        .map(str::trim)
+                        .find(|c| !c.is_empty())
+                        .is_some_and(|c| c == start)
+                })
+                .unwrap_or_else(|| panic!("[{ctx}] no row {start:?} in\n{table}"))
+                .to_string()
+        };
+        for name in [
+            "DE Germany",
+            "GB United Kingdom",
+            "KE Kenya",
+            "FR France",
+            "US United States",
+            "NL Netherlands",
+            "fr (got en)",
+            "sw (got en)",
+            "nl (got en)",
+            "de",
+            "en",
+        ] {
+            row(name);
+        }
+        assert!(!table.contains("de (got"), "[{ctx}]\n{table}");
+
+        // JSON: the value as stored, the label beside it.
+        let json = app.json(["report", &id.to_string(), "--format", "json"]);
+        let label = |breakdown: &str, value: &str| -> String {
+            json[breakdown]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["value"] == value)
+                .unwrap_or_else(|| panic!("[{ctx}] no {value} in {breakdown}"))["label"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(label("by_country", "DE"), "DE Germany", "[{ctx}]");
+        assert_eq!(label("by_language", "fr"), "fr (got en)", "[{ctx}]");
+        assert_eq!(label("by_language", "de"), "de", "[{ctx}]");
+        assert_eq!(label("by_outlet", "Beta Radio"), "Beta Radio", "[{ctx}]");
+
+        // The HTML for a director says the same.
+        app.ok(["report", "--format", "html", "-o", "report.html"]);
+        let html = std::fs::read_to_string(app.path().join("report.html")).unwrap();
+        for name in ["KE Kenya", "fr (got en)", "sw (got en)"] {
+            assert!(html.contains(name), "[{ctx}] {name} not in the HTML");
+        }
+    });
 }

@@ -124,10 +124,16 @@ fn settings(extra: &str) -> String {
 /// (whose messages carry the unsubscribe URL of presswire.toml); returns
 /// the send's id.
 fn send_example(app: &TestApp) -> i64 {
-    app.write("contacts.csv", CONTACTS);
+    send_to(app, CONTACTS, &[])
+}
+
+/// Imports `csv` and sends the example release into the outbox to the
+/// audience of `audience` (e.g. `["--tag", "press"]`); returns the send's id.
+fn send_to(app: &TestApp, csv: &str, audience: &[&str]) -> i64 {
+    app.write("contacts.csv", csv);
     app.ok(["contacts", "import", "contacts.csv"]);
     let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("releases/example.md");
-    app.ok([
+    let mut args = vec![
         "--config",
         "presswire.toml",
         "send",
@@ -135,7 +141,9 @@ fn send_example(app: &TestApp) -> i64 {
         "--yes",
         "--rate",
         "unlimited",
-    ]);
+    ];
+    args.extend(audience);
+    app.ok(args);
     app.count("SELECT max(id) FROM sends")
 }
 
@@ -901,6 +909,186 @@ fn web_mailgun_webhook_checks_the_hmac_and_its_timestamp() {
 }
 
 // ---------------------------------------------------------------------------
+// Under load: many writers at once while a send runs
+
+/// `n` contacts `reader{i}@news{i % 5}.example` tagged `tag`, and `bulk`
+/// contacts tagged `bulk` on seven other domains, as one CSV.
+fn readers_and_bulk(n: usize, bulk: usize) -> String {
+    let mut csv = String::from("Email,First Name,Tags\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "reader{i}@news{}.example,Reader{i},press\n",
+            i % 5
+        ));
+    }
+    for i in 0..bulk {
+        csv.push_str(&format!("bulk{i}@bulk{}.example,Bulk{i},bulk\n", i % 7));
+    }
+    csv
+}
+
+/// A send to the `bulk` contacts through smtp-sink at 300 messages a
+/// second, in a process of its own, until the test kills it; returned once
+/// its first messages have arrived (it is then writing to the database).
+fn running_send(app: &TestApp, sink: &crate::harness::SmtpSink) -> Child {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("releases/example.md");
+    let log = std::fs::File::create(app.path().join("bulk-send.log")).unwrap();
+    let mut child = app
+        .command()
+        .args(["--config", "presswire.toml", "send"])
+        .arg(release)
+        .args(["--tag", "bulk", "--yes", "--rate", "300/s", "--smtp"])
+        .arg(sink.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sink.files() < 5 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "[{}] the bulk send exited ({status}) before it sent:\n{}",
+                app.backend,
+                std::fs::read_to_string(app.path().join("bulk-send.log")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "the bulk send never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// Regression: two one-click unsubscribes at the same moment on SQLite
+/// got "database is locked" (HTTP 500) and one was lost; 200 at once
+/// during a send lost about half; webhooks the same. Every request is
+/// answered once; the test stops when the last answer is in.
+#[test]
+fn web_concurrent_unsubscribes_and_webhooks_during_a_send_are_all_recorded() {
+    const UNSUBSCRIBES: usize = 200;
+    const EVENTS: usize = 50;
+    each_backend(|app| {
+        let server = Server::start(app, &settings(""));
+        // The readers' send, into the outbox: the deliveries the
+        // unsubscribe links and the bounces name.
+        let first = send_to(
+            app,
+            &readers_and_bulk(UNSUBSCRIBES + EVENTS, 3000),
+            &["--tag", "press"],
+        );
+        let signer = {
+            let url = app.db_url.clone();
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let db = presswire::db::Db::open(&url).await.unwrap();
+                    let s = presswire::send::tokens::Signer::load(&db).await.unwrap();
+                    db.close().await;
+                    s
+                })
+        };
+        let ids: Vec<(String, i64)> = app
+            .texts("SELECT email, CAST(id AS TEXT) FROM contacts WHERE email LIKE 'reader%' ORDER BY id")
+            .into_iter()
+            .map(|r| (r[0].clone().unwrap(), r[1].as_deref().unwrap().parse().unwrap()))
+            .collect();
+        assert_eq!(ids.len(), UNSUBSCRIBES + EVENTS);
+
+        let sink = crate::harness::SmtpSink::start(&[]);
+        let mut bulk = running_send(app, &sink);
+
+        // Every request at once, each answered (a client timeout far
+        // beyond any wait the server may impose).
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let mut requests = Vec::new();
+        for (i, (email, id)) in ids.iter().enumerate() {
+            let req = if i < UNSUBSCRIBES {
+                let token = signer.unsubscribe_token(*id, first);
+                http.post(server.url(&format!("/u/{token}")))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("List-Unsubscribe=One-Click")
+            } else {
+                let body = json!({"events": [{
+                    "id": format!("evt-load-{i}"), "type": "bounce", "email": email,
+                    "permanent": true, "status": "5.1.1",
+                    "diagnostic": format!("550 5.1.1 <{email}>: user unknown")
+                }]});
+                http.post(server.url("/webhooks/generic"))
+                    .bearer_auth(GENERIC_SECRET)
+                    .json(&body)
+            };
+            requests.push((email.clone(), req));
+        }
+        let answers: Vec<(String, Result<u16, String>)> =
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(futures_util::future::join_all(requests.into_iter().map(
+                    |(email, req)| async move {
+                        let status = req.send().await.map(|r| r.status().as_u16());
+                        (email, status.map_err(|e| e.to_string()))
+                    },
+                )));
+        let still_sending = bulk.try_wait().unwrap().is_none();
+        let _ = bulk.kill();
+        let _ = bulk.wait();
+        let refused: Vec<_> = answers.iter().filter(|(_, s)| *s != Ok(200)).collect();
+        assert!(
+            refused.is_empty(),
+            "[{}] {} of {} requests not answered 200 (the bulk send was {}running at the end): {:?}\n{}",
+            app.backend,
+            refused.len(),
+            answers.len(),
+            if still_sending { "" } else { "no longer " },
+            &refused[..refused.len().min(10)],
+            server.log_text()
+        );
+        // Every one is in the database.
+        assert_eq!(
+            app.count(
+                "SELECT count(*) FROM suppressions WHERE reason = 'unsubscribed' AND value LIKE 'reader%'"
+            ),
+            UNSUBSCRIBES as i64,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            app.count("SELECT count(*) FROM contacts WHERE status = 'unsubscribed'"),
+            UNSUBSCRIBES as i64,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            app.count(
+                "SELECT count(*) FROM bounces WHERE source = 'webhook' AND kind = 'hard' AND delivery_id IS NOT NULL"
+            ),
+            EVENTS as i64,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            app.count("SELECT count(*) FROM contacts WHERE status = 'bounced'"),
+            EVENTS as i64,
+            "[{}]",
+            app.backend
+        );
+        assert!(
+            !server.log_text().contains("database is locked"),
+            "{}",
+            server.log_text()
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Dashboard
 
 /// The value of `name="csrf"` in a page.
@@ -935,6 +1123,15 @@ fn login(server: &Server, http: &Client, password: &str) -> (StatusCode, Option<
         .unwrap();
     let status = r.status();
     (status, set_cookie(&r, "presswire_session").map(|c| c.0))
+}
+
+/// `POST /dashboard/logout` with the session cookie and the form's `csrf`.
+fn logout(server: &Server, http: &Client, session: &str, csrf: &str) -> Response {
+    http.post(server.url("/dashboard/logout"))
+        .header("cookie", session)
+        .form(&[("csrf", csrf)])
+        .send()
+        .unwrap()
 }
 
 #[test]
@@ -1021,19 +1218,9 @@ fn web_dashboard_login_needs_csrf_sets_strict_cookies_and_limits_failures() {
                 .unwrap(),
         );
         let logout_csrf = csrf_of(&page);
-        let r = http
-            .post(server.url("/dashboard/logout"))
-            .header("cookie", &session)
-            .form(&[("csrf", "x")])
-            .send()
-            .unwrap();
+        let r = logout(&server, &http, &session, "x");
         assert_eq!(r.status(), 403);
-        let r = http
-            .post(server.url("/dashboard/logout"))
-            .header("cookie", &session)
-            .form(&[("csrf", &logout_csrf)])
-            .send()
-            .unwrap();
+        let r = logout(&server, &http, &session, &logout_csrf);
         assert_eq!(r.status(), 303);
         assert!(set_cookie(&r, "presswire_session")
             .unwrap()
@@ -1052,6 +1239,119 @@ fn web_dashboard_login_needs_csrf_sets_strict_cookies_and_limits_failures() {
         };
         assert_eq!(r.status(), 429);
         assert!(r.headers().contains_key("retry-after"));
+    });
+}
+
+/// A logged-in GET of `/dashboard/`: 200 with the page, or the 303 to the
+/// login page of a cookie that opens nothing.
+fn dashboard_status(server: &Server, http: &Client, session: &str) -> StatusCode {
+    get_as(server, http, session, "/dashboard/").status()
+}
+
+/// Regression: logging out only told the browser to drop its cookie, and
+/// the old cookie still opened the dashboard. Now the session is gone from
+/// the database, for every `serve` process that shares it.
+#[test]
+fn web_logout_ends_the_session_on_the_server_for_every_serve_process() {
+    each_backend(|app| {
+        let ctx = app.backend;
+        // Two processes on the same database with the same settings, as
+        // behind a load balancer.
+        let same = settings("");
+        let a = Server::start(app, &same);
+        let b = Server::start(app, &same);
+        let http = client();
+        let (status, session) = login(&a, &http, PASSWORD);
+        assert_eq!(status, 303, "[{ctx}]");
+        let session = session.unwrap();
+        assert_eq!(dashboard_status(&a, &http, &session), 200, "[{ctx}]");
+        assert_eq!(dashboard_status(&b, &http, &session), 200, "[{ctx}]");
+        assert_eq!(
+            app.count("SELECT count(*) FROM dashboard_sessions"),
+            1,
+            "[{ctx}]"
+        );
+        // The cookie's token itself is not in the database.
+        let token = session.split_once('=').unwrap().1;
+        assert!(
+            app.texts("SELECT token_hash FROM dashboard_sessions")[0][0].as_deref() != Some(token),
+            "[{ctx}]"
+        );
+
+        // Log out on the other process.
+        let (_, page) = text(get_as(&b, &http, &session, "/dashboard/"));
+        let r = logout(&b, &http, &session, &csrf_of(&page));
+        assert_eq!(r.status(), 303, "[{ctx}]");
+        assert_eq!(r.headers()["location"], "/dashboard/login", "[{ctx}]");
+        // The old cookie, kept: nothing opens for it, on either process.
+        for server in [&a, &b] {
+            let r = get_as(server, &http, &session, "/dashboard/");
+            assert_eq!(r.status(), 303, "[{ctx}]");
+            assert_eq!(r.headers()["location"], "/dashboard/login", "[{ctx}]");
+            assert_eq!(
+                get_as(server, &http, &session, "/dashboard/contacts").status(),
+                303,
+                "[{ctx}]"
+            );
+        }
+        assert_eq!(
+            app.count("SELECT count(*) FROM dashboard_sessions"),
+            0,
+            "[{ctx}]"
+        );
+        // Logging out again with it is not possible either.
+        let r = logout(&a, &http, &session, "x");
+        assert_eq!(r.status(), 303, "[{ctx}]");
+        // A new login works as before.
+        let (status, again) = login(&a, &http, PASSWORD);
+        assert_eq!(status, 303, "[{ctx}]");
+        assert_eq!(dashboard_status(&b, &http, &again.unwrap()), 200, "[{ctx}]");
+    });
+}
+
+/// Regression: the failed-login limit lived in memory, so restarting
+/// `serve` gave an attacker five more guesses.
+#[test]
+fn web_login_lockout_survives_a_restart_of_serve() {
+    each_backend(|app| {
+        let ctx = app.backend;
+        let port = free_port();
+        let server = Server::start_on(app, port, &settings(""));
+        let http = client();
+        for _ in 0..presswire::web::auth::MAX_FAILURES {
+            assert_eq!(login(&server, &http, "guess").0, 401, "[{ctx}]");
+        }
+        assert_eq!(login(&server, &http, PASSWORD).0, 429, "[{ctx}]");
+        drop(server);
+
+        let server = Server::start_on(app, port, &settings(""));
+        let r = {
+            let r = http.get(server.url("/dashboard/login")).send().unwrap();
+            let (c, _) = set_cookie(&r, "presswire_csrf").unwrap();
+            let csrf = csrf_of(&r.text().unwrap());
+            http.post(server.url("/dashboard/login"))
+                .header("cookie", c)
+                .form(&[("password", PASSWORD), ("csrf", &csrf)])
+                .send()
+                .unwrap()
+        };
+        assert_eq!(r.status(), 429, "[{ctx}] the lockout was forgotten");
+        let wait: i64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            wait > 0 && wait <= presswire::web::auth::WINDOW_MS / 1000 + 1,
+            "[{ctx}] {wait}"
+        );
+        assert!(set_cookie(&r, "presswire_session").is_none(), "[{ctx}]");
+        // The five failures, counted once each; refused attempts add none.
+        assert_eq!(
+            app.count("SELECT count(*) FROM login_failures"),
+            presswire::web::auth::MAX_FAILURES as i64,
+            "[{ctx}]"
+        );
     });
 }
 
@@ -1245,6 +1545,53 @@ fn web_dashboard_send_page_shows_the_same_report_as_report_json() {
                 "[{ctx}] {row} not on the page:\n{page}"
             );
         }
+        // Countries by name, and the language French readers got.
+        for label in ["DE Germany", "KE Kenya", "fr (got en)", "sw (got en)"] {
+            assert!(
+                page.contains(&format!("<th scope=\"row\">{label}</th>")),
+                "[{ctx}] {label} not on the page"
+            );
+        }
+        // The list of sends counts as the report and `presswire sends` do:
+        // delivered is accepted and not bounced since (4, where 6 were
+        // accepted by the relay).
+        let (_, list) = text(get_as(&server, &http, &session, "/dashboard/"));
+        let c = &json["counts"];
+        for (class, n) in [
+            ("n-delivered", c["delivered"].as_i64().unwrap()),
+            ("n-bounced", c["bounced"].as_i64().unwrap()),
+            ("n-failed", c["failed"].as_i64().unwrap()),
+            (
+                "n-pending",
+                c["deferred"].as_i64().unwrap() + c["pending"].as_i64().unwrap(),
+            ),
+        ] {
+            assert!(
+                list.contains(&format!("<span class=\"{class}\">{n}</span>")),
+                "[{ctx}] {class} = {n} not in the list:\n{list}"
+            );
+        }
+        let sends = app.ok(["sends"]);
+        let row = sends
+            .lines()
+            .find(|l| l.contains("example"))
+            .unwrap_or_else(|| panic!("[{ctx}] {sends}"));
+        let cells: Vec<&str> = row
+            .split(['│', '┆'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(
+            cells[5..9],
+            [
+                c["delivered"].to_string(),
+                c["bounced"].to_string(),
+                c["failed"].to_string(),
+                (c["deferred"].as_i64().unwrap() + c["pending"].as_i64().unwrap()).to_string()
+            ],
+            "[{ctx}] {sends}"
+        );
+
         // The contacts to fix and the uncertain delivery, with their
         // names escaped (gus's tries to smuggle in a script).
         for f in json["to_fix"]
@@ -1586,6 +1933,26 @@ fn web_browser_opens_a_messages_unsubscribe_link_clicks_and_sees_it_on_the_dashb
         let page = browser.wait_for(thandiwe);
         assert!(page.contains("status-unsubscribed"), "{page}");
         browser.screenshot(&screenshot_path(app, "web-dashboard.png"));
+
+        // Logging out ends the session on the server: the old cookie, put
+        // back into the browser, opens nothing.
+        let cookie = browser.cmd("GET", "/cookie/presswire_session", json!({}));
+        let old = cookie["value"].as_str().unwrap().to_string();
+        browser.click("form.logout button");
+        browser.wait_for("id=\"password\"");
+        browser.cmd(
+            "POST",
+            "/cookie",
+            json!({"cookie": {"name": "presswire_session", "value": old, "path": "/",
+                "httpOnly": true, "sameSite": "Strict"}}),
+        );
+        browser.goto(&server.url("/dashboard/contacts?q=cape"));
+        let page = browser.wait_for("id=\"password\"");
+        assert!(
+            !page.contains(thandiwe) && !page.contains("Log out"),
+            "[{}] {page}",
+            app.backend
+        );
         drop(browser);
 
         // The same dashboard at a phone's width.

@@ -162,7 +162,7 @@ pub async fn record(
         ignored,
         ..Default::default()
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for e in events {
         let recipient = e.recipient.trim().to_lowercase();
         let key = format!("webhook:{}:{}:{recipient}", e.provider, e.id);
