@@ -10,6 +10,8 @@ pub mod bundle;
 pub mod plan;
 pub mod queue;
 pub mod rate;
+pub mod scrub;
+pub mod timeouts;
 pub mod tokens;
 pub mod transport;
 pub mod worker;
