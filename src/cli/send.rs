@@ -40,6 +40,9 @@ pub struct TransportArgs {
     /// Folder for .eml files when no SMTP relay is set (default outbox/)
     #[arg(long, value_name = "DIR")]
     pub outbox: Option<PathBuf>,
+    /// How long to wait for the relay at each step, e.g. 30s (default: RFC 5321's, 2-10 min)
+    #[arg(long, env = "PRESSWIRE_SMTP_TIMEOUT", value_name = "DURATION")]
+    pub smtp_timeout: Option<crate::config::Interval>,
 }
 
 impl TransportArgs {
@@ -53,6 +56,15 @@ impl TransportArgs {
                     .unwrap_or_else(|| PathBuf::from("outbox")),
             )),
         }
+    }
+
+    /// The SMTP limits: the flag's, the file's, or RFC 5321's.
+    pub fn timeouts(&self, config: &Config) -> transport::Timeouts {
+        transport::Timeouts::with_override(
+            self.smtp_timeout
+                .or(config.smtp.timeout)
+                .map(|interval| interval.0),
+        )
     }
 
     pub fn options(
@@ -75,6 +87,7 @@ impl TransportArgs {
                 .clone()
                 .unwrap_or_else(|| vec![60, 300, 1800, 7200, 21600]),
             lease_ms: 60_000,
+            timeouts: self.timeouts(config),
             bounce_policy: crate::bounce::Policy::from_config(&config.bounces),
             dkim: config
                 .dkim
@@ -354,15 +367,7 @@ pub fn print_summary(id: i64, s: &RunSummary, format: ReportFormat) -> anyhow::R
         v["send"] = id.into();
         return print_json(&v);
     }
-    let rate = if s.seconds > 0.0 {
-        s.sent as f64 / s.seconds
-    } else {
-        0.0
-    };
-    println!(
-        "send {id}: {} sent, {} deferred, {} failed, {} skipped in {:.1} s ({rate:.0}/s)",
-        s.sent, s.deferred, s.failed, s.skipped, s.seconds
-    );
+    println!("send {id}: {}", totals(s));
     if let Some(p) = &s.paused {
         println!("{p}");
     } else if let Some(t) = &s.next_retry {
@@ -371,6 +376,20 @@ pub fn print_summary(id: i64, s: &RunSummary, format: ReportFormat) -> anyhow::R
         );
     }
     Ok(())
+}
+
+/// A run's totals: "N sent, N deferred, N failed, N skipped in T s (R/s)",
+/// deferred being the deliveries left deferred.
+pub fn totals(s: &RunSummary) -> String {
+    let rate = if s.seconds > 0.0 {
+        s.sent as f64 / s.seconds
+    } else {
+        0.0
+    };
+    format!(
+        "{} sent, {} deferred, {} failed, {} skipped in {:.1} s ({rate:.0}/s)",
+        s.sent, s.deferred, s.failed, s.skipped, s.seconds
+    )
 }
 
 /// `--test EMAIL`: one copy to one address, nothing recorded.
@@ -423,10 +442,10 @@ async fn send_test(
                     .map_err(|e| BadInput(format!("{email:?}: {e}")))?],
             )
             .map_err(|e| BadInput(e.to_string()))?;
-            let mut conn = t.connect(Duration::from_secs(30)).await?;
-            let a = transport::send_smtp(&mut conn, t, &envelope, &bytes, None).await;
+            let mut conn = t.connect(&args.transport.timeouts(&ctx.config)).await?;
+            let exchange = transport::send_smtp(&mut conn, t, &envelope, &bytes, None).await;
             conn.quit().await;
-            a
+            exchange.this
         }
     };
     match attempt {
@@ -438,7 +457,10 @@ async fn send_test(
             Ok(())
         }
         Attempt::Transient(r) | Attempt::Permanent { reply: r, .. } | Attempt::Connection(r) => {
-            anyhow::bail!("the test message was not accepted: {r}")
+            anyhow::bail!(
+                "the test message was not accepted: {}",
+                crate::send::scrub::cut(&r, crate::send::scrub::QUOTED_CHARS)
+            )
         }
     }
 }

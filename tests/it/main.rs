@@ -18,4 +18,5 @@ mod release;
 mod report;
 mod send;
 mod send_durability;
+mod send_faults;
 mod web;
