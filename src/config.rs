@@ -27,6 +27,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     #[serde(default)]
     pub send: SendConfig,
+    #[serde(default)]
+    pub release: ReleaseConfig,
     /// `[dkim]`: signing of outgoing messages.
     pub dkim: Option<DkimConfig>,
     #[serde(default)]
@@ -214,10 +216,22 @@ impl<'de> Deserialize<'de> for Interval {
 pub struct DkimConfig {
     pub domain: String,
     pub selector: String,
-    /// RSA: a PKCS#1 PEM file; Ed25519: a file holding the base64 seed.
+    /// A PKCS#8 or PKCS#1 PEM file (RSA or Ed25519), or one holding an
+    /// Ed25519 seed in base64.
     pub key_file: String,
-    /// "rsa-sha256" (default) or "ed25519-sha256".
+    /// "rsa-sha256" or "ed25519-sha256"; when given, the key must be one.
     pub algorithm: Option<String>,
+}
+
+/// `[release]`: what release files may use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseConfig {
+    /// Folders attachments may come from besides the release file's own
+    /// (a shared folder of logos and factsheets); relative ones are taken
+    /// from the folder of this settings file.
+    #[serde(default)]
+    pub attachment_dirs: Vec<PathBuf>,
 }
 
 /// `[smtp]`: the relay.
@@ -273,10 +287,15 @@ impl Config {
                 })
             }
         };
-        toml::from_str(&text).map_err(|e| Error::Invalid {
+        let mut config: Config = toml::from_str(&text).map_err(|e| Error::Invalid {
             path: path.display().to_string(),
             message: e.to_string().trim_end().replace('\n', "\n  "),
-        })
+        })?;
+        let here = path.parent().unwrap_or(Path::new(""));
+        for dir in &mut config.release.attachment_dirs {
+            *dir = here.join(&*dir);
+        }
+        Ok(config)
     }
 }
 
@@ -312,6 +331,12 @@ pub const STARTER: &str = r##"# presswire settings.
 # bounce_domain = "example.org"          # VERP: bounces+TOKEN@this domain
 # unsubscribe_url = "https://press.example.org/presswire"   # see `presswire serve`
 # outbox = "outbox"
+
+# Release files. Attachments must be inside the release file's folder, or
+# in one of these folders (relative to this file); anything else, symlinks
+# included, is refused by `release check` and `send`.
+[release]
+# attachment_dirs = ["/srv/press/shared"]
 
 # What bounces do (`presswire bounces import|poll`, and refusals while
 # sending). A hard bounce (the address does not exist) suppresses the
@@ -364,12 +389,14 @@ pub const STARTER: &str = r##"# presswire settings.
 # signing_key = "key-..."
 
 # DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
-# read by every worker; it is never printed.
+# read by every worker; it is never printed. PKCS#8 PEM ("BEGIN PRIVATE
+# KEY", from `openssl genrsa 2048`, `openssl genpkey -algorithm ed25519` or
+# `opendkim-genkey`) or PKCS#1 PEM; the README shows the DNS record.
 # [dkim]
 # domain = "example.org"
 # selector = "press2026"
 # key_file = "/etc/presswire/dkim.pem"
-# algorithm = "rsa-sha256"
+# algorithm = "rsa-sha256"  # optional: the key says which
 "##;
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::{AudienceArgs, Context};
 use crate::contacts::{self, Contact};
 use crate::release::check::check;
 use crate::release::message::{self, Envelope};
-use crate::release::{templates, Release, Renderer, TemplateSource};
+use crate::release::{office_time, templates, Release, Renderer, TemplateSource};
 use crate::BadInput;
 
 #[derive(Debug, Subcommand)]
@@ -78,15 +78,23 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                     .unwrap_or_else(|| sample_contact(&release)),
             };
             db.close().await;
-            let rendered = renderer.render(&release, &contact)?;
+            let now = chrono::Utc::now();
+            let rendered = renderer.render_at(&release, &contact, now)?;
+            let rfile = release.file_for(contact.language.as_deref());
+            if let Some(lifted) = rfile.embargo.filter(|_| !rfile.embargo_holds(now)) {
+                eprintln!(
+                    "the embargo lifted at {}: this message carries no embargo banner or subject prefix",
+                    office_time::format(lifted.to_utc(), rfile.timezone)
+                );
+            }
             let bytes = match format {
                 PreviewFormat::Html => rendered.html.into_bytes(),
                 PreviewFormat::Text => {
                     format!("Subject: {}\n\n{}", rendered.subject, rendered.text).into_bytes()
                 }
                 PreviewFormat::Eml => {
-                    let rfile = release.file_for(contact.language.as_deref());
-                    let attachments = message::read_attachments(rfile)?;
+                    let dirs = super::send::attachment_dirs(&ctx.config);
+                    let attachments = message::read_attachments(rfile, &dirs)?;
                     message::build(
                         rfile,
                         &rendered,
@@ -122,7 +130,8 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             let db = ctx.db().await?;
             let contacts = contacts::list(&db, &audience.audience()?).await?;
             db.close().await;
-            let report = check(&release, renderer.as_ref(), setup_error, &contacts);
+            let dirs = super::send::attachment_dirs(&ctx.config);
+            let report = check(&release, renderer.as_ref(), setup_error, &dirs, &contacts);
             match format {
                 ReportFormat::Json => print_json(&report)?,
                 ReportFormat::Table => {
@@ -148,13 +157,22 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                     for w in &report.warnings {
                         println!("warning: {w}");
                     }
+                    // Per language, how many rendered of how many, when
+                    // any failed: "(en: 37 of 38, my: 1 of 2)".
                     let langs: Vec<String> = report
                         .languages
                         .iter()
-                        .map(|(l, n)| format!("{n} in {l}"))
+                        .map(|(l, n)| match report.failed_languages.get(l) {
+                            _ if report.failed_languages.is_empty() => format!("{n} in {l}"),
+                            failed => format!("{l}: {} of {n}", n - failed.copied().unwrap_or(0)),
+                        })
                         .collect();
+                    let failed = match report.failed_messages() {
+                        0 => String::new(),
+                        n => format!("; {n} failed"),
+                    };
                     println!(
-                        "{}: {} of {} messages rendered{}; {} error(s), {} warning(s)",
+                        "{}: {} of {} messages rendered{}{failed}; {} error(s), {} warning(s)",
                         report.release,
                         report.ok,
                         report.contacts,

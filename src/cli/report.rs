@@ -97,11 +97,16 @@ fn print_table(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
         writeln!(out, "subject:  {subject}")?;
     }
     writeln!(out, "audience: {}", s.audience)?;
+    // In the release's time zone, with UTC beside it.
+    let when = |t: &Option<String>| crate::report::html::when(t.as_deref(), s.timezone.as_deref());
+    if s.embargo_at.is_some() {
+        writeln!(out, "embargo:  until {}", when(&s.embargo_at))?;
+    }
     writeln!(
         out,
         "started:  {}   finished: {}",
-        s.started_at.as_deref().unwrap_or("–"),
-        s.finished_at.as_deref().unwrap_or("–")
+        when(&s.started_at),
+        when(&s.finished_at)
     )?;
     writeln!(
         out,

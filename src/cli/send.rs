@@ -7,18 +7,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::output::{print_json, ReportFormat};
 use super::{AudienceArgs, Context};
 use crate::config::Config;
-use crate::contacts::Contact;
+use crate::contacts::{Contact, Status};
 use crate::db::Db;
-use crate::release::message::{self, Envelope};
-use crate::release::{Release, Renderer, TemplateSource};
+use crate::release::message::AttachmentDirs;
+use crate::release::{office_time, Release, Renderer, TemplateSource};
 use crate::send::plan::{self, Plan};
-use crate::send::transport::{self, Attempt, SmtpTarget};
+use crate::send::test_send::TestSend;
+use crate::send::transport::{self, SmtpTarget};
 use crate::send::worker::{self, Options, Progress, RunSummary, Target};
 use crate::send::{Rate, Settings};
 use crate::BadInput;
@@ -67,6 +67,10 @@ impl TransportArgs {
         )
     }
 
+    /// How a worker runs, with every setting loaded and checked: the SMTP
+    /// URL, the DKIM key. Called before anything is written, so a setting
+    /// that does not load stops a command before it creates or starts a
+    /// send.
     pub fn options(
         &self,
         config: &Config,
@@ -92,11 +96,16 @@ impl TransportArgs {
             dkim: config
                 .dkim
                 .as_ref()
-                .map(crate::send::transport::Dkim::load)
+                .map(crate::send::dkim::Dkim::load)
                 .transpose()?
                 .map(Arc::new),
         })
     }
+}
+
+/// The folders of `[release] attachment_dirs`.
+pub fn attachment_dirs(config: &Config) -> AttachmentDirs {
+    AttachmentDirs(config.release.attachment_dirs.clone())
 }
 
 #[derive(Debug, Args)]
@@ -120,18 +129,23 @@ pub struct SendArgs {
     #[arg(long, value_name = "HOURS")]
     pub max_age: Option<u64>,
     /// Start at this time (RFC 3339, e.g. 2026-05-10T09:00:00+03:00); a time already past starts
-    /// at once. `presswire sends start ID` starts a scheduled send early
+    /// at once. `presswire sends start ID` starts a scheduled send early. An embargo schedules
+    /// nothing: the release goes out now, with the embargo banner
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Send before the release's embargo lifts
-    #[arg(long)]
+    /// No longer needed: an embargo does not hold a send back
+    #[arg(long, hide = true)]
     pub ignore_embargo: bool,
     /// Plan and render everything; send nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Send one copy to this address only (no deliveries are recorded)
-    #[arg(long, value_name = "EMAIL")]
-    pub test: Option<String>,
+    /// Send a test copy to this address (repeatable), marked [TEST]; no send or delivery is
+    /// recorded
+    #[arg(long, value_name = "EMAIL", conflicts_with_all = ["at", "dry_run"])]
+    pub test: Vec<String>,
+    /// Render the test copies exactly as this contact gets the release (variant, name, embargo)
+    #[arg(long = "as", value_name = "CONTACT_EMAIL", requires = "test")]
+    pub as_contact: Option<String>,
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
@@ -175,7 +189,6 @@ fn settings(args: &SendArgs, config: &Config, release: &Release) -> anyhow::Resu
         pause_after_failures: 5,
         bounce_domain: config.send.bounce_domain.clone().unwrap_or(from_domain),
         unsubscribe_url: config.send.unsubscribe_url.clone(),
-        ignore_embargo: args.ignore_embargo,
     })
 }
 
@@ -191,27 +204,36 @@ fn parse_at(at: &str) -> anyhow::Result<i64> {
 }
 
 pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
+    // Every setting the send needs, loaded and checked before anything is
+    // written: the SMTP URL and the DKIM key here, the templates and the
+    // attachments while planning. A send is created only once all of them
+    // load, so a setting that fails leaves no send for a worker to deliver.
     let templates = TemplateSource::resolve(args.templates.as_deref())?;
-    let target = args.transport.target(&ctx.config)?;
-    if let Some(email) = &args.test {
-        return send_test(ctx, &args, &templates, &target, email).await;
+    let mut opts = args.transport.options(&ctx.config, None, 2)?;
+    if args.ignore_embargo {
+        eprintln!(
+            "note: --ignore-embargo is no longer needed: an embargo does not hold a send back (the \
+             release goes out now, with the embargo banner until the embargo lifts)"
+        );
+    }
+    if !args.test.is_empty() {
+        return send_test(ctx, &args, &templates, &opts).await;
     }
     let release = Release::load(&args.file)?;
     let settings = settings(&args, &ctx.config, &release)?;
     let at = args.at.as_deref().map(parse_at).transpose()?;
     let db = ctx.db().await?;
-    let plan = plan::plan(
-        &db,
-        &args.file,
-        &templates,
-        args.audience.audience()?,
-        settings,
+    let dirs = attachment_dirs(&ctx.config);
+    let source = plan::Source {
+        release: &args.file,
+        templates: &templates,
+        attachment_dirs: &dirs,
         at,
-    )
-    .await?;
+    };
+    let plan = plan::plan(&db, source, args.audience.audience()?, settings).await?;
     let summary = plan.summary();
     if args.format == ReportFormat::Table {
-        print_plan(&plan, &target);
+        print_plan(&plan, &opts.target);
     }
     if plan.recipients == 0 {
         return Err(BadInput("nobody to send to: the audience is empty once suppressed and inactive contacts are left out".into()).into());
@@ -250,13 +272,17 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
         }
     }
     let id = plan::create(&db, &plan).await?;
-    if let Some(why) = &plan.schedule_reason {
-        println!("send {id} is scheduled: {why}; `presswire worker` starts it then");
+    if let Some(at) = plan.scheduled_at {
+        println!(
+            "send {id} is scheduled for {}; `presswire worker` starts it then \
+             (`presswire sends start {id}` starts it now)",
+            plan.office_time(at)
+        );
         return Ok(());
     }
-    let opts = args
-        .transport
-        .options(&ctx.config, Some(id), plan.settings.concurrency)?;
+    opts.send_id = Some(id);
+    opts.until_idle = true;
+    opts.concurrency = plan.settings.concurrency;
     let summary = deliver(&db, opts, plan.recipients, ctx.quiet).await?;
     print_summary(id, &summary, args.format)?;
     db.close().await;
@@ -269,6 +295,16 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
 fn print_plan(plan: &Plan, target: &Target) {
     let s = plan.summary();
     println!("release:    {}", s.release);
+    if let Some(line) = embargo_line(plan) {
+        println!("embargo:    {line}");
+    }
+    println!(
+        "start:      {}",
+        plan.scheduled_at
+            .filter(|t| *t > crate::db::now_ms())
+            .map(|t| plan.office_time(t))
+            .unwrap_or_else(|| "now".into())
+    );
     let langs: Vec<String> = s
         .languages
         .iter()
@@ -290,6 +326,37 @@ fn print_plan(plan: &Plan, target: &Target) {
     for w in &s.warnings {
         println!("warning:    {w}");
     }
+}
+
+/// The embargo of the release in the confirmation: when it lifts (per
+/// language when the files differ) and what it does to the messages.
+fn embargo_line(plan: &Plan) -> Option<String> {
+    let mut lifts: Vec<(String, chrono::DateTime<chrono::FixedOffset>)> = plan
+        .release
+        .files()
+        .filter_map(|f| Some((f.front.language.clone(), f.embargo?)))
+        .collect();
+    let latest = lifts.iter().map(|(_, e)| *e).max()?;
+    let shown = |e: &chrono::DateTime<chrono::FixedOffset>| {
+        office_time::format(e.to_utc(), plan.release.main.timezone)
+    };
+    let when = if lifts.iter().all(|(_, e)| *e == latest) {
+        shown(&latest)
+    } else {
+        lifts.sort_by_key(|(_, e)| *e);
+        lifts
+            .iter()
+            .map(|(lang, e)| format!("{} ({lang})", shown(e)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(if latest.to_utc() > chrono::Utc::now() {
+        format!(
+            "until {when}; messages written before then carry the embargo banner and subject prefix"
+        )
+    } else {
+        format!("lifted {when}; the messages carry no embargo banner or subject prefix")
+    })
 }
 
 fn human_duration(secs: f64) -> String {
@@ -392,77 +459,102 @@ pub fn totals(s: &RunSummary) -> String {
     )
 }
 
-/// `--test EMAIL`: one copy to one address, nothing recorded.
+/// `--test EMAIL… [--as CONTACT]`: the release as the contact gets it, to
+/// each test address; nothing is recorded.
 async fn send_test(
     ctx: &Context,
     args: &SendArgs,
     templates: &TemplateSource,
-    target: &Target,
-    email: &str,
+    opts: &Options,
 ) -> anyhow::Result<()> {
     let release = Release::load(&args.file)?;
     let renderer = Renderer::new(&release, templates)?;
     let db = ctx.db().await?;
-    let contact = match crate::contacts::get(&db, email).await {
-        Ok(c) => c,
-        Err(crate::contacts::Error::NotFound(_)) => test_contact(email, &release)?,
-        Err(e) => return Err(e.into()),
+    // Whose message each test copy is: the --as contact's; without --as,
+    // the test address's own when it is a contact, else a made-up one.
+    let as_contact = match &args.as_contact {
+        Some(email) => Some(match crate::contacts::get(&db, email).await {
+            Ok(c) => c,
+            Err(crate::contacts::Error::NotFound(_)) => {
+                return Err(BadInput(format!(
+                "--as {email}: no contact has this address; `presswire contacts list` shows them"
+            ))
+                .into())
+            }
+            Err(e) => return Err(e.into()),
+        }),
+        None => None,
     };
+    for email in &args.test {
+        crate::contacts::Address::parse(email).map_err(|e| {
+            BadInput(format!(
+                "--test {:?}: {e}",
+                email.chars().take(200).collect::<String>()
+            ))
+        })?;
+    }
+    let mut to = Vec::new();
+    for email in &args.test {
+        let contact = match &as_contact {
+            Some(c) => c.clone(),
+            None => match crate::contacts::get(&db, email).await {
+                Ok(c) => c,
+                Err(crate::contacts::Error::NotFound(_)) => test_contact(email, &release)?,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        to.push((email.clone(), contact));
+    }
     db.close().await;
-    let mut rendered = renderer.render(&release, &contact)?;
-    rendered.subject = format!("[TEST] {}", rendered.subject);
-    let file = release.file_for(contact.language.as_deref());
-    let attachments = message::read_attachments(file)?;
-    let msg = message::build(
-        file,
-        &rendered,
-        &contact,
-        &attachments,
-        &Envelope::new(&release),
-    )?;
-    let bytes = msg.formatted();
-    let from = release.main.front.from.email.clone();
-    let attempt = match target {
-        Target::Outbox(dir) => {
-            let dir = dir.join("test");
-            std::fs::create_dir_all(&dir).context("creating the outbox")?;
-            let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4().simple()));
-            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            Attempt::Accepted(format!("written to {}", path.display()))
-        }
-        Target::Smtp(t) => {
-            let envelope = lettre::address::Envelope::new(
-                Some(
-                    from.parse()
-                        .map_err(|e| BadInput(format!("`from` {from:?}: {e}")))?,
-                ),
-                vec![contact
-                    .email
-                    .parse()
-                    .map_err(|e| BadInput(format!("{email:?}: {e}")))?],
-            )
-            .map_err(|e| BadInput(e.to_string()))?;
-            let mut conn = t.connect(&args.transport.timeouts(&ctx.config)).await?;
-            let exchange = transport::send_smtp(&mut conn, t, &envelope, &bytes, None).await;
-            conn.quit().await;
-            exchange.this
-        }
+    if let Some(c) = as_contact
+        .as_ref()
+        .filter(|c| c.suppressed.is_some() || c.status != Status::Active)
+    {
+        eprintln!(
+            "note: a send skips {} ({}); the test shows the message they would have got",
+            c.email,
+            c.suppressed
+                .as_deref()
+                .map(|r| format!("suppressed: {r}"))
+                .unwrap_or_else(|| format!("status {}", c.status))
+        );
+    }
+    let test = TestSend {
+        release: &release,
+        renderer: &renderer,
+        attachment_dirs: &attachment_dirs(&ctx.config),
+        target: &opts.target,
+        timeouts: &opts.timeouts,
+        dkim: opts.dkim.as_deref(),
     };
-    match attempt {
-        Attempt::Accepted(reply) => {
-            println!(
-                "test message for {} sent to {email}: {reply}",
-                contact.email
-            );
-            Ok(())
-        }
-        Attempt::Transient(r) | Attempt::Permanent { reply: r, .. } | Attempt::Connection(r) => {
-            anyhow::bail!(
-                "the test message was not accepted: {}",
-                crate::send::scrub::cut(&r, crate::send::scrub::QUOTED_CHARS)
-            )
+    let sent = test.send(&to).await?;
+    if args.format == ReportFormat::Json {
+        print_json(&sent)?;
+    }
+    let mut refused = 0;
+    for m in &sent {
+        match &m.result {
+            Ok(reply) => {
+                if args.format == ReportFormat::Table {
+                    println!(
+                        "test message for {} sent to {}: {reply}\n  subject: {}",
+                        m.as_contact, m.to, m.subject
+                    );
+                }
+            }
+            Err(reply) => {
+                refused += 1;
+                eprintln!("the test message to {} was not accepted: {reply}", m.to);
+            }
         }
     }
+    if refused > 0 {
+        anyhow::bail!(
+            "{refused} of {} test messages were not accepted",
+            sent.len()
+        );
+    }
+    Ok(())
 }
 
 fn test_contact(email: &str, release: &Release) -> anyhow::Result<Contact> {

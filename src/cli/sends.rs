@@ -6,6 +6,8 @@ use super::output::{print_json, table, ReportFormat};
 use super::send::{deliver, print_summary, TransportArgs};
 use super::Context;
 use crate::db::now_ms;
+use crate::release::office_time;
+use crate::send::queue::SendInfo;
 use crate::send::{queue, SendState};
 
 #[derive(Debug, Subcommand)]
@@ -38,8 +40,8 @@ pub enum Command {
     /// Start a scheduled send now, in the foreground, without waiting for its time
     Start {
         id: SendRef,
-        /// Start it even though the release's embargo has not lifted
-        #[arg(long)]
+        /// No longer needed: an embargo does not hold a send back
+        #[arg(long, hide = true)]
         ignore_embargo: bool,
         #[command(flatten)]
         transport: TransportArgs,
@@ -82,6 +84,11 @@ impl SendRef {
     }
 }
 
+/// A time of send `s` in its release's time zone, with UTC beside it.
+fn when(s: &SendInfo, ms: i64) -> String {
+    office_time::format_ms(ms, office_time::zone(s.timezone.as_deref()))
+}
+
 /// Runs send `id` in the foreground to the end (or a pause): `resume` and
 /// `start`.
 async fn foreground(
@@ -92,13 +99,15 @@ async fn foreground(
     format: ReportFormat,
 ) -> anyhow::Result<()> {
     let info = queue::sends(db, Some(id)).await?.remove(0);
+    // The settings first (the SMTP URL, the DKIM key): one that does not
+    // load leaves the send as it was, not running for any worker to take.
+    let concurrency = info.settings.as_ref().map(|s| s.concurrency).unwrap_or(2);
+    let opts = transport.options(&ctx.config, Some(id), concurrency)?;
     if info.state != "running" {
         queue::set_state(db, id, SendState::Running).await?;
     }
     // Resuming means "the relay is fine now": retry what was deferred.
     queue::retry_now(db, id).await?;
-    let concurrency = info.settings.as_ref().map(|s| s.concurrency).unwrap_or(2);
-    let opts = transport.options(&ctx.config, Some(id), concurrency)?;
     let summary = deliver(db, opts, info.total as u64, ctx.quiet).await?;
     print_summary(id, &summary, format)?;
     let uncertain = queue::uncertain(db, id).await?;
@@ -130,7 +139,7 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                         "ID",
                         "RELEASE",
                         "STATE",
-                        "CREATED",
+                        "WHEN",
                         "TOTAL",
                         "DELIVERED",
                         "BOUNCED",
@@ -143,11 +152,18 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                         let pending = c.deferred + c.pending;
                         // Uncertain, cancelled and skipped.
                         let other = s.total - c.delivered - c.bounced - c.failed - pending;
+                        // A scheduled send's start, else when it started
+                        // (or was created, if it never started).
+                        let at = match (s.ms.scheduled, s.ms.started) {
+                            (_, Some(t)) => when(s, t),
+                            (Some(t), None) => format!("starts {}", when(s, t)),
+                            (None, None) => format!("created {}", when(s, s.ms.created)),
+                        };
                         t.add_row([
                             s.id.to_string(),
                             s.release.clone(),
                             s.state.clone(),
-                            s.created_at.clone(),
+                            at,
                             s.total.to_string(),
                             c.delivered.to_string(),
                             c.bounced.to_string(),
@@ -188,8 +204,23 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                         s.title.as_deref().unwrap_or(""),
                         s.state
                     );
-                    if let Some(t) = &s.scheduled_at {
-                        println!("scheduled for {t}");
+                    if let Some(t) = s.ms.scheduled.filter(|_| s.ms.started.is_none()) {
+                        println!("scheduled for {}", when(&s, t));
+                    }
+                    if let Some(t) = s.ms.started {
+                        let finished =
+                            s.ms.finished
+                                .map(|f| format!("; finished {}", when(&s, f)))
+                                .unwrap_or_default();
+                        println!("started {}{finished}", when(&s, t));
+                    }
+                    if let Some(e) = s.ms.embargo {
+                        let what = if e > now_ms() {
+                            "messages written before then carry the embargo banner"
+                        } else {
+                            "messages written since carry no embargo banner"
+                        };
+                        println!("embargo until {}: {what}", when(&s, e));
                     }
                     let mut t = table(&["STATE", "DELIVERIES"]);
                     for (k, n) in &s.counts {
@@ -234,7 +265,7 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
         } => {
             let id = id.resolve(&db).await?;
             let info = queue::sends(&db, Some(id)).await?.remove(0);
-            let waiting = info.scheduled_ms.filter(|t| *t > now_ms());
+            let waiting = info.ms.scheduled.filter(|t| *t > now_ms());
             if let Some(t) = waiting {
                 // Scheduled, or paused before its time came: it waits for
                 // its time again; starting it early is `sends start`.
@@ -245,7 +276,7 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                     println!(
                         "send {id} is scheduled for {}; `presswire worker` starts it then, \
                          `presswire sends start {id}` now",
-                        crate::contacts::format_time(t)
+                        when(&info, t)
                     );
                     db.close().await;
                     return Ok(());
@@ -277,16 +308,23 @@ pub async fn run(ctx: &Context, cmd: Option<Command>) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let embargo = crate::send::worker::embargo(&db, id).await?;
-            if let Some(lifts) = embargo.filter(|t| *t > now_ms() && !ignore_embargo) {
-                return Err(crate::BadInput(format!(
-                    "send {id} waits for the release's embargo, which lifts at {}; \
-                     add --ignore-embargo to send it before then",
-                    crate::contacts::format_time(lifts)
-                ))
-                .into());
+            if ignore_embargo {
+                eprintln!(
+                    "note: --ignore-embargo is no longer needed: an embargo does not hold a send back"
+                );
             }
-            println!("send {id} starts now");
+            let embargo = info
+                .ms
+                .embargo
+                .filter(|t| *t > now_ms())
+                .map(|t| {
+                    format!(
+                        " (the embargo lifts {}: its messages carry the banner until then)",
+                        when(&info, t)
+                    )
+                })
+                .unwrap_or_default();
+            println!("send {id} starts now{embargo}");
             foreground(ctx, &db, id, transport, format).await?;
         }
     }

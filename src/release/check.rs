@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::message::{self, Envelope, ATTACHMENT_WARN_BYTES};
-use super::{Error, Release, Renderer};
+use super::file::ReleaseFile;
+use super::message::{self, AttachmentDirs, Envelope, ATTACHMENT_WARN_BYTES};
+use super::{dates, office_time, placeholders, Error, Release, Renderer};
 use crate::contacts::Contact;
 
 /// How many contacts a failure or warning lists by name; the rest are counted.
@@ -37,6 +38,9 @@ pub struct CheckReport {
     pub ok: u64,
     /// Contacts per release language (main or variant) they would get.
     pub languages: BTreeMap<String, u64>,
+    /// Of those, the messages that failed, per language (only languages
+    /// with a failure).
+    pub failed_languages: BTreeMap<String, u64>,
     pub errors: Vec<Failure>,
     pub warnings: Vec<String>,
     /// Total attachment size per message, in bytes.
@@ -47,16 +51,23 @@ impl CheckReport {
     pub fn failed(&self) -> bool {
         !self.errors.is_empty()
     }
+
+    /// How many messages failed to render or build.
+    pub fn failed_messages(&self) -> u64 {
+        self.failed_languages.values().sum()
+    }
 }
 
-/// Checks `release` for every contact in `contacts`.
+/// Checks `release` for every contact in `contacts`, with attachments from
+/// the release's folder and `dirs` only.
 pub fn check(
     release: &Release,
     renderer: Option<&Renderer>,
     setup_error: Option<Error>,
+    dirs: &AttachmentDirs,
     contacts: &[Contact],
 ) -> CheckReport {
-    let mut checker = Checker::new(release, renderer, setup_error);
+    let mut checker = Checker::new(release, renderer, setup_error, dirs);
     checker.add_all(contacts);
     checker.finish()
 }
@@ -116,6 +127,7 @@ impl<'a> Checker<'a> {
         release: &'a Release,
         renderer: Option<&'a Renderer>,
         setup_error: Option<Error>,
+        dirs: &AttachmentDirs,
     ) -> Checker<'a> {
         let mut report = CheckReport {
             release: release.main.name(),
@@ -125,9 +137,10 @@ impl<'a> Checker<'a> {
         if let Some(e) = setup_error {
             failures.entry(e.to_string()).or_default();
         }
-        // Attachments: read once; missing files are errors, big ones a warning.
+        // Attachments: read once; missing files and files from outside the
+        // release's folders are errors, big ones a warning.
         for file in release.files() {
-            match message::read_attachments(file) {
+            match message::read_attachments(file, dirs) {
                 Ok(a) => {
                     let total: u64 = a.iter().map(|a| a.bytes.len() as u64).sum();
                     report.attachment_bytes = report.attachment_bytes.max(total);
@@ -144,6 +157,12 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        report
+            .warnings
+            .extend(embargo_warnings(release, chrono::Utc::now()));
+        report
+            .warnings
+            .extend(placeholder_warnings(release, renderer));
         let greets_by_first_name = release.files().any(|f| {
             f.body.contains("contact.first_name") || f.front.subject.contains("contact.first_name")
         });
@@ -240,6 +259,11 @@ impl<'a> Checker<'a> {
         match built {
             Ok(()) => self.report.ok += 1,
             Err(e) => {
+                *self
+                    .report
+                    .failed_languages
+                    .entry(file.front.language.clone())
+                    .or_default() += 1;
                 let text = e.to_string();
                 let suffix = format!(" (rendering for {})", contact.email);
                 let key = text.strip_suffix(&suffix).unwrap_or(&text).to_string();
@@ -286,6 +310,121 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The files of `release` that set their own value of `key` (from
+/// `value`), or differ from the main file's: a variant that inherits a
+/// value would repeat the main file's warning.
+fn own<'r, T: PartialEq + 'r>(
+    release: &'r Release,
+    table: Option<&'r str>,
+    key: &'r str,
+    value: impl Fn(&ReleaseFile) -> T + 'r,
+) -> impl Iterator<Item = &'r ReleaseFile> + 'r {
+    let main = value(&release.main);
+    release.files().enumerate().filter_map(move |(n, f)| {
+        (n == 0 || f.key_line(table, key).is_some() || value(f) != main).then_some(f)
+    })
+}
+
+/// "FILE:LINE" where `file` sets `key`, or "FILE".
+fn place(file: &ReleaseFile, table: Option<&str>, key: &str) -> String {
+    match file.key_line(table, key) {
+        Some(line) => format!("{}:{line}", file.name()),
+        None => file.name(),
+    }
+}
+
+/// Warnings about the embargo as of `now`: one that has lifted already
+/// (its messages carry no banner), and a subject that says "embargo" itself
+/// (twice, with the prefix presswire adds; or, with no `embargo`, still
+/// after the lift).
+fn embargo_warnings(release: &Release, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for file in own(release, None, "embargo", |f| f.embargo) {
+        let Some(embargo) = file.embargo.filter(|_| !file.embargo_holds(now)) else {
+            continue;
+        };
+        warnings.push(format!(
+            "{}: the embargo lifted at {}: messages written now carry no embargo banner or subject prefix; set a new `embargo` or take it out",
+            place(file, None, "embargo"),
+            office_time::format(embargo.to_utc(), file.timezone)
+        ));
+    }
+    for file in own(release, None, "subject", |f| f.front.subject.clone()) {
+        let subject = file.front.subject.to_lowercase();
+        let label = dates::embargo_label(&file.front.language).to_lowercase();
+        let label_word = label.split_whitespace().next().unwrap_or(&label);
+        let says = ["embargo", label_word]
+            .into_iter()
+            .find(|w| w.chars().count() >= 4 && subject.contains(w));
+        let Some(word) = says else { continue };
+        let at = place(file, None, "subject");
+        warnings.push(if file.embargo.is_some() {
+            format!(
+                "{at}: the subject already says {word:?}, and presswire puts \"[{} …]\" before it until the embargo lifts: take it out of `subject`",
+                dates::embargo_label(&file.front.language)
+            )
+        } else {
+            format!(
+                "{at}: the subject says {word:?} but the release sets no `embargo`: messages carry no embargo banner, and the subject still says it after the lift; set `embargo = …` and take it out of `subject`"
+            )
+        });
+    }
+    warnings
+}
+
+/// Warnings about links, addresses and phone numbers left from a template,
+/// in the front matter and in the text of each file (as rendered for a
+/// made-up contact, so that the layout's links count too).
+fn placeholder_warnings(release: &Release, renderer: Option<&Renderer>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut seen: Vec<placeholders::InFrontMatter> = Vec::new();
+    for file in release.files() {
+        let front = placeholders::in_front_matter(file);
+        for p in &front {
+            // A variant inheriting the main file's value repeats its warning.
+            if p.line.is_none() && seen.iter().any(|s| s.key == p.key && s.value == p.value) {
+                continue;
+            }
+            let at = match p.line {
+                Some(line) => format!("{}:{line}", file.name()),
+                None => file.name(),
+            };
+            warnings.push(format!(
+                "{at}: `{}` is {:?}, a placeholder left from a template; put in the real one or take it out",
+                p.key, p.value
+            ));
+        }
+        seen.extend(front.iter().cloned());
+        let Some(renderer) = renderer else { continue };
+        let sample = Contact::sample(
+            "alex.sample@presswire.invalid",
+            "Alex",
+            "Sample",
+            Some(file.front.language.clone()),
+        );
+        let Ok(rendered) = renderer.render(release, &sample) else {
+            // The check of each contact's message reports the error.
+            continue;
+        };
+        let in_text: Vec<String> = placeholders::links_in_html(&rendered.html)
+            .into_iter()
+            .filter(|url| {
+                let address = url.strip_prefix("mailto:").unwrap_or(url);
+                !front.iter().any(|p| p.value == *url || p.value == address)
+            })
+            .map(|url| format!("{url:?}"))
+            .collect();
+        if !in_text.is_empty() {
+            warnings.push(format!(
+                "{}: the text links to {}, left from a template; put in the real address or take the link out",
+                file.name(),
+                in_text.join(", ")
+            ));
+        }
+    }
+    warnings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,11 +458,12 @@ mod tests {
                 c
             })
             .collect();
-        let mut one = Checker::new(&release, Some(&renderer), None);
+        let dirs = AttachmentDirs::default();
+        let mut one = Checker::new(&release, Some(&renderer), None, &dirs);
         for c in &contacts {
             one.add(c);
         }
-        let mut all = Checker::new(&release, Some(&renderer), None);
+        let mut all = Checker::new(&release, Some(&renderer), None, &dirs);
         all.add_all(&contacts);
         let (one, all) = (one.finish(), all.finish());
         assert!(one.failed());

@@ -105,6 +105,8 @@ pub struct ReleaseFile {
     pub embargo: Option<DateTime<FixedOffset>>,
     pub dateline_date: Option<NaiveDate>,
     pub timezone: Option<chrono_tz::Tz>,
+    /// This file's own front matter text, to name the line of a key.
+    own_front: String,
 }
 
 /// A release: its main file and its language variants.
@@ -374,12 +376,25 @@ impl ReleaseFile {
             embargo,
             dateline_date,
             timezone,
+            own_front: own.to_string(),
         })
     }
 
     /// The file's display name.
     pub fn name(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// The line where this file sets `key` (in `[table]`, when given);
+    /// `None` when it inherits the key from the main file or lacks it.
+    pub fn key_line(&self, table: Option<&str>, key: &str) -> Option<usize> {
+        key_line(&self.own_front, table, key)
+    }
+
+    /// Whether the file's embargo still holds at `at`: a message written
+    /// then carries the embargo banner and subject prefix.
+    pub fn embargo_holds(&self, at: DateTime<chrono::Utc>) -> bool {
+        self.embargo.is_some_and(|e| at < e)
     }
 }
 

@@ -31,20 +31,38 @@ pub const ATTACHMENT_WARN_BYTES: u64 = 10 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AttachmentFile {
     pub name: String,
+    /// The path as the release names it (relative to its folder).
     pub path: PathBuf,
+    /// Where the file is, symlinks resolved: inside the release's folder
+    /// or one of [`AttachmentDirs`].
+    pub resolved: PathBuf,
     pub content_type: String,
     pub bytes: Vec<u8>,
 }
 
-/// Reads the attachments of a release file (paths relative to the file).
-pub fn read_attachments(file: &ReleaseFile) -> Result<Vec<AttachmentFile>, Error> {
+/// The folders attachments may come from besides the release file's own:
+/// `[release] attachment_dirs` of presswire.toml. Anything else (an
+/// absolute path elsewhere, `../`, a symlink out of the folder) is refused,
+/// so that a release written by someone else cannot mail out the DKIM key
+/// or the database.
+#[derive(Debug, Clone, Default)]
+pub struct AttachmentDirs(pub Vec<PathBuf>);
+
+/// Reads the attachments of a release file (paths relative to the file),
+/// each of which must resolve, after symlinks, to a file inside the
+/// release file's folder or one of `dirs`.
+pub fn read_attachments(
+    file: &ReleaseFile,
+    dirs: &AttachmentDirs,
+) -> Result<Vec<AttachmentFile>, Error> {
     let dir = file.path.parent().unwrap_or(Path::new("."));
     file.front
         .attachments
         .iter()
         .map(|rel| {
             let path = dir.join(rel);
-            let bytes = std::fs::read(&path).map_err(|e| {
+            let resolved = confined(file, dir, rel, &path, dirs)?;
+            let bytes = std::fs::read(&resolved).map_err(|e| {
                 Error::Release(format!(
                     "{}: attachment {}: {e}",
                     file.name(),
@@ -62,11 +80,76 @@ pub fn read_attachments(file: &ReleaseFile) -> Result<Vec<AttachmentFile>, Error
             Ok(AttachmentFile {
                 name,
                 path,
+                resolved,
                 content_type,
                 bytes,
             })
         })
         .collect()
+}
+
+/// The attachment `rel` of `file` (`path` = its folder `dir` joined with
+/// it), resolved with every symlink: a regular file inside `dir` or one of
+/// `dirs`, else an error naming it.
+fn confined(
+    file: &ReleaseFile,
+    dir: &Path,
+    rel: &Path,
+    path: &Path,
+    dirs: &AttachmentDirs,
+) -> Result<PathBuf, Error> {
+    let shown = shorten(&rel.display().to_string());
+    let at = file
+        .key_line(None, "attachments")
+        .map(|l| format!(":{l}"))
+        .unwrap_or_default();
+    let io = |e: std::io::Error| {
+        Error::Release(format!(
+            "{}: attachment {}: {e}",
+            file.name(),
+            path.display()
+        ))
+    };
+    let resolved = path.canonicalize().map_err(io)?;
+    // A folder that does not exist allows nothing (and is no error here:
+    // the setting may name a folder another machine has).
+    let here = Some(dir).filter(|d| !d.as_os_str().is_empty());
+    let inside = std::iter::once(here.unwrap_or(Path::new(".")))
+        .chain(dirs.0.iter().map(PathBuf::as_path))
+        .filter_map(|d| d.canonicalize().ok())
+        .any(|root| resolved.starts_with(root));
+    if !inside {
+        return Err(Error::Release(format!(
+            "{}{at}: attachment {shown} is {}, outside the release's folder{}; an attachment must be \
+             inside the folder of the release file or of `[release] attachment_dirs` in \
+             presswire.toml: copy the file next to the release",
+            file.name(),
+            shorten(&resolved.display().to_string()),
+            if dirs.0.is_empty() {
+                ""
+            } else {
+                " and the attachment folders"
+            },
+        )));
+    }
+    let meta = std::fs::metadata(&resolved).map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::Release(format!(
+            "{}{at}: attachment {shown} is not a file",
+            file.name()
+        )));
+    }
+    Ok(resolved)
+}
+
+/// `value` in quotes, cut to 200 characters: an error never echoes a
+/// whole file name of any length.
+fn shorten(value: &str) -> String {
+    const MAX: usize = 200;
+    match value.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{:?}…", &value[..at]),
+        None => format!("{value:?}"),
+    }
 }
 
 /// What identifies one message.

@@ -9,6 +9,8 @@ pub mod dates;
 pub mod encode;
 pub mod file;
 pub mod message;
+pub mod office_time;
+pub mod placeholders;
 pub mod render;
 mod shape;
 pub mod templates;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use minijinja::value::{Enumerator, Object};
 use minijinja::{AutoEscape, Environment, Template, UndefinedBehavior, Value};
 use serde::Serialize;
@@ -216,9 +217,32 @@ struct Prepared {
     subject_name: String,
     html_name: String,
     text_name: String,
-    /// "[EMBARGOED UNTIL …] " when the file has an embargo.
+    /// What the file's messages show while its embargo holds, or always
+    /// when it has none.
+    framing: Framing,
+    /// When the file's embargo lifts, and what messages written from then
+    /// on show: no banner, no subject prefix.
+    lifted: Option<(DateTime<Utc>, Framing)>,
+}
+
+/// The per-file part of a message that depends on when it is written.
+struct Framing {
+    /// "[EMBARGOED UNTIL …] " while an embargo holds, else empty.
     subject_prefix: String,
+    /// The `release` the templates see (with `embargo` only while it holds).
     context: Value,
+}
+
+impl Prepared {
+    /// What a message written at `at` shows: the embargo banner and subject
+    /// prefix only before the embargo lifts, so a late or resumed delivery
+    /// never claims an embargo that has passed.
+    fn framing(&self, at: DateTime<Utc>) -> &Framing {
+        match &self.lifted {
+            Some((lifts, lifted)) if at >= *lifts => lifted,
+            _ => &self.framing,
+        }
+    }
 }
 
 impl Renderer {
@@ -296,9 +320,22 @@ impl Renderer {
                 .as_ref()
                 .map(|e| format!("[{} {}] ", e.label, e.until))
                 .unwrap_or_default();
+            let lifted = file.embargo.map(|lifts| {
+                let mut context = context.clone();
+                context.embargo = None;
+                let framing = Framing {
+                    subject_prefix: String::new(),
+                    context: Value::from_serialize(context),
+                };
+                (lifts.to_utc(), framing)
+            });
             files.push(Prepared {
                 index: files.len(),
-                subject_prefix,
+                framing: Framing {
+                    subject_prefix,
+                    context: Value::from_serialize(context),
+                },
+                lifted,
                 path: file.path.clone(),
                 language: file.front.language.clone(),
                 template: file.front.template.clone(),
@@ -306,7 +343,6 @@ impl Renderer {
                 subject_name,
                 html_name: format!("{}.html", file.front.template),
                 text_name: format!("{}.txt", file.front.template),
-                context: Value::from_serialize(context),
             });
         }
         let inliner = css_inline::CSSInliner::options()
@@ -338,13 +374,27 @@ impl Renderer {
         })
     }
 
-    /// Renders the message parts for `contact`, choosing the variant by the
-    /// contact's language.
+    /// Renders the message parts for `contact` as a message written now
+    /// would have them ([`Renderer::render_at`]).
     pub fn render(&self, release: &Release, contact: &Contact) -> Result<Rendered, Error> {
+        self.render_at(release, contact, Utc::now())
+    }
+
+    /// Renders the message parts for `contact`, choosing the variant by the
+    /// contact's language, as a message written at `at` has them: with the
+    /// embargo banner and subject prefix only if the file's embargo has not
+    /// lifted by then.
+    pub fn render_at(
+        &self,
+        release: &Release,
+        contact: &Contact,
+        at: DateTime<Utc>,
+    ) -> Result<Rendered, Error> {
         let prepared = self.prepared(release, contact);
-        match self.render_shaped(prepared, contact) {
+        let framing = prepared.framing(at);
+        match self.render_shaped(prepared, framing, contact) {
             Some(rendered) => Ok(rendered),
-            None => self.render_prepared(prepared, contact),
+            None => self.render_prepared(prepared, framing, contact),
         }
     }
 
@@ -355,13 +405,15 @@ impl Renderer {
         release: &Release,
         contact: &Contact,
     ) -> Result<Rendered, Error> {
-        self.render_prepared(self.prepared(release, contact), contact)
+        let prepared = self.prepared(release, contact);
+        self.render_prepared(prepared, prepared.framing(Utc::now()), contact)
     }
 
     /// The shape cache's result alone (`None` where `render` falls back).
     #[cfg(test)]
     pub(super) fn render_cached(&self, release: &Release, contact: &Contact) -> Option<Rendered> {
-        self.render_shaped(self.prepared(release, contact), contact)
+        let prepared = self.prepared(release, contact);
+        self.render_shaped(prepared, prepared.framing(Utc::now()), contact)
     }
 
     fn prepared(&self, release: &Release, contact: &Contact) -> &Prepared {
@@ -376,10 +428,15 @@ impl Renderer {
     /// the reference path must render it: a value that could change the
     /// shape's meaning, a shape that is not safe to fill in, or an error
     /// (which the reference path then reports).
-    fn render_shaped(&self, prepared: &Prepared, contact: &Contact) -> Option<Rendered> {
+    fn render_shaped(
+        &self,
+        prepared: &Prepared,
+        framing: &Framing,
+        contact: &Contact,
+    ) -> Option<Rendered> {
         let templates = self.compiled.borrow_dependent().0.get(prepared.index)?;
         let contact_value = Value::from_serialize(ContactContext::from(contact));
-        let ctx = Root::value(&contact_value, &prepared.context, None);
+        let ctx = Root::value(&contact_value, &framing.context, None);
 
         let marking = Marking::start();
         let markdown = templates.body.render(&ctx).ok()?;
@@ -397,7 +454,7 @@ impl Renderer {
 
         marking.set_active(false);
         let subject = templates.subject.render(&ctx).ok()?;
-        let subject = [prepared.subject_prefix.as_str(), subject.trim()].concat();
+        let subject = [framing.subject_prefix.as_str(), subject.trim()].concat();
         marking.set_active(true);
 
         let body = BodySlot {
@@ -407,7 +464,7 @@ impl Renderer {
         let layout_ctx = |body: Value| {
             Root::value(
                 &contact_value,
-                &prepared.context,
+                &framing.context,
                 Some((&subject_value, body)),
             )
         };
@@ -449,11 +506,16 @@ impl Renderer {
         })
     }
 
-    fn render_prepared(&self, prepared: &Prepared, contact: &Contact) -> Result<Rendered, Error> {
+    fn render_prepared(
+        &self,
+        prepared: &Prepared,
+        framing: &Framing,
+        contact: &Contact,
+    ) -> Result<Rendered, Error> {
         let who = Some(contact.email.as_str());
         let ctx = Root::value(
             &Value::from_serialize(ContactContext::from(contact)),
-            &prepared.context,
+            &framing.context,
             None,
         );
         let get = |name: &str| {
@@ -468,7 +530,7 @@ impl Renderer {
         let subject = get(&prepared.subject_name)?
             .render(&ctx)
             .map_err(|e| template_error(&e, who, self.layouts.as_deref()))?;
-        let subject = [prepared.subject_prefix.as_str(), subject.trim()].concat();
+        let subject = [framing.subject_prefix.as_str(), subject.trim()].concat();
 
         let mut body_html = String::with_capacity(markdown.len() * 2);
         pulldown_cmark::html::push_html(
@@ -481,7 +543,7 @@ impl Renderer {
         let layout_ctx = |body: Value| {
             Root::value(
                 &Value::from_serialize(ContactContext::from(contact)),
-                &prepared.context,
+                &framing.context,
                 Some((&subject_value, body)),
             )
         };

@@ -10,6 +10,7 @@ use minijinja::{context, AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use super::{Error, GroupRow, Report, Tally};
+use crate::release::office_time;
 
 /// The template, as shipped.
 pub const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -70,7 +71,9 @@ pub fn render(report: &Report) -> Result<String, Error> {
 pub fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("n", |v: i64| thousands(v));
     env.add_filter("pct", |v: Option<f64>| percent(v));
-    env.add_filter("when", |v: Option<String>| when(v.as_deref()));
+    env.add_filter("when", |v: Option<String>, tz: Option<String>| {
+        when(v.as_deref(), tz.as_deref())
+    });
     env.add_filter("duration", |v: Option<f64>| duration(v));
 }
 
@@ -187,10 +190,11 @@ pub fn percent(v: Option<f64>) -> String {
     }
 }
 
-/// RFC 3339 → "24 Nov 2025, 16:05 UTC".
-fn when(v: Option<&str>) -> String {
+/// RFC 3339 → "24 Nov 2025, 16:05 UTC", or in the time zone `tz` names:
+/// "24 Nov 2025, 19:05 Africa/Nairobi (16:05 UTC)".
+pub fn when(v: Option<&str>, tz: Option<&str>) -> String {
     v.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.format("%-d %b %Y, %H:%M UTC").to_string())
+        .map(|t| office_time::format(t.to_utc(), office_time::zone(tz)))
         .unwrap_or_else(|| "–".into())
 }
 
@@ -515,7 +519,14 @@ mod tests {
         assert_eq!(thousands(-12_345), "-12,345");
         assert_eq!(percent(Some(0.97314)), "97.3 %");
         assert_eq!(percent(None), "–");
-        assert_eq!(when(Some("2025-11-24T16:05:00Z")), "24 Nov 2025, 16:05 UTC");
+        assert_eq!(
+            when(Some("2025-11-24T16:05:00Z"), None),
+            "24 Nov 2025, 16:05 UTC"
+        );
+        assert_eq!(
+            when(Some("2025-11-24T16:05:00Z"), Some("Africa/Nairobi")),
+            "24 Nov 2025, 19:05 Africa/Nairobi (16:05 UTC)"
+        );
         assert_eq!(duration(Some(12.4)), "12 s");
         assert_eq!(duration(Some(250.0)), "4 min 10 s");
         assert_eq!(duration(Some(7_500.0)), "2 h 05 min");

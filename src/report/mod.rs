@@ -177,6 +177,11 @@ pub struct SendSummary {
     pub scheduled_at: Option<String>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// The release's time zone (IANA name): the report shows the send's
+    /// times in it.
+    pub timezone: Option<String>,
+    /// When the release's embargo lifted or lifts, if it has one.
+    pub embargo_at: Option<String>,
 }
 
 /// The headline numbers (docs/reports.md defines each).
@@ -600,6 +605,8 @@ fn summary(s: &query::SendRow) -> SendSummary {
         scheduled_at: s.scheduled_at.map(format_time),
         started_at: s.started_at.map(format_time),
         finished_at: s.finished_at.map(format_time),
+        timezone: s.timezone.clone(),
+        embargo_at: s.embargo_at.map(format_time),
     }
 }
 

@@ -32,6 +32,9 @@ pub struct SendRow {
     pub scheduled_at: Option<i64>,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The release's time zone and embargo (see `releases`).
+    pub timezone: Option<String>,
+    pub embargo_at: Option<i64>,
 }
 
 /// One send with its release, or `None`.
@@ -39,7 +42,7 @@ pub async fn send(db: &Db, id: i64) -> Result<Option<SendRow>, sqlx::Error> {
     // The send being reported on.
     sqlx::query_as(
         "SELECT s.id, r.slug, r.title, r.subject, s.state, s.audience, s.created_at, \
-             s.scheduled_at, s.started_at, s.finished_at \
+             s.scheduled_at, s.started_at, s.finished_at, r.timezone, r.embargo_at \
          FROM sends s JOIN releases r ON r.id = s.release_id WHERE s.id = $1",
     )
     .bind(id)

@@ -7,10 +7,12 @@
 //! `release/` builds messages; this module only moves them.
 
 pub mod bundle;
+pub mod dkim;
 pub mod plan;
 pub mod queue;
 pub mod rate;
 pub mod scrub;
+pub mod test_send;
 pub mod timeouts;
 pub mod tokens;
 pub mod transport;
@@ -253,8 +255,6 @@ pub struct Settings {
     pub bounce_domain: String,
     /// Base of the one-click unsubscribe URL, if the web endpoint is set up.
     pub unsubscribe_url: Option<String>,
-    /// Whether embargoes were overridden.
-    pub ignore_embargo: bool,
 }
 
 #[cfg(test)]

@@ -7,12 +7,15 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use chrono::{DateTime, FixedOffset};
+
 use super::bundle::Bundle;
 use super::{Error, SendState, Settings};
 use crate::contacts::{self, Audience, Contact, Status};
 use crate::db::{now_ms, Db, Params};
 use crate::release::check::{CheckReport, Checker};
-use crate::release::{Release, Renderer, TemplateSource};
+use crate::release::message::AttachmentDirs;
+use crate::release::{office_time, Release, Renderer, TemplateSource};
 
 /// A send ready to be created. It holds counts, not contacts: an audience
 /// of a million is walked page by page, twice (check, then create).
@@ -26,10 +29,8 @@ pub struct Plan {
     /// Contacts left out, per reason.
     pub skipped: BTreeMap<String, u64>,
     pub check: CheckReport,
-    /// When the send may start (epoch ms), if not now.
+    /// When the send may start (epoch ms, from `--at`), if not now.
     pub scheduled_at: Option<i64>,
-    /// Why it is scheduled ("embargo until …"), for the summary.
-    pub schedule_reason: Option<String>,
 }
 
 /// The summary printed before asking for confirmation.
@@ -41,41 +42,85 @@ pub struct Summary {
     pub rate: String,
     pub per_domain: String,
     pub estimated_seconds: Option<f64>,
+    /// When the send starts (RFC 3339); `None`: now.
     pub scheduled_at: Option<String>,
+    /// The release's time zone (IANA name), in which times are shown.
+    pub timezone: Option<String>,
+    /// When the release's embargo lifts (RFC 3339, the latest of its
+    /// files'): messages written before then carry the banner and prefix.
+    pub embargo: Option<String>,
     pub languages: BTreeMap<String, u64>,
     pub warnings: Vec<String>,
 }
 
 impl Plan {
-    /// When the time the send was to wait for has come (an `--at` in the
-    /// past, or one that passed while a large send was being planned, or an
-    /// embargo that lifted meanwhile), the send starts now: returns what it
-    /// was waiting for, to say so.
+    /// When the `--at` time has come (one in the past, or one that passed
+    /// while a large send was being planned), the send starts now: returns
+    /// what it was waiting for, to say so.
     pub fn start_if_due(&mut self, now: i64) -> Option<String> {
         let t = self.scheduled_at.filter(|t| *t <= now)?;
         self.scheduled_at = None;
-        self.schedule_reason = None;
-        Some(format!(
-            "the start time {} has passed",
-            crate::contacts::format_time(t)
-        ))
+        Some(format!("the start time {} has passed", self.office_time(t)))
+    }
+
+    /// A time as the press office reads it: in the release's time zone,
+    /// with UTC beside it.
+    pub fn office_time(&self, ms: i64) -> String {
+        office_time::format_ms(ms, self.release.main.timezone)
+    }
+
+    /// When the release's embargo lifts: the latest of its files'.
+    pub fn embargo(&self) -> Option<DateTime<FixedOffset>> {
+        self.release.files().filter_map(|f| f.embargo).max()
     }
 
     pub fn summary(&self) -> Summary {
         let per_second = self.settings.rate.per_second();
+        let estimated_seconds = per_second
+            .is_finite()
+            .then(|| self.recipients as f64 / per_second);
+        let mut warnings = self.check.warnings.clone();
+        warnings.extend(self.embargo_warning(now_ms(), estimated_seconds));
         Summary {
             release: self.release.main.name(),
             recipients: self.recipients,
             skipped: self.skipped.clone(),
             rate: self.settings.rate.to_string(),
             per_domain: self.settings.per_domain.to_string(),
-            estimated_seconds: per_second
-                .is_finite()
-                .then(|| self.recipients as f64 / per_second),
+            estimated_seconds,
             scheduled_at: self.scheduled_at.map(crate::contacts::format_time),
+            timezone: self.release.main.front.timezone.clone(),
+            embargo: self.embargo().map(|e| e.to_rfc3339()),
             languages: self.check.languages.clone(),
-            warnings: self.check.warnings.clone(),
+            warnings,
         }
+    }
+
+    /// A send that starts, or at its pace ends, after the embargo lifts:
+    /// the messages written from then on carry no banner, which the press
+    /// officer should know before confirming. (An embargo already past is
+    /// one of the check's warnings.)
+    fn embargo_warning(&self, now: i64, estimated_seconds: Option<f64>) -> Option<String> {
+        let lifts = self.embargo()?.timestamp_millis();
+        let start = self.scheduled_at.unwrap_or(now).max(now);
+        if lifts <= now {
+            return None;
+        }
+        if start >= lifts {
+            return Some(format!(
+                "the send starts after the embargo lifts ({}): its messages carry no embargo banner or subject prefix",
+                self.office_time(lifts)
+            ));
+        }
+        let ends = start + (estimated_seconds? * 1000.0) as i64;
+        (ends > lifts).then(|| {
+            format!(
+                "at {} the send takes until about {}, after the embargo lifts ({}): messages written from then on carry no embargo banner or subject prefix",
+                self.settings.rate,
+                self.office_time(ends),
+                self.office_time(lifts)
+            )
+        })
     }
 }
 
@@ -93,20 +138,27 @@ fn skip_reason(c: &Contact) -> Option<String> {
     }
 }
 
+/// What a send is planned from, besides its audience and settings.
+pub struct Source<'a> {
+    pub release: &'a Path,
+    pub templates: &'a TemplateSource,
+    /// Folders attachments may come from besides the release's own.
+    pub attachment_dirs: &'a AttachmentDirs,
+    /// `--at`, epoch ms.
+    pub at: Option<i64>,
+}
+
 /// Resolves the audience, leaves out whom a send must skip, and renders
 /// every message. A release error stops the plan with every failure listed.
 pub async fn plan(
     db: &Db,
-    release_path: &Path,
-    templates: &TemplateSource,
+    source: Source<'_>,
     audience: Audience,
     settings: Settings,
-    at: Option<i64>,
 ) -> Result<Plan, Error> {
-    let release = Release::load(release_path)?;
-    let renderer = Renderer::new(&release, templates)?;
-    let bundle = Bundle::collect(&release, templates)?;
-    let mut checker = Checker::new(&release, Some(&renderer), None);
+    let release = Release::load(source.release)?;
+    let renderer = Renderer::new(&release, source.templates)?;
+    let mut checker = Checker::new(&release, Some(&renderer), None, source.attachment_dirs);
     let mut recipients = 0;
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     // Each page is read while the one before it is checked: the database
@@ -160,22 +212,11 @@ pub async fn plan(
             lines.join("\n  ")
         )));
     }
+    // After the check, which lists every problem with the attachments.
+    let bundle = Bundle::collect(&release, source.templates, source.attachment_dirs)?;
     // A time already past is kept: `start_if_due` says so and starts now.
-    let mut scheduled_at = at;
-    let mut schedule_reason =
-        scheduled_at.map(|t| format!("--at {}", crate::contacts::format_time(t)));
-    if !settings.ignore_embargo {
-        if let Some(embargo) = release.files().filter_map(|f| f.embargo).max() {
-            let lifts = embargo.timestamp_millis();
-            if lifts > now_ms() && scheduled_at.is_none_or(|t| t < lifts) {
-                scheduled_at = Some(lifts);
-                schedule_reason = Some(format!(
-                    "the embargo lifts at {} (--ignore-embargo sends now)",
-                    embargo.to_rfc3339()
-                ));
-            }
-        }
-    }
+    // An embargo schedules nothing: the release goes out ahead of it, and
+    // each message carries the banner if it is written before the lift.
     Ok(Plan {
         release,
         bundle,
@@ -184,8 +225,7 @@ pub async fn plan(
         recipients,
         skipped,
         check: report,
-        scheduled_at,
-        schedule_reason,
+        scheduled_at: source.at,
     })
 }
 
@@ -195,11 +235,14 @@ pub async fn create(db: &Db, plan: &Plan) -> Result<i64, Error> {
     let mut tx = db.pool.begin().await?;
     let main = &plan.release.main.front;
     let bundle = serde_json::to_string(&plan.bundle).map_err(|e| Error::Input(e.to_string()))?;
-    // The release as sent; the same file sent twice shares one row.
+    // The release as sent; the same file sent twice shares one row (and
+    // one stored before the time zone and embargo were kept gets them).
     let (release_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO releases (slug, title, subject, source_path, source_hash, bundle, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (slug, source_hash) DO UPDATE SET bundle = excluded.bundle \
+        "INSERT INTO releases (slug, title, subject, source_path, source_hash, bundle, created_at, \
+             timezone, embargo_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (slug, source_hash) DO UPDATE SET bundle = excluded.bundle, \
+             timezone = excluded.timezone, embargo_at = excluded.embargo_at \
          RETURNING id",
     )
     .bind(&plan.release.slug)
@@ -209,6 +252,8 @@ pub async fn create(db: &Db, plan: &Plan) -> Result<i64, Error> {
     .bind(&plan.release.source_hash)
     .bind(bundle)
     .bind(now)
+    .bind(&main.timezone)
+    .bind(plan.embargo().map(|e| e.timestamp_millis()))
     .fetch_one(&mut *tx)
     .await?;
     let state = if plan.scheduled_at.is_some() {

@@ -429,10 +429,25 @@ pub struct SendInfo {
     pub finished_at: Option<String>,
     pub counts: BTreeMap<String, i64>,
     pub total: i64,
+    /// The release's time zone (IANA name), in which its times are shown.
+    pub timezone: Option<String>,
+    /// When the release's embargo lifts (RFC 3339), if it has one.
+    pub embargo_at: Option<String>,
     #[serde(skip)]
     pub settings: Option<Settings>,
+    /// The times above, in epoch ms, to show them in the release's zone.
     #[serde(skip)]
-    pub scheduled_ms: Option<i64>,
+    pub ms: SendTimes,
+}
+
+/// A send's times in milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendTimes {
+    pub created: i64,
+    pub scheduled: Option<i64>,
+    pub started: Option<i64>,
+    pub finished: Option<i64>,
+    pub embargo: Option<i64>,
 }
 
 type SendRow = (
@@ -445,6 +460,8 @@ type SendRow = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<String>,
+    Option<i64>,
 );
 
 /// Sends, newest first (one, when `id` is given).
@@ -456,7 +473,8 @@ pub async fn sends(db: &Db, id: Option<i64>) -> Result<Vec<SendInfo>, Error> {
     };
     // Each send with its release, newest first.
     let sql = format!(
-        "SELECT s.id, r.slug, r.title, s.state, s.settings, s.created_at, s.scheduled_at, s.started_at, s.finished_at \
+        "SELECT s.id, r.slug, r.title, s.state, s.settings, s.created_at, s.scheduled_at, s.started_at, s.finished_at, \
+             r.timezone, r.embargo_at \
          FROM sends s JOIN releases r ON r.id = s.release_id {filter} ORDER BY s.id DESC"
     );
     let rows: Vec<SendRow> = p.query_as(&sql).fetch_all(&db.pool).await?;
@@ -465,7 +483,11 @@ pub async fn sends(db: &Db, id: Option<i64>) -> Result<Vec<SendInfo>, Error> {
     }
     let t = crate::contacts::format_time;
     let mut out = Vec::new();
-    for (id, slug, title, state, settings, created, scheduled, started, finished) in rows {
+    for row in rows {
+        let (id, slug, title, state, settings, created, scheduled, started, finished) = (
+            row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
+        );
+        let (timezone, embargo) = (row.9, row.10);
         // Deliveries per state for this send.
         let counts: Vec<(String, i64)> = sqlx::query_as(
             "SELECT state, count(*) FROM deliveries WHERE send_id = $1 GROUP BY state",
@@ -485,8 +507,16 @@ pub async fn sends(db: &Db, id: Option<i64>) -> Result<Vec<SendInfo>, Error> {
             finished_at: finished.map(t),
             counts: counts.into_iter().collect(),
             total,
+            timezone,
+            embargo_at: embargo.map(t),
             settings: serde_json::from_str(&settings).ok(),
-            scheduled_ms: scheduled,
+            ms: SendTimes {
+                created,
+                scheduled,
+                started,
+                finished,
+                embargo,
+            },
         });
     }
     Ok(out)

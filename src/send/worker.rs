@@ -12,7 +12,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use tokio::sync::Mutex;
 
-use super::bundle::Bundle;
+use super::bundle::{Bundle, Unpacked};
 use super::queue::{self, Claimed, Outcome};
 use super::rate;
 use super::scrub;
@@ -55,7 +55,7 @@ pub struct Options {
     pub retry_delays: Vec<u64>,
     pub lease_ms: i64,
     /// DKIM signing, when configured.
-    pub dkim: Option<Arc<transport::Dkim>>,
+    pub dkim: Option<Arc<super::dkim::Dkim>>,
     /// What a refusal does to its contact (the same policy as bounces by mail).
     pub bounce_policy: crate::bounce::Policy,
     /// How long each step of an SMTP session may take.
@@ -122,23 +122,13 @@ struct SendContext {
 /// bundle, slug, settings, started_at, created_at.
 type SendRow = (Option<String>, String, String, Option<i64>, i64);
 
-/// The stored release of send `id`, unpacked into a temporary folder that
-/// lives as long as the returned `TempDir`, with the send's settings,
-/// slug, and start (or creation) time.
+/// The stored release of send `id` (with its layouts and attachments),
+/// unpacked into a temporary folder that lives as long as the returned
+/// `TempDir`, with the send's settings, slug, and start (or creation) time.
 async fn stored_release(
     db: &Db,
     id: i64,
-) -> Result<
-    (
-        Release,
-        crate::release::TemplateSource,
-        Settings,
-        String,
-        i64,
-        tempfile::TempDir,
-    ),
-    Error,
-> {
+) -> Result<(Unpacked, Settings, String, i64, tempfile::TempDir), Error> {
     // The stored release and settings of a send.
     let row: Option<SendRow> = sqlx::query_as(
         "SELECT r.bundle, r.slug, s.settings, s.started_at, s.created_at \
@@ -159,39 +149,18 @@ async fn stored_release(
         .prefix(&format!("presswire-send-{id}-"))
         .tempdir()
         .map_err(|e| Error::Input(format!("a temporary folder for send {id}: {e}")))?;
-    let (release, templates) = bundle.unpack(dir.path())?;
-    Ok((
-        release,
-        templates,
-        settings,
-        slug,
-        started.unwrap_or(created),
-        dir,
-    ))
-}
-
-/// When the stored release of send `id` may be published (epoch ms): the
-/// latest embargo of its files, unless the send was planned to ignore
-/// embargoes; `None` when nothing holds it back.
-pub async fn embargo(db: &Db, id: i64) -> Result<Option<i64>, Error> {
-    let (release, _, settings, ..) = stored_release(db, id).await?;
-    if settings.ignore_embargo {
-        return Ok(None);
-    }
-    Ok(release
-        .files()
-        .filter_map(|f| f.embargo)
-        .map(|e| e.timestamp_millis())
-        .max())
+    let unpacked = bundle.unpack(dir.path())?;
+    Ok((unpacked, settings, slug, started.unwrap_or(created), dir))
 }
 
 async fn load_send(db: &Db, id: i64) -> Result<SendContext, Error> {
-    let (release, templates, settings, slug, started_at, dir) = stored_release(db, id).await?;
+    let (unpacked, settings, slug, started_at, dir) = stored_release(db, id).await?;
+    let Unpacked {
+        release,
+        templates,
+        attachments,
+    } = unpacked;
     let renderer = Renderer::new(&release, &templates)?;
-    let mut attachments = HashMap::new();
-    for f in release.files() {
-        attachments.insert(f.path.clone(), message::read_attachments(f)?);
-    }
     let from_domain = release.from_domain();
     Ok(SendContext {
         id,
@@ -949,7 +918,11 @@ fn build(
     contact: &Contact,
     message_id: &str,
 ) -> Result<Vec<u8>, Error> {
-    let rendered = ctx.renderer.render(&ctx.release, contact)?;
+    // Rendered as it is written, now, the moment of its Date header: a
+    // message written at or after the embargo's lift (a retry, a resumed
+    // send) carries no embargo banner.
+    let now = std::time::SystemTime::now();
+    let rendered = ctx.renderer.render_at(&ctx.release, contact, now.into())?;
     let file = ctx.release.file_for(contact.language.as_deref());
     let token = shared.signer.unsubscribe_token(contact.id, ctx.id);
     let mut unsubscribe = format!(
@@ -974,7 +947,7 @@ fn build(
     ));
     let envelope = MessageEnvelope {
         message_id: message_id.to_string(),
-        date: std::time::SystemTime::now(),
+        date: now,
         headers,
     };
     let attachments = ctx

@@ -759,12 +759,12 @@ fn embargo_banner_and_subject_in_each_language_and_time_zone() {
         for (contact, banner, title) in [
             (
                 "jane@x.example",
-                "EMBARGOED UNTIL 10 May 2026, 09:00 EAT",
+                "EMBARGOED UNTIL 10 May 2099, 09:00 EAT",
                 "Lumo River dam permits must be frozen before the rains",
             ),
             (
                 "max@y.example",
-                "SPERRFRIST BIS 10. Mai 2026, 08:00 CEST",
+                "SPERRFRIST BIS 10. Mai 2099, 08:00 CEST",
                 "Genehmigungen für den Lumo-Staudamm müssen ausgesetzt werden",
             ),
         ] {
@@ -1094,7 +1094,7 @@ fn the_text_part_reads_as_a_plain_text_release() {
         "E-mail: press@clearwater-rights.example",
         "Phone: +254 20 555 0100",
         "Website: https://clearwater-rights.example",
-        "https://clearwater-mirror.example.net",
+        "https://mirror.clearwater-net.example",
         "Mastodon: https://social.example/@clearwater",
         "You receive this release as a journalist at Daily Planet.",
     ] {

@@ -1033,10 +1033,24 @@ fn at_a_future_time_schedules_the_send_and_nothing_leaves() {
         );
         assert_eq!(states(app), BTreeMap::from([("queued".to_string(), 4)]));
         assert!(sink.messages().is_empty());
+        // In the release's time zone (the example's is Africa/Nairobi).
         let status = app.ok(["sends", "status", &id.to_string()]);
         assert!(
-            status.contains("scheduled for 2099-05-10T06:00:00Z"),
+            status.contains("scheduled for 10 May 2099, 09:00 Africa/Nairobi (06:00 UTC)"),
             "{status}"
+        );
+        assert!(
+            out.contains("scheduled for 10 May 2099, 09:00 Africa/Nairobi (06:00 UTC)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("start:      10 May 2099, 09:00 Africa/Nairobi (06:00 UTC)"),
+            "{out}"
+        );
+        let list = app.ok(["sends", "list"]);
+        assert!(
+            list.contains("starts 10 May 2099, 09:00 Africa/Nairobi (06:00 UTC)"),
+            "{list}"
         );
 
         // A time that is not one is bad input.
@@ -1055,7 +1069,9 @@ fn at_a_time_already_past_sends_at_once_and_says_so() {
         let sink = SmtpSink::start(&[]);
         let out = send_ok(app, &sink.url(), &["--at", "2020-05-10T09:00:00+03:00"]);
         assert!(
-            out.contains("the start time 2020-05-10T06:00:00Z has passed: sending now"),
+            out.contains(
+                "the start time 10 May 2020, 09:00 Africa/Nairobi (06:00 UTC) has passed: sending now"
+            ),
             "{out}"
         );
         assert!(out.contains("4 sent"), "{out}");
@@ -1065,8 +1081,7 @@ fn at_a_time_already_past_sends_at_once_and_says_so() {
 }
 
 /// `sends start` starts a scheduled send now; `sends resume` leaves it
-/// waiting for its time (as it does a scheduled send that was paused);
-/// neither sends an embargoed release before the embargo lifts.
+/// waiting for its time (as it does a scheduled send that was paused).
 #[test]
 fn a_scheduled_send_starts_early_with_sends_start() {
     each_backend(|app| {
@@ -1092,7 +1107,9 @@ fn a_scheduled_send_starts_early_with_sends_start() {
         let (_, err) = app.fails(2, ["sends", "start", &ids, "--smtp", &sink.url()]);
         assert!(err.contains("finished, not scheduled"), "{err}");
 
-        // An embargo holds unless it is ignored, here too.
+        // An embargoed release scheduled with --at starts early like any
+        // other, and says when its embargo lifts. The flag that used to
+        // let it out before the lift still works, and says it is not needed.
         app.write("embargoed.md", EMBARGOED);
         let url = sink.url();
         app.ok([
@@ -1103,59 +1120,35 @@ fn a_scheduled_send_starts_early_with_sends_start() {
             "unlimited",
             "--smtp",
             &url,
+            "--at",
+            "2099-01-01T00:00:00Z",
         ]);
         let embargoed = last_send(app).to_string();
-        let (_, err) = app.fails(2, ["sends", "start", &embargoed, "--smtp", &url]);
-        assert!(
-            err.contains("embargo") && err.contains("--ignore-embargo"),
-            "{err}"
-        );
-        assert_eq!(sink.messages().len(), 4);
-        let out = app.ok([
-            "sends",
-            "start",
-            &embargoed,
-            "--ignore-embargo",
-            "--smtp",
-            &url,
-        ]);
-        assert!(out.contains("4 sent"), "{out}");
-        assert_eq!(sink.messages().len(), 8);
-    });
-}
-
-#[test]
-fn an_embargoed_release_is_scheduled_unless_the_embargo_is_ignored() {
-    each_backend(|app| {
-        import(app, CONTACTS);
-        app.write("embargoed.md", EMBARGOED);
-        let sink = SmtpSink::start(&[]);
-        let run = |extra: &[&str]| {
-            let mut args = vec![
-                "send",
-                "embargoed.md",
-                "--yes",
-                "--rate",
-                "unlimited",
+        assert_eq!(state_of_send(app, last_send(app)), "scheduled");
+        let out = app
+            .command()
+            .args([
+                "sends",
+                "start",
+                &embargoed,
+                "--ignore-embargo",
                 "--smtp",
-            ];
-            let url = sink.url();
-            args.push(&url);
-            args.extend_from_slice(extra);
-            app.ok(args)
-        };
-        let out = run(&[]);
-        assert!(out.contains("embargo"), "{out}");
-        let first = last_send(app);
-        assert_eq!(state_of_send(app, first), "scheduled");
-        assert!(sink.messages().is_empty());
-
-        let out = run(&["--ignore-embargo"]);
-        assert!(out.contains("4 sent"), "{out}");
-        assert_eq!(sink.messages().len(), 4);
-        assert_eq!(state_of_send(app, last_send(app)), "finished");
-        // The scheduled one still waits.
-        assert_eq!(state_of_send(app, first), "scheduled");
+                &url,
+            ])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(stdout.contains("4 sent"), "{stdout}");
+        assert!(
+            stdout.contains("the embargo lifts 10 May 2099, 06:00 UTC"),
+            "{stdout}"
+        );
+        assert!(
+            stderr.contains("--ignore-embargo is no longer needed"),
+            "{stderr}"
+        );
+        assert_eq!(sink.messages().len(), 8);
     });
 }
 
@@ -1410,21 +1403,43 @@ fn openssl(app: &TestApp, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// Sends the example to the sink with `[dkim]` set up, and checks every
-/// arrived message's signature against `record`.
-fn assert_dkim_verifies(app: &TestApp, algorithm: &str, key_file: &str, record: &str) {
+/// Writes presswire.toml with a `[dkim]` section for `key_file`, and
+/// `algorithm` when given.
+fn dkim_settings(app: &TestApp, key_file: &str, algorithm: Option<&str>) {
+    let line = algorithm
+        .map(|a| format!("algorithm = \"{a}\"\n"))
+        .unwrap_or_default();
     app.write(
         "presswire.toml",
         format!(
-            "[dkim]\ndomain = \"{DOMAIN}\"\nselector = \"press2026\"\nkey_file = \"{key_file}\"\n\
-             algorithm = \"{algorithm}\"\n"
+            "[dkim]\ndomain = \"{DOMAIN}\"\nselector = \"press2026\"\nkey_file = \"{key_file}\"\n{line}"
         ),
     );
+}
+
+/// `send example.md --test me@ngo.example --smtp URL`.
+fn test_send(app: &TestApp, url: &str) -> std::process::Output {
+    app.run([
+        "send",
+        &example(),
+        "--test",
+        "me@ngo.example",
+        "--smtp",
+        url,
+    ])
+}
+
+/// Sends the example to the sink with `[dkim]` set up (`algorithm` given,
+/// or left for the key to say), and a test message; checks every arrived
+/// message's signature against `record`.
+fn assert_dkim_verifies(app: &TestApp, algorithm: &str, given: bool, key_file: &str, record: &str) {
+    dkim_settings(app, key_file, given.then_some(algorithm));
     import(app, CONTACTS);
     let sink = SmtpSink::start(&[]);
     send_ok(app, &sink.url(), &[]);
+    assert_eq!(test_send(app, &sink.url()).status.code(), Some(0));
     let arrived = sink.messages();
-    assert_eq!(arrived.len(), 4);
+    assert_eq!(arrived.len(), 5);
     for msg in &arrived {
         let m = parse(&msg.raw);
         let sig = header(&m, "DKIM-Signature");
@@ -1458,19 +1473,161 @@ fn assert_dkim_verifies(app: &TestApp, algorithm: &str, key_file: &str, record: 
     assert!(!status.contains(&line));
 }
 
+/// Makes a 2048-bit RSA key `dkim.pem` with `openssl genrsa FLAGS…`;
+/// returns the DNS record of its public half.
+fn rsa_key(app: &TestApp, flags: &[&str]) -> String {
+    let mut args = vec!["genrsa"];
+    args.extend_from_slice(flags);
+    args.extend(["-out", "dkim.pem", "2048"]);
+    openssl(app, &args);
+    let public = openssl(
+        app,
+        &["rsa", "-in", "dkim.pem", "-pubout", "-outform", "DER"],
+    );
+    format!(
+        "v=DKIM1; k=rsa; p={}",
+        base64::engine::general_purpose::STANDARD.encode(public)
+    )
+}
+
 #[test]
 fn dkim_rsa_signatures_verify_with_mail_auth() {
     each_backend(|app| {
-        openssl(app, &["genrsa", "-traditional", "-out", "dkim.pem", "2048"]);
+        let record = rsa_key(app, &["-traditional"]);
+        assert_dkim_verifies(app, "rsa-sha256", true, "dkim.pem", &record);
+    });
+}
+
+/// `openssl genrsa` writes PKCS#8 ("BEGIN PRIVATE KEY") since OpenSSL 3,
+/// and so does `opendkim-genkey`, which runs it: such a key signs, with no
+/// `algorithm` set (the key says it is RSA), and the signature verifies.
+#[test]
+fn dkim_pkcs8_rsa_keys_from_openssl_genrsa_verify_with_mail_auth() {
+    each_backend(|app| {
+        let record = rsa_key(app, &[]);
+        let pem = std::fs::read_to_string(app.path().join("dkim.pem")).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem:.40}");
+        assert_dkim_verifies(app, "rsa-sha256", false, "dkim.pem", &record);
+    });
+}
+
+/// `opendkim-genkey` (Debian opendkim-tools, as the README shows it) writes
+/// the key and the TXT record to publish: presswire signs with that key,
+/// and the record, as written, verifies the signature.
+#[test]
+fn dkim_keys_from_opendkim_genkey_verify_against_the_record_it_writes() {
+    each_backend(|app| {
+        let out = std::process::Command::new("/usr/sbin/opendkim-genkey")
+            .current_dir(app.path())
+            .args(["-b", "2048", "-d", DOMAIN, "-s", "press2026"])
+            .output()
+            .expect("opendkim-genkey (Debian package opendkim-tools) must be installed");
+        assert!(out.status.success(), "{:?}", texts(&out));
+        // `press2026._domainkey IN TXT ( "v=DKIM1; h=sha256; k=rsa; " "p=…" "…" )`:
+        // the record is its quoted strings, joined.
+        let zone = std::fs::read_to_string(app.path().join("press2026.txt")).unwrap();
+        let record: String = zone.split('"').skip(1).step_by(2).collect();
+        assert!(record.starts_with("v=DKIM1;"), "{zone}");
+        assert_dkim_verifies(app, "rsa-sha256", false, "press2026.private", &record);
+    });
+}
+
+/// An Ed25519 key as `openssl genpkey` writes it (PKCS#8 PEM) signs and
+/// verifies (RFC 8463).
+#[test]
+fn dkim_pkcs8_ed25519_keys_from_openssl_genpkey_verify_with_mail_auth() {
+    each_backend(|app| {
+        openssl(
+            app,
+            &["genpkey", "-algorithm", "ed25519", "-out", "dkim.pem"],
+        );
         let public = openssl(
             app,
-            &["rsa", "-in", "dkim.pem", "-pubout", "-outform", "DER"],
+            &["pkey", "-in", "dkim.pem", "-pubout", "-outform", "DER"],
         );
         let record = format!(
-            "v=DKIM1; k=rsa; p={}",
-            base64::engine::general_purpose::STANDARD.encode(public)
+            "v=DKIM1; k=ed25519; p={}",
+            base64::engine::general_purpose::STANDARD.encode(&public[public.len() - 32..])
         );
-        assert_dkim_verifies(app, "rsa-sha256", "dkim.pem", &record);
+        assert_dkim_verifies(app, "ed25519-sha256", false, "dkim.pem", &record);
+    });
+}
+
+/// A DKIM key that does not load stops `send` before anything is written:
+/// no send, no delivery, nothing for a running worker to deliver, nothing
+/// at the sink; fixing the key and sending again mails everyone once. The
+/// same holds for a key that is not the configured algorithm's, and for a
+/// test send; the key's content is never printed.
+#[test]
+fn a_dkim_key_that_does_not_load_leaves_no_send_for_a_worker_to_deliver() {
+    each_backend(|app| {
+        import(app, CONTACTS);
+        let sink = SmtpSink::start(&[]);
+        // A worker with settings of its own (no DKIM), running all along.
+        app.write("worker.toml", "");
+        let mut worker = app
+            .command()
+            .args(["--config", "worker.toml", "worker", "--smtp", &sink.url()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        app.write(
+            "dkim.pem",
+            "-----BEGIN PRIVATE KEY-----\nhunter2hunter2\n-----END PRIVATE KEY-----\n",
+        );
+        dkim_settings(app, "dkim.pem", None);
+        let out = send(app, &sink.url(), &[]);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("presswire.toml [dkim] key_file dkim.pem: a PKCS#8 private key that is neither RSA nor Ed25519"),
+            "{stderr}"
+        );
+        assert!(!format!("{stdout}{stderr}").contains("hunter2"));
+        let out = test_send(app, &sink.url());
+        assert_eq!(out.status.code(), Some(2), "{:?}", texts(&out));
+
+        // An Ed25519 key where the settings say RSA.
+        openssl(
+            app,
+            &["genpkey", "-algorithm", "ed25519", "-out", "dkim.pem"],
+        );
+        dkim_settings(app, "dkim.pem", Some("rsa-sha256"));
+        let out = send(app, &sink.url(), &[]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("the file holds an ed25519 key, but [dkim] algorithm says rsa-sha256"),
+            "{stderr}"
+        );
+
+        // Nothing was created, and the worker found nothing to deliver.
+        assert_eq!(app.count("SELECT count(*) FROM sends"), 0);
+        assert_eq!(app.count("SELECT count(*) FROM deliveries"), 0);
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            worker.try_wait().unwrap().is_none(),
+            "the worker is still running"
+        );
+        assert!(sink.messages().is_empty());
+
+        // Fixed: one send, everyone once.
+        dkim_settings(app, "dkim.pem", None);
+        send_ok(app, &sink.url(), &[]);
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = worker.kill();
+        let _ = worker.wait();
+        assert_eq!(app.count("SELECT count(*) FROM sends"), 1);
+        assert_once_each(
+            &sink.messages(),
+            &[
+                "amara.okonkwo@nairobisignal.example",
+                "jonas.weber@rheinkurier.example",
+                "thandiwe@capebroadcast.example",
+                "desk@harbourpost.example",
+            ],
+        );
     });
 }
 
@@ -1503,6 +1660,6 @@ fn dkim_ed25519_signatures_verify_with_mail_auth() {
             "v=DKIM1; k=ed25519; p={}",
             b64.encode(&public[public.len() - 32..])
         );
-        assert_dkim_verifies(app, "ed25519-sha256", "dkim.ed25519", &record);
+        assert_dkim_verifies(app, "ed25519-sha256", true, "dkim.ed25519", &record);
     });
 }

@@ -222,7 +222,7 @@ title = "Rivers & <dams>: a \"test\" release"
 subject = "{% if contact.first_name %}{{ contact.first_name }}: {% endif %}Rivers"
 language = "en"
 timezone = "Africa/Nairobi"
-embargo = 2026-05-10T09:00:00+03:00
+embargo = 2099-05-10T09:00:00+03:00
 VARIANTS
 [from]
 name = "Clearwater"
