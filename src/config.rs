@@ -240,6 +240,9 @@ pub struct ReleaseConfig {
 pub struct SmtpConfig {
     /// `smtp://user:password@host:port?tls=starttls`.
     pub url: Option<String>,
+    /// How long every step of an SMTP session may take, instead of RFC
+    /// 5321's limit for each (see `send::timeouts`).
+    pub timeout: Option<Interval>,
 }
 
 /// `[send]`: defaults of `presswire send` and `presswire worker`.
@@ -312,6 +315,10 @@ pub const STARTER: &str = r##"# presswire settings.
 # machine or the URL says ?tls=none. Environment: PRESSWIRE_SMTP_URL.
 [smtp]
 # url = "smtp://press%40example.org:PASSWORD@mail.example.org:587?tls=starttls"
+# How long presswire waits for the relay at each step before it closes the
+# connection and defers the message (default: RFC 5321's limits, 2 to 10
+# minutes a step). Environment: PRESSWIRE_SMTP_TIMEOUT. Flag: --smtp-timeout.
+# timeout = "30s"
 
 # How sends go out (flags of `presswire send` override these).
 [send]
@@ -411,6 +418,8 @@ mod tests {
 
     #[test]
     fn intervals() {
+        let c: Config = toml::from_str("[smtp]\ntimeout = \"30s\"\n").unwrap();
+        assert_eq!(c.smtp.timeout.unwrap().0.as_secs(), 30);
         let c: Config = toml::from_str("[imap]\ninterval = 90\n").unwrap();
         assert_eq!(c.imap.interval.unwrap().0.as_secs(), 90);
         let c: Config = toml::from_str("[imap]\ninterval = \"5m\"\n").unwrap();

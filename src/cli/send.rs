@@ -18,7 +18,7 @@ use crate::release::message::AttachmentDirs;
 use crate::release::{office_time, Release, Renderer, TemplateSource};
 use crate::send::plan::{self, Plan};
 use crate::send::test_send::TestSend;
-use crate::send::transport::SmtpTarget;
+use crate::send::transport::{self, SmtpTarget};
 use crate::send::worker::{self, Options, Progress, RunSummary, Target};
 use crate::send::{Rate, Settings};
 use crate::BadInput;
@@ -40,6 +40,9 @@ pub struct TransportArgs {
     /// Folder for .eml files when no SMTP relay is set (default outbox/)
     #[arg(long, value_name = "DIR")]
     pub outbox: Option<PathBuf>,
+    /// How long to wait for the relay at each step, e.g. 30s (default: RFC 5321's, 2-10 min)
+    #[arg(long, env = "PRESSWIRE_SMTP_TIMEOUT", value_name = "DURATION")]
+    pub smtp_timeout: Option<crate::config::Interval>,
 }
 
 impl TransportArgs {
@@ -53,6 +56,15 @@ impl TransportArgs {
                     .unwrap_or_else(|| PathBuf::from("outbox")),
             )),
         }
+    }
+
+    /// The SMTP limits: the flag's, the file's, or RFC 5321's.
+    pub fn timeouts(&self, config: &Config) -> transport::Timeouts {
+        transport::Timeouts::with_override(
+            self.smtp_timeout
+                .or(config.smtp.timeout)
+                .map(|interval| interval.0),
+        )
     }
 
     /// How a worker runs, with every setting loaded and checked: the SMTP
@@ -79,6 +91,7 @@ impl TransportArgs {
                 .clone()
                 .unwrap_or_else(|| vec![60, 300, 1800, 7200, 21600]),
             lease_ms: 60_000,
+            timeouts: self.timeouts(config),
             bounce_policy: crate::bounce::Policy::from_config(&config.bounces),
             dkim: config
                 .dkim
@@ -435,15 +448,7 @@ pub fn print_summary(
     if quiet {
         return Ok(());
     }
-    let rate = if s.seconds > 0.0 {
-        s.sent as f64 / s.seconds
-    } else {
-        0.0
-    };
-    println!(
-        "send {id}: {} sent, {} deferred, {} failed, {} skipped in {:.1} s ({rate:.0}/s)",
-        s.sent, s.deferred, s.failed, s.skipped, s.seconds
-    );
+    println!("send {id}: {}", totals(s));
     if let Some(p) = &s.paused {
         println!("{p}");
     } else if let Some(t) = &s.next_retry {
@@ -452,6 +457,20 @@ pub fn print_summary(
         );
     }
     Ok(())
+}
+
+/// A run's totals: "N sent, N deferred, N failed, N skipped in T s (R/s)",
+/// deferred being the deliveries left deferred.
+pub fn totals(s: &RunSummary) -> String {
+    let rate = if s.seconds > 0.0 {
+        s.sent as f64 / s.seconds
+    } else {
+        0.0
+    };
+    format!(
+        "{} sent, {} deferred, {} failed, {} skipped in {:.1} s ({rate:.0}/s)",
+        s.sent, s.deferred, s.failed, s.skipped, s.seconds
+    )
 }
 
 /// `--test EMAIL… [--as CONTACT]`: the release as the contact gets it, to
@@ -519,6 +538,7 @@ async fn send_test(
         renderer: &renderer,
         attachment_dirs: &attachment_dirs(&ctx.config),
         target: &opts.target,
+        timeouts: &opts.timeouts,
         dkim: opts.dkim.as_deref(),
     };
     let sent = test.send(&to).await?;

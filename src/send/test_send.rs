@@ -7,10 +7,9 @@
 //! click there would unsubscribe the contact, not the tester) and are
 //! DKIM-signed like every other message when `[dkim]` is set.
 
-use std::time::Duration;
-
 use super::dkim::Dkim;
-use super::transport::{self, Attempt};
+use super::scrub;
+use super::transport::{self, Attempt, Timeouts};
 use super::worker::Target;
 use super::Error;
 use crate::contacts::{Address, Contact};
@@ -37,6 +36,8 @@ pub struct TestSend<'a> {
     pub renderer: &'a Renderer,
     pub attachment_dirs: &'a AttachmentDirs,
     pub target: &'a Target,
+    /// How long each step of the SMTP session may take.
+    pub timeouts: &'a Timeouts,
     pub dkim: Option<&'a Dkim>,
 }
 
@@ -120,21 +121,25 @@ impl TestSend<'_> {
                 )
                 .map_err(|e| Error::Input(e.to_string()))?;
                 if conn.as_ref().is_none_or(|c| !c.usable_for(&envelope)) {
-                    *conn = Some(t.connect(Duration::from_secs(30)).await?);
+                    *conn = Some(t.connect(self.timeouts).await?);
                 }
                 let c = conn.as_mut().expect("connected above");
-                let a = transport::send_smtp(c, t, &envelope, bytes, None).await;
+                let a = transport::send_smtp(c, t, &envelope, bytes, None)
+                    .await
+                    .this;
                 if matches!(a, Attempt::Connection(_)) || c.has_broken() {
                     *conn = None;
                 }
                 a
             }
         };
+        // Printed: the relay's reply quoted short.
+        let quoted = |r: String| scrub::cut(&r, scrub::QUOTED_CHARS);
         Ok(match attempt {
-            Attempt::Accepted(reply) => Ok(reply),
+            Attempt::Accepted(reply) => Ok(quoted(reply)),
             Attempt::Transient(r)
             | Attempt::Permanent { reply: r, .. }
-            | Attempt::Connection(r) => Err(r),
+            | Attempt::Connection(r) => Err(quoted(r)),
         })
     }
 }

@@ -9,7 +9,11 @@
 //! follow this message's content in the same write (content may open a
 //! group, §3.1): one round trip per message instead of four. lettre does
 //! not pipeline, but its commands and its reply reader are public, which
-//! is all this takes.
+//! is all this takes. Every reply owed is read, whatever it says, and a
+//! refusal at any step leaves the session in step with the relay (RSET),
+//! or closes it when it cannot be (see [`Connection::pipelined`]); each
+//! reply is awaited within its RFC 5321 limit (`timeouts`), and each is
+//! scrubbed of the password before it goes further (`scrub`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,11 +24,14 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, MailParameter};
 use lettre::transport::smtp::response::Response;
 use memchr::memmem;
 
+use super::scrub;
+pub use super::timeouts::Timeouts;
+use super::timeouts::{within, TimedOut, WriteLimit};
 use super::Error;
 use crate::bounce::classify::SmtpCommand;
 
@@ -110,41 +117,69 @@ impl SmtpTarget {
         mailurl::requires_starttls(self.tls, self.tls_explicit, &self.host)
     }
 
+    /// A relay's reply, or an error quoting one, made safe to store with a
+    /// delivery (see `scrub`).
+    fn stored(&self, text: &str) -> String {
+        scrub::scrub(text, self.password.as_deref(), scrub::STORED_CHARS)
+    }
+
+    /// The same, cut shorter, for an error a press officer reads.
+    fn quoted(&self, text: &str) -> String {
+        scrub::scrub(text, self.password.as_deref(), scrub::QUOTED_CHARS)
+    }
+
     /// Opens a connection: TCP with TCP_NODELAY, EHLO, STARTTLS as the rule
     /// requires (always, unless the relay is loopback or `tls=none` was
-    /// asked for), then AUTH when a user is set. A relay that cannot be used
-    /// as configured (no STARTTLS, login refused) is `Error::Input`; one
-    /// that cannot be reached is `Error::Transport`.
-    pub async fn connect(&self, timeout: Duration) -> Result<Connection, Error> {
+    /// asked for), then AUTH when a user is set; each step within its limit
+    /// (see [`Timeouts`]). A relay that cannot be used as configured (no
+    /// STARTTLS, login refused) is `Error::Input`; one that cannot be
+    /// reached, or does not answer in time, is `Error::Transport`.
+    pub async fn connect(&self, timeouts: &Timeouts) -> Result<Connection, Error> {
         let hello = ClientId::default();
         let fail = |what: &str, e: &dyn fmt::Display| {
-            Error::Transport(format!("{self}: {what}: {}", scrub(&e.to_string(), self)))
+            Error::Transport(format!("{self}: {what}: {}", self.quoted(&e.to_string())))
         };
+        let late = |t: TimedOut| Error::Transport(format!("{self}: {t}"));
         let mut conn = if self.tls == TlsMode::Tls {
             let params = TlsParameters::new(self.host.clone()).map_err(|e| fail("TLS", &e))?;
-            AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(timeout),
-                &hello,
-                Some(params),
-                None,
+            // TCP (within `connect`), TLS, the greeting and EHLO, all in
+            // lettre.
+            within(
+                timeouts.greeting,
+                "greeting",
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(timeouts.connect),
+                    &hello,
+                    Some(params),
+                    None,
+                ),
             )
             .await
+            .map_err(late)?
             .map_err(|e| fail("connecting", &e))?
         } else {
-            let stream = tokio::time::timeout(
-                timeout,
+            let stream = within(
+                timeouts.connect,
+                "connection",
                 tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
             )
             .await
-            .map_err(|_| fail("connecting", &"timed out"))?
+            .map_err(late)?
             .map_err(|e| fail("connecting", &e))?;
             stream
                 .set_nodelay(true)
                 .map_err(|e| fail("connecting", &e))?;
-            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
-                .await
-                .map_err(|e| fail("greeting", &e))?;
+            let stream = WriteLimit::new(stream, timeouts.data_block);
+            // The greeting, then lettre's EHLO.
+            let mut conn = within(
+                timeouts.greeting,
+                "greeting",
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello),
+            )
+            .await
+            .map_err(late)?
+            .map_err(|e| fail("greeting", &e))?;
             if self.requires_starttls() {
                 if !conn.can_starttls() {
                     // A setting to change, not a failure to retry: `Input`.
@@ -155,44 +190,60 @@ impl SmtpTarget {
                     )));
                 }
                 let params = TlsParameters::new(self.host.clone()).map_err(|e| fail("TLS", &e))?;
-                conn.starttls(params, &hello)
-                    .await
-                    .map_err(|e| fail("STARTTLS", &e))?;
+                within(
+                    timeouts.command,
+                    "reply to STARTTLS",
+                    conn.starttls(params, &hello),
+                )
+                .await
+                .map_err(late)?
+                .map_err(|e| fail("STARTTLS", &e))?;
             }
             conn
         };
         // lettre keeps only the EHLO keywords it uses, and PIPELINING is
         // not one of them: ask again (RFC 5321 §4.1.4 allows a new EHLO at
         // any point; before AUTH it resets nothing that matters).
-        let ehlo = conn
-            .command(Ehlo::new(hello.clone()))
-            .await
-            .map_err(|e| fail("greeting", &e))?;
+        let ehlo = within(
+            timeouts.command,
+            "reply to EHLO",
+            conn.command(Ehlo::new(hello.clone())),
+        )
+        .await
+        .map_err(late)?
+        .map_err(|e| fail("greeting", &e))?;
         let pipelining = ehlo
             .message()
             .skip(1)
             .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"));
         if let Some(user) = &self.user {
             let creds = Credentials::new(user.clone(), self.password.clone().unwrap_or_default());
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
-                .await
-                .map_err(|e| {
-                    if e.is_permanent() || e.is_client() {
-                        // 5xx, or no mechanism in common: the credentials or
-                        // the URL must change; retrying would not help.
-                        Error::Input(format!(
-                            "{self}: the relay refused the login: {}; check the user and \
-                             password in the SMTP URL",
-                            scrub(&e.to_string(), self)
-                        ))
-                    } else {
-                        fail("logging in", &e)
-                    }
-                })?;
+            within(
+                timeouts.command,
+                "reply to AUTH",
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds),
+            )
+            .await
+            .map_err(late)?
+            .map_err(|e| {
+                if e.is_permanent() || e.is_client() {
+                    // 5xx, or no mechanism in common: the credentials or
+                    // the URL must change; retrying would not help.
+                    Error::Input(format!(
+                        "{self}: the relay refused the login: {}; check the user and \
+                         password in the SMTP URL",
+                        self.quoted(&e.to_string())
+                    ))
+                } else {
+                    fail("logging in", &e)
+                }
+            })?;
         }
         Ok(Connection {
             smtp: conn,
             pipelining,
+            timeouts: *timeouts,
+            broken: false,
             open: None,
         })
     }
@@ -203,6 +254,13 @@ pub struct Connection {
     smtp: AsyncSmtpConnection,
     /// Whether the relay offers PIPELINING (RFC 2920).
     pipelining: bool,
+    timeouts: Timeouts,
+    /// The session must not be used again: a reply did not come in time,
+    /// the relay ended it (421, a closed connection), or it stands inside a
+    /// DATA whose content must not follow. Only closing it is left, and
+    /// closing drops whatever transaction it holds; a QUIT written now
+    /// could be taken as a message's content.
+    broken: bool,
     /// The envelope of a transaction opened ahead (sent with the previous
     /// message's content, DATA answered 354) whose content is yet to come.
     open: Option<Envelope>,
@@ -211,28 +269,29 @@ pub struct Connection {
 impl Connection {
     /// Whether the session failed and must not be used again.
     pub fn has_broken(&self) -> bool {
-        self.smtp.has_broken()
+        self.broken || self.smtp.has_broken()
     }
 
     /// Whether the session can carry a message with this envelope: it has
     /// not failed, and no other message's transaction is waiting for its
     /// content (only closing the session ends that; RFC 5321 §4.1.1.4).
     pub fn usable_for(&self, envelope: &Envelope) -> bool {
-        !self.smtp.has_broken() && self.open.as_ref().is_none_or(|e| e == envelope)
+        !self.has_broken() && self.open.as_ref().is_none_or(|e| e == envelope)
     }
 
-    /// Ends the session: QUIT, or, if a transaction waits for its content,
-    /// closing the connection, which makes the relay drop that transaction.
+    /// Ends the session: QUIT, or, if a transaction waits for its content
+    /// or the session broke, closing the connection, which makes the relay
+    /// drop that transaction.
     pub async fn quit(mut self) {
-        if self.open.is_none() {
-            let _ = self.smtp.quit().await;
+        if self.open.is_none() && !self.has_broken() {
+            let _ = within(self.timeouts.quit(), "reply to QUIT", self.smtp.quit()).await;
         }
     }
 }
 
 /// MAIL, RCPT and DATA written as one group (RFC 2920 §3.1: DATA ends
 /// it), after the content of the previous message when there is one (see
-/// [`pipelined`]).
+/// [`Connection::pipelined`]).
 struct Group {
     mail: Mail,
     rcpts: Vec<Rcpt>,
@@ -294,14 +353,6 @@ fn dot_stuffed(bytes: &[u8], room: usize) -> String {
     out
 }
 
-/// Removes the password from a text that might quote it.
-fn scrub(text: &str, target: &SmtpTarget) -> String {
-    match &target.password {
-        Some(p) if !p.is_empty() => text.replace(p.as_str(), "***"),
-        _ => text.to_string(),
-    }
-}
-
 /// What became of one message at the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
@@ -316,8 +367,22 @@ pub enum Attempt {
         reply: String,
         command: Option<SmtpCommand>,
     },
-    /// The connection failed or broke: try again later, on a new connection.
+    /// The connection failed, broke, or did not answer in time: try again
+    /// later, on a new connection.
     Connection(String),
+}
+
+/// What one exchange told: this message's outcome, and the next message's
+/// when its transaction was opened ahead and did not open (the relay
+/// refused its MAIL, RCPT or DATA, or the session ended before it
+/// answered them). That outcome is the next message's attempt: the worker
+/// records it when it comes to that message, instead of sending it again
+/// at once on a new connection, which would neither wait out the retry
+/// delay nor count as an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub this: Attempt,
+    pub next: Option<Attempt>,
 }
 
 /// Whether a message can go pipelined: presswire's messages are 7-bit
@@ -335,35 +400,72 @@ fn plain(envelope: &Envelope, bytes: &[u8]) -> bool {
 /// Sends one message over an open connection and classifies the outcome.
 /// With `next`, the envelope of the message the worker sends next on this
 /// connection, that message's transaction is opened in the same round
-/// trip; the session remembers it (see [`Connection::usable_for`]).
+/// trip; the session remembers it (see [`Connection::usable_for`]), or,
+/// when it did not open, the exchange says why (see [`Exchange`]).
 pub async fn send_smtp(
     conn: &mut Connection,
     target: &SmtpTarget,
     envelope: &Envelope,
     bytes: &[u8],
     next: Option<&Envelope>,
-) -> Attempt {
-    let result = if conn.pipelining && plain(envelope, bytes) {
-        pipelined(conn, envelope, bytes, next).await
+) -> Exchange {
+    if !conn.usable_for(envelope) {
+        // Broken, or inside another message's DATA: a command written now
+        // would be taken as that message's content.
+        conn.broken = true;
+        return Exchange {
+            this: Attempt::Connection("the session cannot take this message; reconnecting".into()),
+            next: None,
+        };
+    }
+    let (this, next) = if conn.pipelining && plain(envelope, bytes) {
+        conn.pipelined(envelope, bytes, next).await
     } else if conn.open.take().is_some() {
         // Opened ahead for a message that cannot go pipelined after all
         // (never for presswire's 7-bit messages): only closing ends it.
-        conn.smtp.abort().await;
-        return Attempt::Connection("the session was left in a transaction; reconnecting".into());
+        conn.broken = true;
+        return Exchange {
+            this: Attempt::Connection("the session was left in a transaction; reconnecting".into()),
+            next: None,
+        };
     } else if plain(envelope, bytes) {
-        stepwise(&mut conn.smtp, envelope, bytes).await
+        (conn.stepwise(envelope, bytes).await, None)
     } else {
-        // SMTPUTF8 or 8BITMIME: lettre's own checks and parameters.
-        conn.smtp.send(envelope, bytes).await.map_err(|e| (e, None))
+        // SMTPUTF8 or 8BITMIME: lettre's own checks and parameters; a
+        // refusal makes it end the session (QUIT, close).
+        let t = conn.timeouts;
+        let limit = t.mail + t.rcpt * envelope.to().len() as u32 + t.data + t.data_end;
+        let sent = within(
+            limit,
+            "reply to the message",
+            conn.smtp.send(envelope, bytes),
+        )
+        .await;
+        let sent = match sent {
+            Ok(r) => r.map_err(Failure::Smtp),
+            Err(t) => Err(Failure::Late(t)),
+        };
+        if sent.is_err() {
+            conn.broken = true;
+        }
+        (sent.map_err(|f| (f, None)), None)
     };
+    Exchange {
+        this: classify(this, target),
+        next: next.map(|refused| classify(Err(refused), target)),
+    }
+}
+
+/// The outcome of a message from the relay's last word on it.
+fn classify(result: SmtpResult, target: &SmtpTarget) -> Attempt {
     match result {
-        Ok(resp) => Attempt::Accepted(format!(
+        Ok(resp) => Attempt::Accepted(target.stored(&format!(
             "{} {}",
             resp.code(),
             resp.message().collect::<Vec<_>>().join(" ")
-        )),
-        Err((e, command)) => {
-            let text = scrub(&e.to_string(), target);
+        ))),
+        Err((Failure::Smtp(e), command)) => {
+            let text = target.stored(&e.to_string());
             if e.is_permanent() {
                 Attempt::Permanent {
                     reply: text,
@@ -375,143 +477,265 @@ pub async fn send_smtp(
                 Attempt::Connection(text)
             }
         }
+        Err((Failure::Late(t), _)) => Attempt::Connection(t.to_string()),
+        Err((Failure::Unanswered(why), _)) => Attempt::Connection(format!(
+            "the session ended before the relay answered ({})",
+            target.quoted(&why)
+        )),
     }
 }
 
 type SmtpError = lettre::transport::smtp::Error;
 
+/// Why a step of the exchange did not succeed.
+#[derive(Debug)]
+enum Failure {
+    /// A refusal (4xx, 5xx), a failed connection or a reply that made no
+    /// sense, as lettre reports it.
+    Smtp(SmtpError),
+    /// No reply within the step's limit.
+    Late(TimedOut),
+    /// The session ended (as said) before the relay answered a transaction
+    /// opened ahead.
+    Unanswered(String),
+}
+
+impl Failure {
+    /// Whether the session is over: nothing more can be read from it in
+    /// step with the relay. A 421 says the relay is closing it (RFC 5321
+    /// §3.8); any other refusal leaves it usable.
+    fn ends_session(&self) -> bool {
+        match self {
+            Failure::Smtp(e) => {
+                !(e.is_transient() || e.is_permanent()) || e.status().map(u16::from) == Some(421)
+            }
+            Failure::Late(_) | Failure::Unanswered(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Smtp(e) => write!(f, "{e}"),
+            Failure::Late(t) => write!(f, "{t}"),
+            Failure::Unanswered(why) => write!(f, "{why}"),
+        }
+    }
+}
+
 /// A reply, or the failure with the command it answered when known: the
 /// content's reply counts as DATA's, as in Sisimai's vocabulary.
-type SmtpResult = Result<Response, (SmtpError, Option<SmtpCommand>)>;
+type SmtpResult = Result<Response, Refusal>;
+type Refusal = (Failure, Option<SmtpCommand>);
 
-/// Tags a command's failure with the command.
-fn at(command: SmtpCommand) -> impl Fn(SmtpError) -> (SmtpError, Option<SmtpCommand>) {
-    move |e| (e, Some(command))
-}
-
-/// One message without PIPELINING, a command and its reply at a time, as
-/// lettre's `send` does but knowing which command a refusal answered. A
-/// refusal ends the session (`abort`), as there.
-async fn stepwise(smtp: &mut AsyncSmtpConnection, envelope: &Envelope, bytes: &[u8]) -> SmtpResult {
-    let group = Group::new(envelope);
-    let result = async {
-        smtp.command(&group.mail)
-            .await
-            .map_err(at(SmtpCommand::MailFrom))?;
-        for rcpt in &group.rcpts {
-            smtp.command(rcpt).await.map_err(at(SmtpCommand::RcptTo))?;
-        }
-        smtp.command(Data).await.map_err(at(SmtpCommand::Data))?;
-        content(smtp, bytes).await
-    }
-    .await;
-    if result.is_err() {
-        smtp.abort().await;
-    }
-    result
-}
-
-/// Sends a message's content after DATA and reads its reply: what
-/// lettre's `message` writes (see [`dot_stuffed`]), in one write, without
-/// its encoder's byte-at-a-time pass. `bytes` is ASCII.
-async fn content(smtp: &mut AsyncSmtpConnection, bytes: &[u8]) -> SmtpResult {
-    smtp.command(dot_stuffed(bytes, 0).as_str())
-        .await
-        .map_err(at(SmtpCommand::Data))
-}
-
-/// One message with PIPELINING. Its MAIL, RCPT and DATA go in one write
-/// unless they went with the previous message; then its content, followed
-/// by the next message's MAIL, RCPT and DATA if there is one; the replies
-/// are read in order, every one of them, to stay in step with the relay.
-/// As with lettre's own `send`, a refusal ends the session (`abort`: QUIT,
-/// close), so nothing is left half-open; the next message opens a new one.
-async fn pipelined(
-    conn: &mut Connection,
-    envelope: &Envelope,
-    bytes: &[u8],
-    next: Option<&Envelope>,
+/// A step's result from lettre's, within its limit.
+async fn step(
+    limit: Duration,
+    waiting_for: &'static str,
+    command: SmtpCommand,
+    reply: impl std::future::Future<Output = Result<Response, SmtpError>>,
 ) -> SmtpResult {
-    let smtp = &mut conn.smtp;
-    if conn.open.take().as_ref() != Some(envelope) {
-        let group = Group::new(envelope);
-        let first = smtp.command(&group).await;
-        if let Err(e) = replies(smtp, Some(first), group.rcpts.len()).await {
-            smtp.abort().await;
-            return Err(e);
-        }
+    match within(limit, waiting_for, reply).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err((Failure::Smtp(e), Some(command))),
+        Err(t) => Err((Failure::Late(t), Some(command))),
     }
-    let Some(next) = next.filter(|n| plain(n, b"")) else {
-        let sent = content(smtp, bytes).await;
-        if sent.is_err() {
-            smtp.abort().await;
-        }
-        return sent;
-    };
-    let group = Group::new(next);
-    // One string, written at once: the content, then the next message's
-    // commands (room for one recipient's; more grow it).
-    let mut write = dot_stuffed(bytes, 1024);
-    fmt::Write::write_fmt(&mut write, format_args!("{group}"))
-        .expect("writing to a String cannot fail");
-    // The first reply is this message's; then come the next one's.
-    let sent = smtp
-        .command(write.as_str())
-        .await
-        .map_err(at(SmtpCommand::Data));
-    if sent
-        .as_ref()
-        .is_err_and(|(e, _)| !e.is_permanent() && !e.is_transient())
-    {
-        // The connection failed: nothing more can be read.
-        smtp.abort().await;
-        return sent;
-    }
-    match replies(smtp, None, group.rcpts.len()).await {
-        Ok(()) if sent.is_ok() => conn.open = Some(next.clone()),
-        _ => smtp.abort().await,
-    }
-    sent
 }
 
-/// Reads the replies to a group's MAIL (unless `mail`, already read),
-/// RCPTs and DATA; the first refusal or failure is the result, with the
-/// command it answered.
-async fn replies(
-    smtp: &mut AsyncSmtpConnection,
-    mail: Option<Result<Response, SmtpError>>,
-    rcpts: usize,
-) -> Result<(), (SmtpError, Option<SmtpCommand>)> {
-    let mail = match mail {
-        Some(r) => r,
-        None => smtp.read_response().await,
-    };
-    let mut first_error = match mail {
-        Ok(_) => None,
-        Err(e) if e.is_permanent() || e.is_transient() => Some((e, Some(SmtpCommand::MailFrom))),
-        // The connection failed, or the reply made no sense.
-        Err(e) => return Err((e, Some(SmtpCommand::MailFrom))),
-    };
-    for i in 0..rcpts + 1 {
-        let command = if i < rcpts {
-            SmtpCommand::RcptTo
-        } else {
-            SmtpCommand::Data
-        };
-        match smtp.read_response().await {
-            Ok(_) => {}
-            Err(e) if e.is_permanent() || e.is_transient() => {
-                first_error.get_or_insert((e, Some(command)));
+impl Connection {
+    /// One message without PIPELINING, a command and its reply at a time,
+    /// as lettre's `send` does but knowing which command a refusal
+    /// answered, and leaving the session usable after a refusal.
+    async fn stepwise(&mut self, envelope: &Envelope, bytes: &[u8]) -> SmtpResult {
+        let group = Group::new(envelope);
+        let t = self.timeouts;
+        let smtp = &mut self.smtp;
+        let opened = async {
+            step(
+                t.mail,
+                "reply to MAIL",
+                SmtpCommand::MailFrom,
+                smtp.command(&group.mail),
+            )
+            .await?;
+            for rcpt in &group.rcpts {
+                step(
+                    t.rcpt,
+                    "reply to RCPT",
+                    SmtpCommand::RcptTo,
+                    smtp.command(rcpt),
+                )
+                .await?;
             }
-            Err(e) => return Err(first_error.unwrap_or((e, Some(command)))),
+            step(
+                t.data,
+                "reply to DATA",
+                SmtpCommand::Data,
+                smtp.command(Data),
+            )
+            .await
+        }
+        .await;
+        if let Err(refusal) = opened {
+            self.after_refusal(&refusal.0, false).await;
+            return Err(refusal);
+        }
+        self.content(&dot_stuffed(bytes, 0)).await
+    }
+
+    /// One message with PIPELINING. Its MAIL, RCPT and DATA go in one
+    /// write unless they went with the previous message; then its content,
+    /// followed by the next message's MAIL, RCPT and DATA if there is one.
+    /// Every reply owed is read, in order (RFC 2920 §3.1), so that the
+    /// session stays in step with the relay: a refusal of this message's
+    /// content leaves the next one's transaction open and usable; a refusal
+    /// of the next one's MAIL, RCPT or DATA is that message's outcome, and
+    /// RSET clears the way for the one after. Returns this message's result
+    /// and, when the next message's transaction did not open, why.
+    async fn pipelined(
+        &mut self,
+        envelope: &Envelope,
+        bytes: &[u8],
+        next: Option<&Envelope>,
+    ) -> (SmtpResult, Option<Refusal>) {
+        if self.open.take().as_ref() != Some(envelope) {
+            let group = Group::new(envelope);
+            let mail = step(
+                self.timeouts.mail,
+                "reply to MAIL",
+                SmtpCommand::MailFrom,
+                self.smtp.command(&group),
+            )
+            .await;
+            if let Err(refusal) = self.group_replies(mail, group.rcpts.len()).await {
+                return (Err(refusal), None);
+            }
+        }
+        let Some(next) = next.filter(|n| plain(n, b"")) else {
+            return (self.content(&dot_stuffed(bytes, 0)).await, None);
+        };
+        let group = Group::new(next);
+        // One string, written at once: the content, then the next message's
+        // commands (room for one recipient's; more grow it).
+        let mut write = dot_stuffed(bytes, 1024);
+        fmt::Write::write_fmt(&mut write, format_args!("{group}"))
+            .expect("writing to a String cannot fail");
+        // The first reply is this message's; then come the next one's.
+        let sent = self.content(&write).await;
+        if self.has_broken() {
+            // The relay will not answer the next message's commands (it
+            // closed the session, or stopped answering): that transaction
+            // never opened, and nothing of its message left.
+            let why = match &sent {
+                Err((f, _)) => f.to_string(),
+                Ok(_) => "the session broke".to_string(),
+            };
+            return (sent, Some((Failure::Unanswered(why), None)));
+        }
+        let mail = step(
+            self.timeouts.mail,
+            "reply to MAIL",
+            SmtpCommand::MailFrom,
+            self.smtp.read_response(),
+        )
+        .await;
+        match self.group_replies(mail, group.rcpts.len()).await {
+            Ok(()) => {
+                self.open = Some(next.clone());
+                (sent, None)
+            }
+            Err(refusal) => (sent, Some(refusal)),
         }
     }
-    // A refused MAIL or RCPT makes the relay refuse DATA (RFC 2920 §3.1);
-    // should it take DATA all the same, the caller's `abort` ends the
-    // session and with it the transaction.
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(()),
+
+    /// Sends a message's content after DATA (and whatever follows it in
+    /// the same write) and reads the content's reply: what lettre's
+    /// `message` writes (see [`dot_stuffed`]), in one write, without its
+    /// encoder's byte-at-a-time pass. A refusal ends the transaction, not
+    /// the session (RFC 5321 §4.1.1.4), unless it is a 421.
+    async fn content(&mut self, write: &str) -> SmtpResult {
+        let sent = step(
+            self.timeouts.data_end,
+            "reply to the end of data",
+            SmtpCommand::Data,
+            self.smtp.command(write),
+        )
+        .await;
+        if let Err((f, _)) = &sent {
+            if f.ends_session() {
+                self.broken = true;
+            }
+        }
+        sent
+    }
+
+    /// Reads the rest of the replies to a group: its MAIL's (`mail`,
+    /// already awaited), then each RCPT's and DATA's, each within its
+    /// limit; the first refusal is the result, with the command it
+    /// answered. The session is left ready for the next transaction (see
+    /// [`Connection::after_refusal`]).
+    async fn group_replies(&mut self, mail: SmtpResult, rcpts: usize) -> Result<(), Refusal> {
+        let t = self.timeouts;
+        let mut first: Option<Refusal> = None;
+        let mut data_open = false;
+        let mut mail = Some(mail);
+        // MAIL's reply, each RCPT's, then DATA's.
+        for i in 0..rcpts + 2 {
+            let reply = match mail.take() {
+                Some(reply) => reply,
+                None if i <= rcpts => {
+                    let read = self.smtp.read_response();
+                    step(t.rcpt, "reply to RCPT", SmtpCommand::RcptTo, read).await
+                }
+                None => {
+                    let read = self.smtp.read_response();
+                    step(t.data, "reply to DATA", SmtpCommand::Data, read).await
+                }
+            };
+            match reply {
+                Ok(_) => data_open = i == rcpts + 1,
+                // The first refusal is the message's; a later failure of
+                // the session still ends the session.
+                Err(refusal) if refusal.0.ends_session() => {
+                    self.broken = true;
+                    return Err(first.unwrap_or(refusal));
+                }
+                Err(refusal) => {
+                    first.get_or_insert(refusal);
+                }
+            }
+        }
+        match first {
+            None => Ok(()),
+            Some(refusal) => {
+                self.after_refusal(&refusal.0, data_open).await;
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Leaves the session ready for the next transaction after a refusal
+    /// of MAIL, RCPT or DATA. A refused MAIL or RCPT makes the relay refuse
+    /// DATA (RFC 2920 §3.1), and RSET then clears what remains of the
+    /// transaction (RFC 5321 §4.1.1.5). Should the relay take DATA all the
+    /// same, the session stands inside a DATA without a message to send:
+    /// it is closed, which drops the transaction (a QUIT would be taken as
+    /// content). A 421, a failed connection or a late reply end it too.
+    async fn after_refusal(&mut self, failure: &Failure, data_open: bool) {
+        if data_open || failure.ends_session() {
+            self.broken = true;
+            return;
+        }
+        let reset = within(
+            self.timeouts.command,
+            "reply to RSET",
+            self.smtp.command(Rset),
+        )
+        .await;
+        if !matches!(reset, Ok(Ok(_))) {
+            self.broken = true;
+        }
     }
 }
 

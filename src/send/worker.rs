@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::bundle::{Bundle, Unpacked};
 use super::queue::{self, Claimed, Outcome};
 use super::rate;
+use super::scrub;
 use super::tokens::Signer;
 use super::transport::{self, Attempt, SmtpTarget};
 use super::{Error, SendState, Settings};
@@ -57,22 +58,41 @@ pub struct Options {
     pub dkim: Option<Arc<super::dkim::Dkim>>,
     /// What a refusal does to its contact (the same policy as bounces by mail).
     pub bounce_policy: crate::bounce::Policy,
+    /// How long each step of an SMTP session may take.
+    pub timeouts: transport::Timeouts,
 }
 
 /// What a run did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RunSummary {
+    /// Over every send of the run (see [`SendTally`]).
     pub sent: u64,
     pub deferred: u64,
     pub failed: u64,
     pub skipped: u64,
     pub seconds: f64,
+    /// Each send the run worked on (the one of `send` and `sends resume`),
+    /// by id.
+    pub sends: Vec<SendTally>,
     /// Why the run stopped before the end (the relay is down, the daily cap).
     pub paused: Option<String>,
     /// Whether the send paused itself because the relay is down (a failure).
     pub relay_down: bool,
     /// The next retry (RFC 3339) when the run stopped with retries pending.
     pub next_retry: Option<String>,
+}
+
+/// What a run did for one send: the messages this run sent, failed and
+/// skipped, and how many of the send's deliveries are deferred at its end
+/// (a delivery deferred and then sent in the same run is counted as sent
+/// only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SendTally {
+    pub send: i64,
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub skipped: u64,
 }
 
 /// Counters the CLI reads for its progress bar.
@@ -174,6 +194,9 @@ struct Shared {
     /// found the queue empty while others were still sending looks again
     /// then, instead of after its idle pause.
     recorded: tokio::sync::Notify,
+    /// What this run did, per send (its deferred counts are filled in at
+    /// the end).
+    tallies: std::sync::Mutex<std::collections::BTreeMap<i64, SendTally>>,
 }
 
 /// Runs the worker until `stop` is set, or (with `until_idle`) until
@@ -200,6 +223,20 @@ pub async fn run(
         progress: progress.clone(),
         paused: Mutex::new(None),
         recorded: tokio::sync::Notify::new(),
+        tallies: std::sync::Mutex::new(
+            opts.send_id
+                .map(|id| {
+                    (
+                        id,
+                        SendTally {
+                            send: id,
+                            ..SendTally::default()
+                        },
+                    )
+                })
+                .into_iter()
+                .collect(),
+        ),
     });
     let renew = {
         let shared = shared.clone();
@@ -238,6 +275,11 @@ pub async fn run(
     // Its `shared` (and with it the SQLite connection of the steps) goes too.
     let _ = renew.await;
     let paused = shared.paused.lock().await.clone();
+    let mut sends: Vec<SendTally> = shared
+        .tallies
+        .lock()
+        .map(|t| t.values().cloned().collect())
+        .unwrap_or_default();
     drop(shared);
     queue::finish_done(db).await?;
     if let Some(e) = first_error {
@@ -247,9 +289,20 @@ pub async fn run(
         Some(id) => queue::next_retry(db, id).await?.map(contacts::format_time),
         None => None,
     };
+    // Deferred is a state, not an event: what is left deferred now.
+    for tally in &mut sends {
+        let counts = queue::counts(db, tally.send).await?;
+        tally.deferred = counts
+            .get(&super::DeliveryState::Deferred)
+            .copied()
+            .unwrap_or(0)
+            .try_into()
+            .unwrap_or(0);
+    }
+    let total = |f: fn(&SendTally) -> u64| sends.iter().map(f).sum::<u64>();
     Ok(RunSummary {
         sent: progress.sent.load(Ordering::Relaxed),
-        deferred: progress.deferred.load(Ordering::Relaxed),
+        deferred: total(|t| t.deferred),
         failed: progress.failed.load(Ordering::Relaxed),
         skipped: progress.skipped.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
@@ -258,6 +311,7 @@ pub async fn run(
             .is_some_and(|p| p.contains("paused itself")),
         paused,
         next_retry,
+        sends,
     })
 }
 
@@ -367,15 +421,44 @@ async fn step(
     Ok((claimed, contacts))
 }
 
+/// A connection task's SMTP session, and what it already knows of the
+/// next delivery it sends.
+#[derive(Default)]
+struct Session {
+    conn: Option<transport::Connection>,
+    /// The outcome of a delivery whose transaction was opened ahead (with
+    /// the previous message's content) and did not open: the relay refused
+    /// it, or the session ended before the relay answered. That was the
+    /// delivery's attempt; it is recorded as such, with its retry delay,
+    /// not sent again at once (see `transport::Exchange`).
+    known: Option<(i64, Attempt)>,
+}
+
+impl Session {
+    /// Whether the outcome of delivery `id` is known.
+    fn knows(&self, id: i64) -> bool {
+        self.known.as_ref().is_some_and(|(known, _)| *known == id)
+    }
+
+    /// The known outcome of delivery `id`, if there is one.
+    fn take_known(&mut self, id: i64) -> Option<Attempt> {
+        match self.known.take() {
+            Some((known, attempt)) if known == id => Some(attempt),
+            // Any other is stale: its delivery did not follow.
+            _ => None,
+        }
+    }
+}
+
 /// One connection's loop: write the last batch's outcomes and claim the
 /// next batch, send it, repeat.
 async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
-    let mut conn: Option<transport::Connection> = None;
+    let mut session = Session::default();
     let mut done: Vec<Done> = Vec::new();
-    let result = deliver_batches(&shared, &mut conn, &mut done).await;
+    let result = deliver_batches(&shared, &mut session, &mut done).await;
     // Whatever ended the loop, what was tried is written.
     let written = step(&shared, &mut done, 0).await;
-    if let Some(c) = conn.take() {
+    if let Some(c) = session.conn.take() {
         c.quit().await;
     }
     result.and(written.map(|_| ()))
@@ -383,7 +466,7 @@ async fn connection_loop(shared: Arc<Shared>) -> Result<(), Error> {
 
 async fn deliver_batches(
     shared: &Shared,
-    conn: &mut Option<transport::Connection>,
+    session: &mut Session,
     done: &mut Vec<Done>,
 ) -> Result<(), Error> {
     let mut idle_since: Option<std::time::Instant> = None;
@@ -424,7 +507,7 @@ async fn deliver_batches(
             let since = idle_since.get_or_insert_with(std::time::Instant::now);
             if since.elapsed() > Duration::from_secs(30) {
                 // An idle connection is closed; the relay would drop it anyway.
-                if let Some(c) = conn.take() {
+                if let Some(c) = session.conn.take() {
                     c.quit().await;
                 }
             }
@@ -445,8 +528,23 @@ async fn deliver_batches(
             if shared.stop.load(Ordering::Relaxed) || shared.paused.lock().await.is_some() {
                 // Stopping, or paused (the relay is down, the daily cap):
                 // what this connection claimed and did not try goes back to
-                // the queue untouched, rather than being burnt on a dead relay.
-                queue::unclaim(&shared.db, &shared.owner, &untried(&delivery, claimed)).await?;
+                // the queue untouched, rather than being burnt on a dead relay;
+                // a delivery whose attempt already happened (its transaction
+                // opened ahead was refused) is recorded.
+                let mut ids: Vec<i64> = claimed.map(|c| c.id).collect();
+                if session.knows(delivery.id) {
+                    let ctx = send_context(shared, delivery.send_id).await?;
+                    if let Some(outcome) = known_outcome(shared, &ctx, session, &delivery) {
+                        let contact = delivery
+                            .contact_id
+                            .and_then(|id| contacts.get(&id).cloned());
+                        count(shared, &ctx, &outcome);
+                        done.push((delivery, contact, outcome));
+                    }
+                } else {
+                    ids.push(delivery.id);
+                }
+                queue::unclaim(&shared.db, &shared.owner, &ids).await?;
                 return Ok(());
             }
             let ctx = send_context(shared, delivery.send_id).await?;
@@ -466,12 +564,15 @@ async fn deliver_batches(
                 .contact_id
                 .and_then(|id| contacts.get(&id).cloned());
             let next = next_envelope(shared, &ctx, claimed.as_slice().first(), &contacts);
+            // The outcome of a transaction opened ahead belongs to the
+            // connection that failed, which counted once already.
+            let known = session.knows(delivery.id);
             let outcome = match deliver(
                 shared,
                 &ctx,
                 &delivery,
                 contact.as_ref(),
-                conn,
+                session,
                 next.as_ref(),
             )
             .await
@@ -482,16 +583,16 @@ async fn deliver_batches(
                     return Err(refuse(shared, &ctx, e).await);
                 }
             };
-            count(&shared.progress, &outcome);
-            if let Outcome::Deferred { reply, .. } = &outcome {
-                if reply.starts_with("connection: ") {
+            count(shared, &ctx, &outcome);
+            match &outcome {
+                _ if known => {}
+                Outcome::Deferred { reply, .. } if reply.starts_with("connection: ") => {
                     let n = ctx.failures.fetch_add(1, Ordering::Relaxed) + 1;
                     if n >= ctx.settings.pause_after_failures {
                         pause(shared, &ctx, n, reply).await?;
                     }
                 }
-            } else {
-                ctx.failures.store(0, Ordering::Relaxed);
+                _ => ctx.failures.store(0, Ordering::Relaxed),
             }
             done.push((delivery, contact, outcome));
         }
@@ -529,14 +630,16 @@ async fn pause(shared: &Shared, ctx: &SendContext, n: u32, reply: &str) -> Resul
             "send {} paused itself after {n} connection failures in a row (last: {}); the relay seems \
              down. Check it, then `presswire sends resume {}`",
             ctx.id,
-            reply.trim_start_matches("connection: "),
+            scrub::cut(reply.trim_start_matches("connection: "), scrub::QUOTED_CHARS),
             ctx.id
         ));
     }
     Ok(())
 }
 
-fn count(p: &Progress, o: &Outcome) {
+/// Counts an outcome for the progress bar and the send's summary.
+fn count(shared: &Shared, ctx: &SendContext, o: &Outcome) {
+    let p = &shared.progress;
     let c = match o {
         Outcome::Sent { .. } => &p.sent,
         Outcome::Deferred { .. } => &p.deferred,
@@ -544,6 +647,19 @@ fn count(p: &Progress, o: &Outcome) {
         Outcome::Skipped { .. } => &p.skipped,
     };
     c.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut tallies) = shared.tallies.lock() {
+        let t = tallies.entry(ctx.id).or_insert_with(|| SendTally {
+            send: ctx.id,
+            ..SendTally::default()
+        });
+        match o {
+            Outcome::Sent { .. } => t.sent += 1,
+            Outcome::Failed { .. } => t.failed += 1,
+            Outcome::Skipped { .. } => t.skipped += 1,
+            // Counted at the end, from the database.
+            Outcome::Deferred { .. } => {}
+        }
+    }
 }
 
 /// Whether a foreground run may stop: nothing queued or being sent, and
@@ -592,9 +708,12 @@ async fn deliver(
     ctx: &SendContext,
     d: &Claimed,
     contact: Option<&Contact>,
-    conn: &mut Option<transport::Connection>,
-    next: Option<&Envelope>,
+    session: &mut Session,
+    next: Option<&(i64, Envelope)>,
 ) -> Result<Outcome, Error> {
+    if let Some(outcome) = known_outcome(shared, ctx, session, d) {
+        return Ok(outcome);
+    }
     let Some(contact) = contact else {
         return Ok(Outcome::Skipped {
             reason: "the contact was forgotten".into(),
@@ -670,30 +789,58 @@ async fn deliver(
                     })
                 }
             };
+            let conn = &mut session.conn;
             if conn.as_ref().is_none_or(|c| !c.usable_for(&envelope)) {
                 // Broken, or holding another message's transaction open:
                 // dropping it closes it.
                 *conn = None;
-                match target.connect(Duration::from_secs(30)).await {
+                match target.connect(&shared.opts.timeouts).await {
                     Ok(c) => *conn = Some(c),
                     Err(e) if e.is_bad_input() => return Err(e),
                     Err(e) => return Ok(defer(ctx, d, &format!("connection: {e}"), &shared.opts)),
                 }
             }
             let c = conn.as_mut().expect("connected above");
-            let a = transport::send_smtp(c, target, &envelope, &bytes, next).await;
-            if matches!(a, Attempt::Connection(_)) || c.has_broken() {
+            let exchange =
+                transport::send_smtp(c, target, &envelope, &bytes, next.map(|(_, e)| e)).await;
+            if matches!(exchange.this, Attempt::Connection(_)) || c.has_broken() {
                 *conn = None;
             }
-            a
+            session.known = next.map(|(id, _)| *id).zip(exchange.next);
+            exchange.this
         }
     };
-    Ok(match attempt {
+    Ok(outcome_of(shared, ctx, d, attempt, message_id))
+}
+
+/// The outcome of delivery `d` when its attempt already happened (see
+/// [`Session::known`]).
+fn known_outcome(
+    shared: &Shared,
+    ctx: &SendContext,
+    session: &mut Session,
+    d: &Claimed,
+) -> Option<Outcome> {
+    let attempt = session.take_known(d.id)?;
+    let message_id = shared.signer.message_id(ctx.id, d.id, &ctx.from_domain);
+    Some(outcome_of(shared, ctx, d, attempt, message_id))
+}
+
+/// The outcome to record for a delivery's attempt; `message_id`, its
+/// message's (see `tokens::Signer::message_id`).
+fn outcome_of(
+    shared: &Shared,
+    ctx: &SendContext,
+    d: &Claimed,
+    attempt: Attempt,
+    message_id: String,
+) -> Outcome {
+    match attempt {
         Attempt::Accepted(reply) => Outcome::Sent { reply, message_id },
         Attempt::Transient(reply) => defer(ctx, d, &reply, &shared.opts),
         Attempt::Connection(reply) => defer(ctx, d, &format!("connection: {reply}"), &shared.opts),
         Attempt::Permanent { reply, command } => Outcome::Failed { reply, command },
-    })
+    }
 }
 
 /// The SMTP envelope of a delivery: its VERP address to the contact.
@@ -720,7 +867,7 @@ fn next_envelope(
     ctx: &SendContext,
     next: Option<&Claimed>,
     contacts: &HashMap<i64, Contact>,
-) -> Option<Envelope> {
+) -> Option<(i64, Envelope)> {
     let s = &ctx.settings;
     if !matches!(shared.opts.target, Target::Smtp(_))
         || s.rate.count.is_some()
@@ -736,7 +883,7 @@ fn next_envelope(
         return None;
     }
     let bounce_address = shared.signer.verp_address(next.id, &s.bounce_domain);
-    smtp_envelope(&bounce_address, contact).ok()
+    Some((next.id, smtp_envelope(&bounce_address, contact).ok()?))
 }
 
 /// Defers with exponential backoff, or fails when the send is older than `max_age`.

@@ -114,6 +114,7 @@ impl TestApp {
             .env_remove("PRESSWIRE_DB")
             .env_remove("PRESSWIRE_CONFIG")
             .env_remove("PRESSWIRE_SMTP_URL")
+            .env_remove("PRESSWIRE_SMTP_TIMEOUT")
             .env_remove("RUST_LOG")
             .arg("--db")
             .arg(&self.db_url);

@@ -21,5 +21,6 @@ mod release_check;
 mod report;
 mod send;
 mod send_durability;
+mod send_faults;
 mod test_sends;
 mod web;

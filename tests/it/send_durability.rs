@@ -96,7 +96,7 @@ fn setup_tagged(app: &TestApp, emails: &[String], tagged: usize) {
 
 /// Starts `presswire ARGS…` in the background, its output going to
 /// `NAME.out` and `NAME.err` in the working directory.
-fn spawn(app: &TestApp, name: &str, args: &[&str]) -> Child {
+pub(crate) fn spawn(app: &TestApp, name: &str, args: &[&str]) -> Child {
     let out = std::fs::File::create(app.path().join(format!("{name}.out"))).unwrap();
     let err = std::fs::File::create(app.path().join(format!("{name}.err"))).unwrap();
     app.command()
@@ -109,7 +109,7 @@ fn spawn(app: &TestApp, name: &str, args: &[&str]) -> Child {
 }
 
 /// What a background process printed, for assertion messages.
-fn output(app: &TestApp, name: &str) -> String {
+pub(crate) fn output(app: &TestApp, name: &str) -> String {
     let read = |ext: &str| {
         std::fs::read_to_string(app.path().join(format!("{name}.{ext}"))).unwrap_or_default()
     };
@@ -121,7 +121,7 @@ fn output(app: &TestApp, name: &str) -> String {
 }
 
 /// Waits up to `limit` for the child to exit on its own.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -134,7 +134,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
-fn signal(child: &Child, name: &str) {
+pub(crate) fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .arg(format!("-{name}"))
         .arg(child.id().to_string())
