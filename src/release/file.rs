@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::strings::Strings;
 use super::Error;
 use crate::contacts::fields::normalise_language;
 
@@ -40,6 +41,10 @@ pub struct FrontMatter {
     #[serde(default)]
     pub links: Links,
     pub contact: Option<PressContact>,
+    /// The release's own wording over the built-in one of its language
+    /// (`strings::KEYS`); a variant does not inherit the main file's.
+    #[serde(default)]
+    pub strings: toml::Table,
 }
 
 fn default_language() -> String {
@@ -105,6 +110,9 @@ pub struct ReleaseFile {
     pub embargo: Option<DateTime<FixedOffset>>,
     pub dateline_date: Option<NaiveDate>,
     pub timezone: Option<chrono_tz::Tz>,
+    /// The wording presswire adds (banner, footer), in this file's
+    /// language with its `[strings]` over it.
+    pub strings: Strings,
     /// This file's own front matter text, to name the line of a key.
     own_front: String,
 }
@@ -133,8 +141,10 @@ impl Release {
             let vpath = dir.join(v);
             let (vtext, vtable) = read_front(&vpath, Some(path))?;
             let mut merged = table.clone();
-            // A variant never names variants of its own.
+            // A variant never names variants of its own, and its wording
+            // is its language's, not the main file's.
             merged.remove("variants");
+            merged.remove("strings");
             for (k, val) in vtable {
                 match (merged.get_mut(&k), val) {
                     (Some(toml::Value::Table(base)), toml::Value::Table(over)) => {
@@ -352,6 +362,8 @@ impl ReleaseFile {
                 })
             })
             .transpose()?;
+        let strings = Strings::resolve(&language, &front.strings)
+            .map_err(|e| bad(Some("strings"), &e.key, e.what))?;
         let mut front = front;
         front.language = language;
         for (table, key, value) in [
@@ -376,6 +388,7 @@ impl ReleaseFile {
             embargo,
             dateline_date,
             timezone,
+            strings,
             own_front: own.to_string(),
         })
     }
