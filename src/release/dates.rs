@@ -90,7 +90,9 @@ pub fn format_instant(at: DateTime<FixedOffset>, tz: Option<chrono_tz::Tz>, lang
         Some(tz) => {
             let local = at.with_timezone(&tz);
             (
-                local.format_localized(style.instant, style.locale).to_string(),
+                local
+                    .format_localized(style.instant, style.locale)
+                    .to_string(),
                 local.format("%Z").to_string(),
             )
         }

@@ -283,6 +283,16 @@ fn key_line(front: &str, table: Option<&str>, key: &str) -> Option<usize> {
     None
 }
 
+/// The line that sets `key` of `[strings]`, however TOML spells it: under
+/// the table header (bare or quoted), as a dotted key, or in an inline
+/// table (its line).
+fn strings_key_line(front: &str, key: &str) -> Option<usize> {
+    key_line(front, Some("strings"), key)
+        .or_else(|| key_line(front, Some("strings"), &format!("\"{key}\"")))
+        .or_else(|| key_line(front, None, &format!("strings.{key}")))
+        .or_else(|| key_line(front, None, "strings"))
+}
+
 /// (front matter, number of lines before the body, body).
 fn split(text: &str) -> Option<(&str, usize, &str)> {
     let rest = text.strip_prefix("+++\n")?;
@@ -363,7 +373,7 @@ impl ReleaseFile {
             })
             .transpose()?;
         let strings = Strings::resolve(&language, &front.strings)
-            .map_err(|e| bad(Some("strings"), &e.key, e.what))?;
+            .map_err(|e| front_error(path, strings_key_line(own, &e.key), &e.what))?;
         let mut front = front;
         front.language = language;
         for (table, key, value) in [
@@ -413,7 +423,7 @@ impl ReleaseFile {
 
 #[cfg(test)]
 mod tests {
-    use super::{key_line, split};
+    use super::{key_line, split, strings_key_line};
 
     #[test]
     fn the_body_keeps_its_line_numbers_in_the_file() {
@@ -442,5 +452,16 @@ mod tests {
         assert_eq!(key_line(front, Some("from"), "name"), None);
         // A key that only starts the same is another key.
         assert_eq!(key_line("titles = 1", None, "title"), None);
+    }
+
+    #[test]
+    fn a_strings_key_is_found_however_toml_spells_it() {
+        let table = "title = \"T\"\n[strings]\nkind = \"a\"\n\"press contact\" = \"b\"";
+        assert_eq!(strings_key_line(table, "kind"), Some(4));
+        assert_eq!(strings_key_line(table, "press contact"), Some(5));
+        let dotted = "title = \"T\"\nstrings.foo = \"x\"";
+        assert_eq!(strings_key_line(dotted, "foo"), Some(3));
+        let inline = "title = \"T\"\n\nstrings = { foo = \"x\" }";
+        assert_eq!(strings_key_line(inline, "foo"), Some(4));
     }
 }

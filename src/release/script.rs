@@ -77,7 +77,10 @@ const FONTS: &[(&str, &str)] = &[
         "Khmr",
         "'Noto Sans Khmer', 'Khmer UI', 'Khmer Sangam MN', sans-serif",
     ),
-    ("Laoo", "'Noto Sans Lao', 'Lao UI', 'Lao Sangam MN', sans-serif"),
+    (
+        "Laoo",
+        "'Noto Sans Lao', 'Lao UI', 'Lao Sangam MN', sans-serif",
+    ),
     (
         "Ethi",
         "'Noto Sans Ethiopic', Nyala, Ebrima, Kefa, sans-serif",
@@ -86,7 +89,10 @@ const FONTS: &[(&str, &str)] = &[
         "Geor",
         "'Noto Sans Georgian', Sylfaen, 'Helvetica Neue', sans-serif",
     ),
-    ("Armn", "'Noto Sans Armenian', Sylfaen, Mshtakan, sans-serif"),
+    (
+        "Armn",
+        "'Noto Sans Armenian', Sylfaen, Mshtakan, sans-serif",
+    ),
 ];
 
 /// Urdu is written in Nastaliq, not the Naskh of Arabic and Persian.
@@ -165,14 +171,23 @@ mod tests {
     fn scripts_fonts_and_direction_by_language() {
         let my = for_language("my");
         assert_eq!((my.code, my.rtl), ("Mymr", false));
-        assert!(my.fonts.unwrap().starts_with("'Noto Sans Myanmar', Padauk, 'Myanmar Text'"));
+        assert!(my
+            .fonts
+            .unwrap()
+            .starts_with("'Noto Sans Myanmar', Padauk, 'Myanmar Text'"));
         assert!(for_language("th").fonts.unwrap().contains("Leelawadee"));
         let ar = for_language("ar-EG");
         assert_eq!((ar.code, ar.rtl), ("Arab", true));
-        assert!(ar.fonts.unwrap().starts_with("'Noto Naskh Arabic', 'Geeza Pro'"));
+        assert!(ar
+            .fonts
+            .unwrap()
+            .starts_with("'Noto Naskh Arabic', 'Geeza Pro'"));
         assert!(for_language("fa").rtl);
         assert!(for_language("he").rtl);
-        assert!(for_language("ur").fonts.unwrap().starts_with("'Noto Nastaliq Urdu'"));
+        assert!(for_language("ur")
+            .fonts
+            .unwrap()
+            .starts_with("'Noto Nastaliq Urdu'"));
         assert_eq!(for_language("zh").code, "Hans");
         assert_eq!(for_language("zh-TW").code, "Hant");
         assert_eq!(for_language("zh-Hant-HK").code, "Hant");
@@ -188,7 +203,10 @@ mod tests {
         // Every stack names faces, then a generic family.
         for (code, fonts) in FONTS {
             assert!(fonts.ends_with("sans-serif"), "{code}");
-            assert!(!fonts.contains(['"', '<', '>', '&', ';', '{', '}']), "{code}");
+            assert!(
+                !fonts.contains(['"', '<', '>', '&', ';', '{', '}']),
+                "{code}"
+            );
         }
     }
 }

@@ -67,7 +67,10 @@ const EN: Table = &[
     ("email", "E-mail"),
     ("phone", "Phone"),
     ("website", "Website"),
-    ("mirror", "If our website is blocked where you are, use the mirror"),
+    (
+        "mirror",
+        "If our website is blocked where you are, use the mirror",
+    ),
     ("mirror_label", "Mirror (if the website is blocked)"),
     ("receive", "You receive this release as a journalist."),
     (
@@ -143,7 +146,10 @@ const ES: Table = &[
         "mirror",
         "Si nuestro sitio web está bloqueado en su país, utilice el sitio espejo",
     ),
-    ("mirror_label", "Sitio espejo (si el sitio web está bloqueado)"),
+    (
+        "mirror_label",
+        "Sitio espejo (si el sitio web está bloqueado)",
+    ),
     (
         "receive",
         "Recibe este comunicado en su calidad de periodista.",
@@ -223,7 +229,10 @@ const NL: Table = &[
         "mirror",
         "Is onze website bij u geblokkeerd, gebruik dan de spiegelsite",
     ),
-    ("mirror_label", "Spiegelsite (als de website geblokkeerd is)"),
+    (
+        "mirror_label",
+        "Spiegelsite (als de website geblokkeerd is)",
+    ),
     ("receive", "U ontvangt dit persbericht als journalist."),
     (
         "receive_at",
@@ -276,7 +285,10 @@ const AR: Table = &[
     ),
     ("mirror_label", "الموقع البديل (إذا كان الموقع محجوباً)"),
     ("receive", "يصلكم هذا البيان بحكم عملكم الصحفي."),
-    ("receive_at", "يصلكم هذا البيان بحكم عملكم الصحفي في {outlet}."),
+    (
+        "receive_at",
+        "يصلكم هذا البيان بحكم عملكم الصحفي في {outlet}.",
+    ),
     (
         "unsubscribe",
         "إذا كنتم لا ترغبون في تلقي بياناتنا، يُرجى الرد على هذه الرسالة.",
@@ -336,10 +348,7 @@ const MY: Table = &[
         "mirror",
         "သင့်ထံတွင် ကျွန်ုပ်တို့၏ ဝဘ်ဆိုက်ကို ဝင်ရောက်၍ မရပါက အရန်ဝဘ်ဆိုက်ကို အသုံးပြုနိုင်ပါသည်",
     ),
-    (
-        "mirror_label",
-        "အရန်ဝဘ်ဆိုက် (ဝဘ်ဆိုက် ပိတ်ဆို့ခံရပါက)",
-    ),
+    ("mirror_label", "အရန်ဝဘ်ဆိုက် (ဝဘ်ဆိုက် ပိတ်ဆို့ခံရပါက)"),
     (
         "receive",
         "သတင်းထောက်တစ်ဦးဖြစ်သောကြောင့် ဤသတင်းထုတ်ပြန်ချက်ကို ပေးပို့ခြင်း ဖြစ်ပါသည်။",
@@ -366,10 +375,7 @@ const TH: Table = &[
         "หากไม่สามารถเข้าถึงเว็บไซต์ของเราได้ในพื้นที่ของท่าน โปรดใช้เว็บไซต์สำรอง",
     ),
     ("mirror_label", "เว็บไซต์สำรอง (หากเว็บไซต์ถูกปิดกั้น)"),
-    (
-        "receive",
-        "ท่านได้รับข่าวประชาสัมพันธ์นี้ในฐานะผู้สื่อข่าว",
-    ),
+    ("receive", "ท่านได้รับข่าวประชาสัมพันธ์นี้ในฐานะผู้สื่อข่าว"),
     (
         "receive_at",
         "ท่านได้รับข่าวประชาสัมพันธ์นี้ในฐานะผู้สื่อข่าวของ {outlet}",
@@ -684,7 +690,13 @@ mod tests {
             }
             for key in KEYS {
                 let texts: Vec<_> = table.iter().filter(|(n, _)| *n == key.name).collect();
-                assert_eq!(texts.len(), 1, "{lang}: {} set {} times", key.name, texts.len());
+                assert_eq!(
+                    texts.len(),
+                    1,
+                    "{lang}: {} set {} times",
+                    key.name,
+                    texts.len()
+                );
                 let text = texts[0].1;
                 // The built-in wording passes the checks an override does.
                 assert_eq!(
@@ -715,9 +727,10 @@ mod tests {
 
     #[test]
     fn overrides_replace_the_built_in_wording() {
-        let over: toml::Table =
-            toml::from_str("press_contact = \"Media & <enquiries>\"\nembargo = \"Hold until {until}\"")
-                .unwrap();
+        let over: toml::Table = toml::from_str(
+            "press_contact = \"Media & <enquiries>\"\nembargo = \"Hold until {until}\"",
+        )
+        .unwrap();
         let s = Strings::resolve("de", &over).unwrap();
         assert_eq!(s.get("press_contact"), "Media & <enquiries>");
         assert_eq!(s.get("phone"), "Telefon");
@@ -749,14 +762,30 @@ mod tests {
         assert!(e.what.contains("no key `press_contakt`"), "{}", e.what);
         assert!(e.what.contains(&key_list()), "{}", e.what);
         let e = bad("phone = 5");
-        assert!(e.what.contains("is an integer; give the wording as text in quotes, e.g. phone = \"Phone\""), "{}", e.what);
+        assert!(
+            e.what.contains(
+                "is an integer; give the wording as text in quotes, e.g. phone = \"Phone\""
+            ),
+            "{}",
+            e.what
+        );
         assert!(bad("phone = \" \"").what.contains("is empty"));
         assert!(bad("phone = \"a\\nb\"").what.contains("line break"));
-        assert!(bad("receive_at = \"At {{ contact.outlet }}\"").what.contains("template code"));
-        assert!(bad("receive_at = \"At the desk\"").what.contains("lacks the placeholder {outlet}"));
-        assert!(bad("receive_at = \"{outlet} {outlet}\"").what.contains("repeats"));
-        assert!(bad("receive = \"At {outlet}\"").what.contains("takes no placeholder"));
-        assert!(bad("embargo = \"Until {when}\"").what.contains("the only placeholder of `strings.embargo` is {until}"));
+        assert!(bad("receive_at = \"At {{ contact.outlet }}\"")
+            .what
+            .contains("template code"));
+        assert!(bad("receive_at = \"At the desk\"")
+            .what
+            .contains("lacks the placeholder {outlet}"));
+        assert!(bad("receive_at = \"{outlet} {outlet}\"")
+            .what
+            .contains("repeats"));
+        assert!(bad("receive = \"At {outlet}\"")
+            .what
+            .contains("takes no placeholder"));
+        assert!(bad("embargo = \"Until {when}\"")
+            .what
+            .contains("the only placeholder of `strings.embargo` is {until}"));
         // Braces that are not a placeholder are wording.
         let t: toml::Table = toml::from_str("kind = \"Statement {draft 2}\"").unwrap();
         assert!(Strings::resolve("en", &t).is_ok());
