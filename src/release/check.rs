@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::file::ReleaseFile;
 use super::message::{self, AttachmentDirs, Envelope, ATTACHMENT_WARN_BYTES};
-use super::{dates, office_time, placeholders, Error, Release, Renderer};
+use super::{office_time, placeholders, Error, Release, Renderer};
 use crate::contacts::Contact;
 
 /// How many contacts a failure or warning lists by name; the rest are counted.
@@ -351,7 +351,7 @@ fn embargo_warnings(release: &Release, now: chrono::DateTime<chrono::Utc>) -> Ve
     }
     for file in own(release, None, "subject", |f| f.front.subject.clone()) {
         let subject = file.front.subject.to_lowercase();
-        let label = dates::embargo_label(&file.front.language).to_lowercase();
+        let label = file.strings.embargo_label().to_lowercase();
         let label_word = label.split_whitespace().next().unwrap_or(&label);
         let says = ["embargo", label_word]
             .into_iter()
@@ -360,8 +360,8 @@ fn embargo_warnings(release: &Release, now: chrono::DateTime<chrono::Utc>) -> Ve
         let at = place(file, None, "subject");
         warnings.push(if file.embargo.is_some() {
             format!(
-                "{at}: the subject already says {word:?}, and presswire puts \"[{} …]\" before it until the embargo lifts: take it out of `subject`",
-                dates::embargo_label(&file.front.language)
+                "{at}: the subject already says {word:?}, and presswire puts \"[{}]\" before it until the embargo lifts: take it out of `subject`",
+                file.strings.embargo("…")
             )
         } else {
             format!(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::strings::Strings;
 use super::Error;
 use crate::contacts::fields::normalise_language;
 
@@ -40,6 +41,10 @@ pub struct FrontMatter {
     #[serde(default)]
     pub links: Links,
     pub contact: Option<PressContact>,
+    /// The release's own wording over the built-in one of its language
+    /// (`strings::KEYS`); a variant does not inherit the main file's.
+    #[serde(default)]
+    pub strings: toml::Table,
 }
 
 fn default_language() -> String {
@@ -105,6 +110,9 @@ pub struct ReleaseFile {
     pub embargo: Option<DateTime<FixedOffset>>,
     pub dateline_date: Option<NaiveDate>,
     pub timezone: Option<chrono_tz::Tz>,
+    /// The wording presswire adds (banner, footer), in this file's
+    /// language with its `[strings]` over it.
+    pub strings: Strings,
     /// This file's own front matter text, to name the line of a key.
     own_front: String,
 }
@@ -133,8 +141,10 @@ impl Release {
             let vpath = dir.join(v);
             let (vtext, vtable) = read_front(&vpath, Some(path))?;
             let mut merged = table.clone();
-            // A variant never names variants of its own.
+            // A variant never names variants of its own, and its wording
+            // is its language's, not the main file's.
             merged.remove("variants");
+            merged.remove("strings");
             for (k, val) in vtable {
                 match (merged.get_mut(&k), val) {
                     (Some(toml::Value::Table(base)), toml::Value::Table(over)) => {
@@ -273,6 +283,16 @@ fn key_line(front: &str, table: Option<&str>, key: &str) -> Option<usize> {
     None
 }
 
+/// The line that sets `key` of `[strings]`, however TOML spells it: under
+/// the table header (bare or quoted), as a dotted key, or in an inline
+/// table (its line).
+fn strings_key_line(front: &str, key: &str) -> Option<usize> {
+    key_line(front, Some("strings"), key)
+        .or_else(|| key_line(front, Some("strings"), &format!("\"{key}\"")))
+        .or_else(|| key_line(front, None, &format!("strings.{key}")))
+        .or_else(|| key_line(front, None, "strings"))
+}
+
 /// (front matter, number of lines before the body, body).
 fn split(text: &str) -> Option<(&str, usize, &str)> {
     let rest = text.strip_prefix("+++\n")?;
@@ -352,6 +372,8 @@ impl ReleaseFile {
                 })
             })
             .transpose()?;
+        let strings = Strings::resolve(&language, &front.strings)
+            .map_err(|e| front_error(path, strings_key_line(own, &e.key), &e.what))?;
         let mut front = front;
         front.language = language;
         for (table, key, value) in [
@@ -376,6 +398,7 @@ impl ReleaseFile {
             embargo,
             dateline_date,
             timezone,
+            strings,
             own_front: own.to_string(),
         })
     }
@@ -400,7 +423,7 @@ impl ReleaseFile {
 
 #[cfg(test)]
 mod tests {
-    use super::{key_line, split};
+    use super::{key_line, split, strings_key_line};
 
     #[test]
     fn the_body_keeps_its_line_numbers_in_the_file() {
@@ -429,5 +452,16 @@ mod tests {
         assert_eq!(key_line(front, Some("from"), "name"), None);
         // A key that only starts the same is another key.
         assert_eq!(key_line("titles = 1", None, "title"), None);
+    }
+
+    #[test]
+    fn a_strings_key_is_found_however_toml_spells_it() {
+        let table = "title = \"T\"\n[strings]\nkind = \"a\"\n\"press contact\" = \"b\"";
+        assert_eq!(strings_key_line(table, "kind"), Some(4));
+        assert_eq!(strings_key_line(table, "press contact"), Some(5));
+        let dotted = "title = \"T\"\nstrings.foo = \"x\"";
+        assert_eq!(strings_key_line(dotted, "foo"), Some(3));
+        let inline = "title = \"T\"\n\nstrings = { foo = \"x\" }";
+        assert_eq!(strings_key_line(inline, "foo"), Some(4));
     }
 }

@@ -12,7 +12,9 @@ pub mod message;
 pub mod office_time;
 pub mod placeholders;
 pub mod render;
+pub mod script;
 mod shape;
+pub mod strings;
 pub mod templates;
 pub mod text;
 

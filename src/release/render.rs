@@ -111,6 +111,10 @@ struct FileContext {
     links: super::file::Links,
     contact: Option<super::file::PressContact>,
     from: super::file::Sender,
+    /// The wording around the press officer's text (`strings`).
+    strings: std::collections::BTreeMap<&'static str, Value>,
+    /// Fonts and direction of the language's script.
+    script: super::script::Script,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +125,10 @@ struct DatelineContext {
 
 #[derive(Debug, Clone, Serialize)]
 struct EmbargoContext {
-    /// "Embargoed until" in the release's language.
+    /// "EMBARGOED UNTIL 10 May 2026, 09:00 EAT": the banner and the
+    /// subject prefix, in the release's wording.
+    banner: String,
+    /// "EMBARGOED UNTIL": the wording without the time.
     label: String,
     /// "10 May 2026, 09:00 EAT".
     until: String,
@@ -318,7 +325,7 @@ impl Renderer {
             let subject_prefix = context
                 .embargo
                 .as_ref()
-                .map(|e| format!("[{} {}] ", e.label, e.until))
+                .map(|e| format!("[{}] ", e.banner))
                 .unwrap_or_default();
             let lifted = file.embargo.map(|lifts| {
                 let mut context = context.clone();
@@ -576,14 +583,20 @@ fn file_context(file: &ReleaseFile) -> FileContext {
             date: super::dates::format_date(d, lang),
             place: file.front.dateline.as_ref().and_then(|d| d.place.clone()),
         }),
-        embargo: file.embargo.map(|at| EmbargoContext {
-            label: super::dates::embargo_label(lang).to_string(),
-            until: super::dates::format_instant(at, file.timezone, lang),
-            at: at.to_rfc3339(),
+        embargo: file.embargo.map(|at| {
+            let until = super::dates::format_instant(at, file.timezone, lang);
+            EmbargoContext {
+                banner: file.strings.embargo(&until),
+                label: file.strings.embargo_label(),
+                until,
+                at: at.to_rfc3339(),
+            }
         }),
         links: file.front.links.clone(),
         contact: file.front.contact.clone(),
         from: file.front.from.clone(),
+        strings: file.strings.context(),
+        script: super::script::for_language(lang),
     }
 }
 

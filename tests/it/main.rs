@@ -24,3 +24,4 @@ mod send_durability;
 mod send_faults;
 mod test_sends;
 mod web;
+mod wording;

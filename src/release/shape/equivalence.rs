@@ -326,6 +326,54 @@ fn rich_release_renders_the_same_from_the_cache() {
     assert!(cached >= 60, "only {cached} of 320 from the cache");
 }
 
+/// `[strings]` of a release file: wording with characters HTML escapes
+/// (which stays a slot), wording that needs none (part of the shape), and
+/// a placeholder at the start and at the end of its wording.
+const STRINGS: &str = r#"
+[strings]
+press_contact = "Media & <enquiries>"
+kind = "Statement \"A\""
+receive_at = "{outlet}"
+embargo = "{until} — hold"
+unsubscribe = "Reply 'stop' to stop."
+"#;
+
+#[test]
+fn localised_wording_renders_the_same_from_the_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let langs = [
+        "de", "fr", "es", "pt-BR", "it", "nl", "sv", "ar", "ru", "zh", "my", "th", "id", "sw",
+    ];
+    let release = write_release(
+        dir.path(),
+        "wording",
+        RICH,
+        &langs.map(|l| (l, "Rivers & dams")),
+    );
+    // Built-in wording in every language; then each variant with
+    // `[strings]` of its own.
+    let every_language = |i: usize| Contact {
+        language: Some(langs[i % langs.len()].to_string()),
+        ..contact(i)
+    };
+    let cached = compare_contacts(&release, &built_in(), (0..280).map(every_language));
+    assert!(cached >= 60, "only {cached} of 280 from the cache");
+    for lang in langs {
+        let path = dir.path().join(format!("wording.{lang}.md"));
+        let text = std::fs::read_to_string(&path).expect("read");
+        let (front, body) = text.split_once("\n+++\n").expect("front matter");
+        std::fs::write(&path, format!("{front}{STRINGS}+++\n{body}")).expect("write");
+    }
+    let release = Release::load(&dir.path().join("wording.md")).expect("release");
+    let ar = release
+        .variants
+        .iter()
+        .find(|v| v.front.language == "ar")
+        .expect("ar");
+    assert_eq!(ar.strings.get("press_contact"), "Media & <enquiries>");
+    compare_contacts(&release, &built_in(), (0..280).map(every_language));
+}
+
 /// Constructs where a value could change the parse, one per release:
 /// whatever path a message takes, it must equal the reference.
 const HOSTILE: &[&str] = &[
