@@ -592,6 +592,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "bad destination mailbox",
             "bad recipient",
             "not listed in",
+            "user not listed",
             "mailbox is not found",
             "cannot be found",
             "could not be found",
@@ -604,6 +605,7 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "no user named",
             "user missing home directory",
             "did not reach the following recipient",
+            "address couldn't be found",
             "couldn't be found",
             "address is correct",
             "invalid final delivery userid",
@@ -982,6 +984,39 @@ pub const RFC5321: &str = "rfc5321";
 /// pattern that decides only for one origin's messages (and for none of
 /// `tests/fixtures/bounces-own`) must be listed with it.
 pub const ONE_ORIGIN: &[(&str, &str)] = &[];
+
+/// Patterns that also match text about other things than a missing
+/// mailbox ("does not exist" may be said of a domain, a folder, a page;
+/// "address rejected" of a policy): alone they are weak evidence for a
+/// hard bounce (see `classify::caution`).
+pub const LOOSE: &[&str] = &[
+    "does not exist",
+    "doesn't exist",
+    "doesn't have a",
+    "address rejected",
+    "recipient rejected",
+    "no longer available",
+    "no longer valid",
+    "cannot be found",
+    "could not be found",
+    "is not a valid",
+    "destination mailbox",
+    "did not reach the following recipient",
+    "address is correct",
+    "mailbox unavailable",
+    "mailbox not available",
+    "mailbox is unavailable",
+    "undeliverable address",
+    "no valid recipients",
+    "bad recipient",
+    "invalid address",
+    "not our user",
+];
+
+/// Whether `pattern` is one of the [`LOOSE`] ones.
+pub fn is_loose(pattern: &str) -> bool {
+    LOOSE.contains(&pattern)
+}
 
 /// The origin of `pattern` (see [`ONE_ORIGIN`]).
 pub fn origin_of(pattern: &str) -> &'static str {

@@ -30,6 +30,11 @@ pub enum Command {
         /// table for people; json prints one object per line
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
+        /// Read as if the rules learnt from this MTA or provider (a
+        /// `module` of the bounce corpus) did not exist: for measuring
+        /// how the classifier generalises (repeatable)
+        #[arg(long = "without-origin", value_name = "ORIGIN", hide = true)]
+        without_origins: Vec<String>,
     },
     /// Import bounce messages (.eml files, directories, mboxes, Maildirs):
     /// match each to its delivery, record it and apply the bounce policy
@@ -141,6 +146,8 @@ struct Line<'a> {
     reporting_mta: &'a Option<String>,
     remote_host: &'a Option<String>,
     feedback_type: &'a Option<String>,
+    evidence: &'a Option<String>,
+    rule_origin: Option<&'static str>,
 }
 
 impl<'a> Line<'a> {
@@ -161,6 +168,8 @@ impl<'a> Line<'a> {
             reporting_mta: &r.reporting_mta,
             remote_host: &r.remote_host,
             feedback_type: &r.feedback_type,
+            evidence: &r.evidence,
+            rule_origin: r.rule_origin,
         }
     }
 }
@@ -168,7 +177,14 @@ impl<'a> Line<'a> {
 pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     let policy = Policy::from_config(&ctx.config.bounces);
     match cmd {
-        Command::Inspect { paths, format } => inspect(&paths, format),
+        Command::Inspect {
+            paths,
+            format,
+            without_origins,
+        } => {
+            bounce::reason::switch_off(without_origins);
+            inspect(&paths, format)
+        }
         Command::Import { paths, format } => import(ctx, &policy, &paths, format).await,
         Command::Poll {
             once,
@@ -467,6 +483,12 @@ fn print_bounce(b: &Bounce) {
         ("reply code", n(b.reply_code)),
         ("action", o(&b.action)),
         ("diagnostic", o(&b.diagnostic)),
+        (
+            "why",
+            b.evidence
+                .clone()
+                .unwrap_or_else(|| "not recorded (bounce stored before evidence was kept)".into()),
+        ),
         ("send", n(b.send_id)),
         ("delivery", n(b.delivery_id)),
         (
