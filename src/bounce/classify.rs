@@ -303,6 +303,43 @@ fn caution(e: &Evidence<'_>, temporary: bool, f: &mut Found) -> bool {
         f.origin = reason::RFC3463;
         return false;
     }
+    // A reply code of RFC 5321 §4.2.3 that names a syntax or command
+    // error, or words that say to try again, contradict a missing address.
+    let lower = e.diagnostic.to_lowercase();
+    let contradiction = if matches!(e.reply_code, Some(500..=504)) {
+        Some((Reason::SyntaxError, "the reply code names a syntax or command error (RFC 5321 §4.2.3)"))
+    } else if lower.contains("try again") && !lower.contains("and try again") {
+        // ("… check the address and try again" tells the sender to fix it.)
+        let r = match f.reason {
+            Reason::HostUnknown => Reason::NetworkError,
+            _ => Reason::Undefined,
+        };
+        Some((r, "the words say to try again"))
+    } else {
+        None
+    };
+    if let Some((r, why)) = contradiction.filter(|_| !stated) {
+        f.why = format!("{}; but {why}: soft, {r}", f.why);
+        f.reason = r;
+        return false;
+    }
+    // A remote server's "user unknown" with no enhanced status code and at
+    // no stage the report names: as often a filter's as a missing mailbox.
+    let own_verdict = ![reason::COMMON, reason::RFC3463, reason::RFC5321].contains(&f.origin);
+    if f.reason == Reason::UserUnknown
+        && !own_verdict
+        && e.status.is_none_or(|s| s.ends_with(".0.0"))
+        && e.reply_code.is_some()
+        && e.command.is_none()
+        && !stated
+    {
+        f.why = format!(
+            "{}; but a remote reply with no enhanced status code at no named stage: soft, filtered",
+            f.why
+        );
+        f.reason = Reason::Filtered;
+        return false;
+    }
     if f.loose && subject != "1" && e.command != Some(SmtpCommand::RcptTo) {
         // A server's refusal in such words is most often its filter's.
         let (r, whose) = match e.reply_code {
@@ -432,7 +469,9 @@ fn decisive_status(status: &str) -> Option<Reason> {
         ("2", "3") => Reason::ExceedLimit,
         ("4", "6") => Reason::NetworkError,
         ("4", "7") => Reason::Expired,
-        ("7", "20" | "21" | "22" | "23" | "24" | "25" | "26") => Reason::AuthFailure,
+        // RFC 7372 §3.3: X.7.25 is reverse DNS validation.
+        ("7", "25") => Reason::RequirePtr,
+        ("7", "20" | "21" | "22" | "23" | "24" | "26") => Reason::AuthFailure,
         _ => return None,
     })
 }
@@ -474,7 +513,8 @@ pub fn by_status(status: &str) -> Option<Reason> {
         ("6", _) => Reason::ContentError,
         ("7", "7") => Reason::SecurityError,
         ("7", "13") => Reason::Suspend,
-        ("7", "23") | ("7", "24") | ("7", "25") | ("7", "26") => Reason::AuthFailure,
+        ("7", "25") => Reason::RequirePtr,
+        ("7", "23") | ("7", "24") | ("7", "26") => Reason::AuthFailure,
         ("7", "20") | ("7", "21") | ("7", "22") => Reason::AuthFailure,
         ("7", "27") => Reason::NotAccept,
         _ => return None,
@@ -573,6 +613,7 @@ pub fn find_command(text: &str) -> Option<SmtpCommand> {
     };
     NAMES
         .iter()
+        .filter(|(n, _)| !reason::is_off(reason::origin_of(n)))
         .filter_map(|(n, c)| word_at(n).map(|at| (at, *c)))
         .max_by_key(|(at, _)| *at)
         .map(|(_, c)| c)

@@ -20,6 +20,7 @@
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
+pub mod evaluate;
 pub mod imap;
 pub mod list;
 pub mod mta;

@@ -180,6 +180,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bounce::reason::switch_off(without_origins);
             return bounces::inspect(&paths, format);
         }
+        Command::Bounces(bounces::Command::Evaluate {
+            dirs,
+            misses,
+            format,
+        }) => return bounces::evaluate(&dirs, misses, format),
         other => other,
     };
     let config = Config::load(cli.config.as_deref())?;

@@ -9,6 +9,7 @@ mod harness;
 mod known_send;
 
 mod bounces;
+mod bounce_generalisation;
 mod bounces_db;
 mod contacts_export;
 mod contacts_import;
