@@ -173,6 +173,13 @@ fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
             "a local mailer failed (x-unix)".into(),
             reason::RFC3463,
         ),
+        // Refused at MAIL FROM with a security or policy status (RFC 3463
+        // §3.8, X.7.x) and words that name no cause of their own: the
+        // sending host is refused, not the sender's address (X.1.7, X.1.8).
+        (None, Some(SmtpCommand::MailFrom)) if status.starts_with("5.7.") => rfc5321(
+            Reason::Blocked,
+            format!("refused at MAIL FROM with status {status} (RFC 3463 §3.8): the sending host"),
+        ),
         // Refused at MAIL FROM: the address refused is our sender's.
         (Some(f), Some(SmtpCommand::MailFrom))
             if matches!(f.reason, Reason::UserUnknown | Reason::HostUnknown) =>
@@ -208,6 +215,14 @@ fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
             ..f
         },
         (Some(f), _) => f,
+        // RFC 5321 §4.2.3: 451 "Requested action aborted: local error in
+        // processing", when nothing else names the cause.
+        (None, _) if e.reply_code == Some(451) && matches!(class, None | Some(Reason::SystemError)) => {
+            rfc5321(
+                Reason::SystemError,
+                "reply 451, a local error in processing (RFC 5321 §4.2.3)".into(),
+            )
+        }
         (None, _) if class.is_some() => found(
             class.unwrap_or(Reason::Undefined),
             format!("status {status}, by its class (RFC 3463 §3)"),
@@ -288,6 +303,16 @@ fn caution(e: &Evidence<'_>, temporary: bool, f: &mut Found) -> bool {
         _ if by_code => None,
         ("2", "2") => Some(Reason::MailboxFull),
         // "550 5.7.1 User unknown": a filter's answer in a missing user's words.
+        // Unless the server said it of the address it was given, in
+        // words that mean nothing else, with X.7.1's bare "not authorized"
+        // (RFC 5321 §3.3: a refusal of RCPT TO is the address's).
+        ("7", "1")
+            if f.reason == Reason::UserUnknown
+                && !f.loose
+                && e.command == Some(SmtpCommand::RcptTo) =>
+        {
+            None
+        }
         ("7", _) if f.reason == Reason::UserUnknown => Some(Reason::Filtered),
         ("3" | "6" | "7", _) => by_status(status)
             .or_else(|| by_status_class(status))
@@ -335,6 +360,21 @@ fn caution(e: &Evidence<'_>, temporary: bool, f: &mut Found) -> bool {
     {
         f.why = format!(
             "{}; but a remote reply with no enhanced status code at no named stage: soft, filtered",
+            f.why
+        );
+        f.reason = Reason::Filtered;
+        return false;
+    }
+    // Words of a missing mailbox with no code of any kind and no stage:
+    // nothing but the words says so.
+    if f.reason == Reason::UserUnknown
+        && !own_verdict
+        && e.status.is_none()
+        && e.reply_code.is_none()
+        && e.command.is_none()
+    {
+        f.why = format!(
+            "{}; but no status, reply code or SMTP stage confirms it: soft, filtered",
             f.why
         );
         f.reason = Reason::Filtered;
@@ -665,8 +705,7 @@ mod tests {
 
     #[test]
     fn user_unknown_needs_confirmation() {
-        // Confirmed by the status, by RCPT TO, or said by the reporting
-        // MTA itself about its own mailbox.
+        // Confirmed by the status or by RCPT TO.
         assert_eq!(
             of("550 5.1.1 <a@example.org>: User unknown"),
             Reason::UserUnknown
@@ -675,11 +714,18 @@ mod tests {
             of("after RCPT TO:<a@example.org>: 550 No such user here"),
             Reason::UserUnknown
         );
-        assert_eq!(of("Unknown user: a@example.org"), Reason::UserUnknown);
         assert_eq!(
             of("550 5.1.1 unknown user (in reply to end of DATA command)"),
             Reason::UserUnknown
         );
+        // The words alone, with no code and no stage, are weak evidence
+        // (asymmetric caution): soft.
+        let alone = decide(&Evidence {
+            diagnostic: "Unknown user: a@example.org",
+            ..Default::default()
+        });
+        assert_eq!((alone.reason, alone.hard), (Reason::Filtered, false));
+        assert!(alone.evidence.contains("no status, reply code or SMTP stage"));
         // A remote reply at an unknown stage, after DATA, or with a status
         // that says the mailbox exists: a filter's words.
         assert_eq!(

@@ -125,6 +125,9 @@ pub struct Figures {
     pub left_out: Tally,
     /// The held-out rows only, with the origin's rules off.
     pub heldout: Tally,
+    /// The rows read wrongly with every rule on.
+    #[serde(skip)]
+    pub plain_misses: Vec<String>,
     /// The rows read wrongly with the origin's rules off.
     #[serde(skip)]
     pub misses: Vec<String>,
@@ -237,8 +240,8 @@ pub fn evaluate(dir: &Path, workers: usize) -> Result<Vec<Figures>, BadInput> {
     let origins: Vec<(&str, Vec<&Label>)> = by_origin.into_iter().collect();
     let next = AtomicUsize::new(0);
     let one = |(origin, rows): &(&str, Vec<&Label>)| -> Result<Figures, BadInput> {
-        let mut ignored = Vec::new();
-        let plain = score(dir, rows, &mut ignored)?;
+        let mut plain_misses = Vec::new();
+        let plain = score(dir, rows, &mut plain_misses)?;
         let mut misses = Vec::new();
         let left_out = super::reason::without(origin, || score(dir, rows, &mut misses))?;
         let held: Vec<&Label> = rows.iter().copied().filter(|l| l.heldout).collect();
@@ -248,6 +251,7 @@ pub fn evaluate(dir: &Path, workers: usize) -> Result<Vec<Figures>, BadInput> {
             plain,
             left_out,
             heldout,
+            plain_misses,
             misses,
         })
     };
@@ -278,12 +282,14 @@ pub fn evaluate(dir: &Path, workers: usize) -> Result<Vec<Figures>, BadInput> {
         plain: Tally::default(),
         left_out: Tally::default(),
         heldout: Tally::default(),
+        plain_misses: Vec::new(),
         misses: Vec::new(),
     };
     for f in &figures {
         all.plain.merge(&f.plain);
         all.left_out.merge(&f.left_out);
         all.heldout.merge(&f.heldout);
+        all.plain_misses.extend(f.plain_misses.iter().cloned());
         all.misses.extend(f.misses.iter().cloned());
     }
     figures.push(all);

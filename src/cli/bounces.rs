@@ -600,6 +600,10 @@ pub fn evaluate(dirs: &[PathBuf], misses: bool, format: ReportFormat) -> anyhow:
             line("held out (origin's rules off)", &all.heldout);
         }
         if misses {
+            println!("read wrongly with every rule on:");
+            for m in &all.plain_misses {
+                println!("  {m}");
+            }
             println!("read wrongly with the origin's rules off:");
             for m in &all.misses {
                 println!("  {m}");
