@@ -3,8 +3,8 @@
 
 use clap::Parser;
 
-/// mimalloc: with glibc's allocator an import spent a fifth of its time
-/// on memory allocated in one thread and freed in another.
+/// mimalloc: glibc's allocator was slow for an import's memory, allocated
+/// in one thread and freed in another (measured: docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -255,7 +255,7 @@ async fn apply(
     let address = mailed.to_lowercase();
     let rule = rule(b.kind, b.reason);
     if matches!(b.kind, Kind::Hard | Kind::Soft) {
-        // ARCHITECTURE "Delivery states": a `sent` delivery an asynchronous
+        // ARCHITECTURE.md "Delivery states": a `sent` delivery an asynchronous
         // bounce came back for is `bounced` (a refusal while sending left
         // it `failed`, which stays).
         sqlx::query(

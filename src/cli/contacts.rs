@@ -357,7 +357,7 @@ fn print_history(deliveries: &[DeliveryEntry], bounces: &[BounceEntry]) {
     if deliveries.is_empty() {
         println!("deliveries: none");
     } else {
-        let mut t = table(&["SEND", "RELEASE", "STATE", "WHEN", "LAST REPLY"]);
+        let mut t = table(&["SEND", "RELEASE", "STATE", "WHEN", "RELAY ANSWER"]);
         for d in deliveries {
             let state = match &d.skip_reason {
                 Some(why) => format!("{} ({why})", d.state),

@@ -27,7 +27,7 @@
 //! Both retry a busy database until [`WRITE_WAIT`] has passed. What is still
 //! busy after that is an error [`is_busy`] recognises, which the HTTP
 //! server answers with 503 and `Retry-After` (never a 500): under load a
-//! write is slower, not lost. docs/architecture.md ("Concurrency") tells
+//! write is slower, not lost. ARCHITECTURE.md ("Concurrency") tells
 //! the whole model.
 
 use std::ops::{Deref, DerefMut};

@@ -616,7 +616,7 @@ pub fn escape_markdown(s: &str) -> Cow<'_, str> {
 ///
 /// Lines are taken as [`str::lines`] gives them but found with `memchr`,
 /// and the lines that stay as they are (most of them) are copied a run at
-/// a time: line by line, this was a fifth of rendering a message.
+/// a time (fast path, measured: line by line it cost far more).
 fn tidy_text(text: &str, memo: Option<&text::WrapMemo>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;

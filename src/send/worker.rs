@@ -322,8 +322,8 @@ pub async fn run(
 /// crash leaves the deliveries of the current batch of each connection
 /// `uncertain` (docs/sending.md). Each commit writes every page the batch
 /// touched in the deliveries table and its indexes to SQLite's log, and
-/// neighbouring deliveries share pages: at 16 a commit cost about as much
-/// CPU as the batch's rows, at 64 a quarter of it. That matters only where
+/// neighbouring deliveries share pages: at 16 a commit costs about as
+/// much CPU as the batch's rows, at 64 much less. That matters only where
 /// messages leave by the thousand a second; through a relay that takes a
 /// millisecond or more per message, batches stay at 16.
 pub const BATCH: i64 = 16;

@@ -435,6 +435,11 @@ fn verp_tokens_match_bounces_to_their_delivery_and_contact() {
         // `contacts show` lists the contact's bounces.
         let out = app.ok(["contacts", "show", DESK]);
         assert!(out.contains("bounces (1):"), "{out}");
+        // The relay's answer to each delivery is called what it is.
+        assert!(
+            out.contains("RELAY ANSWER") && !out.contains("LAST REPLY"),
+            "{out}"
+        );
         assert!(out.contains("userunknown") && out.contains("hard"), "{out}");
         assert!(out.contains("Recipient address rejected"), "{out}");
         let json = app.json(["contacts", "show", AMARA, "--format", "json"]);

@@ -144,7 +144,7 @@ impl Store {
     /// In WAL mode every page a transaction writes goes to the log first
     /// and is copied into the database file by the checkpoint after the
     /// commit: a first import of a million contacts wrote 600 MB twice,
-    /// and the second copy with its `fsync` took a quarter of the import.
+    /// and the second copy with its `fsync` was a large part of the import.
     /// With a rollback journal SQLite writes the new pages into the
     /// database file once, and journals only the few pages that existed
     /// before (an empty table's). The mode can only change while no other
