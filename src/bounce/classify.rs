@@ -217,7 +217,9 @@ fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
         (Some(f), _) => f,
         // RFC 5321 §4.2.3: 451 "Requested action aborted: local error in
         // processing", when nothing else names the cause.
-        (None, _) if e.reply_code == Some(451) && matches!(class, None | Some(Reason::SystemError)) => {
+        (None, _)
+            if e.reply_code == Some(451) && matches!(class, None | Some(Reason::SystemError)) =>
+        {
             rfc5321(
                 Reason::SystemError,
                 "reply 451, a local error in processing (RFC 5321 §4.2.3)".into(),
@@ -332,7 +334,10 @@ fn caution(e: &Evidence<'_>, temporary: bool, f: &mut Found) -> bool {
     // error, or words that say to try again, contradict a missing address.
     let lower = e.diagnostic.to_lowercase();
     let contradiction = if matches!(e.reply_code, Some(500..=504)) {
-        Some((Reason::SyntaxError, "the reply code names a syntax or command error (RFC 5321 §4.2.3)"))
+        Some((
+            Reason::SyntaxError,
+            "the reply code names a syntax or command error (RFC 5321 §4.2.3)",
+        ))
     } else if lower.contains("try again") && !lower.contains("and try again") {
         // ("… check the address and try again" tells the sender to fix it.)
         let r = match f.reason {
@@ -725,7 +730,9 @@ mod tests {
             ..Default::default()
         });
         assert_eq!((alone.reason, alone.hard), (Reason::Filtered, false));
-        assert!(alone.evidence.contains("no status, reply code or SMTP stage"));
+        assert!(alone
+            .evidence
+            .contains("no status, reply code or SMTP stage"));
         // A remote reply at an unknown stage, after DATA, or with a status
         // that says the mailbox exists: a filter's words.
         assert_eq!(

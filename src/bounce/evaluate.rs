@@ -62,7 +62,11 @@ impl Tally {
             self.soft_rows += 1;
             self.wrongly_hard += usize::from(hard);
         }
-        let shown = if got.is_some() { reason.as_str() } else { "(no result)" };
+        let shown = if got.is_some() {
+            reason.as_str()
+        } else {
+            "(no result)"
+        };
         (!reason_ok || hard != label.hard).then(|| {
             format!(
                 "{}#{}: {} {} → {shown} {}",
@@ -167,7 +171,8 @@ pub fn read_labels(dir: &Path) -> Result<Vec<Label>, BadInput> {
     let mut labels = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let line = n + 2;
-        let record = record.map_err(|e| BadInput(format!("{}: line {line}: {e}", path.display())))?;
+        let record =
+            record.map_err(|e| BadInput(format!("{}: line {line}: {e}", path.display())))?;
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let bad = |name: &str, what: &str| {
             BadInput(format!(
@@ -192,7 +197,10 @@ pub fn read_labels(dir: &Path) -> Result<Vec<Label>, BadInput> {
             reason: Reason::from_name(field(reason))
                 .ok_or_else(|| bad("reason", "is not a reason presswire knows"))?,
             hard: flag(hard, "hardbounce")?,
-            heldout: heldout.map(|i| flag(i, "heldout")).transpose()?.unwrap_or(false),
+            heldout: heldout
+                .map(|i| flag(i, "heldout"))
+                .transpose()?
+                .unwrap_or(false),
         });
     }
     Ok(labels)

@@ -118,10 +118,7 @@ impl serde::Serialize for Reason {
 /// bare "550 No such user" is an unknown user at RCPT TO, and a refusal of
 /// MAIL FROM is about the sender. Uses the same classifier as a bounce
 /// message with the same text.
-pub fn classify_smtp(
-    reply: &str,
-    command: Option<classify::SmtpCommand>,
-) -> SmtpVerdict {
+pub fn classify_smtp(reply: &str, command: Option<classify::SmtpCommand>) -> SmtpVerdict {
     let status = classify::find_status(reply);
     let reply_code = classify::find_reply_code(reply);
     let d = classify::decide(&classify::Evidence {
@@ -223,7 +220,10 @@ mod tests {
             (v.kind, v.reason, v.status.as_deref(), v.reply_code),
             (Kind::Hard, "userunknown", Some("5.1.1"), Some(550))
         );
-        assert_eq!(classify_smtp("552 5.2.2 Mailbox full", None).kind, Kind::Soft);
+        assert_eq!(
+            classify_smtp("552 5.2.2 Mailbox full", None).kind,
+            Kind::Soft
+        );
         assert_eq!(
             classify_smtp("554 5.7.1 Service unavailable; blocked", None).reason,
             "blocked"

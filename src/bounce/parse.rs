@@ -491,7 +491,10 @@ impl<'m> Reader<'m> {
             r.reason = d.reason;
             r.hard = d.hard && !delayed;
             r.evidence = Some(if delayed {
-                format!("{}; Action: delayed (RFC 3464 §2.3.3), not a failure yet", d.evidence)
+                format!(
+                    "{}; Action: delayed (RFC 3464 §2.3.3), not a failure yet",
+                    d.evidence
+                )
             } else {
                 d.evidence
             });

@@ -1028,7 +1028,10 @@ pub const ONE_ORIGIN: &[(&str, &str)] = &[
     ("couldn't find a mail exchanger or ip address", "qmail"),
     ("no mailbox", "qmail"),
     ("sorry, no mailbox here", "qmail"),
-    ("sorry, that domain isn't in my list of allowed rcpthosts", "qmail"),
+    (
+        "sorry, that domain isn't in my list of allowed rcpthosts",
+        "qmail",
+    ),
     ("does not like recipient", "qmail"),
     ("my name was rejected", "qmail"),
     ("failed on data command", "qmail"),
@@ -1057,7 +1060,6 @@ pub const LOOSE: &[&str] = &[
     "mailbox not available",
     "mailbox is unavailable",
     "undeliverable address",
-
     "bad recipient",
     "invalid address",
     "not our user",
@@ -1114,10 +1116,9 @@ pub fn is_off(origin: &str) -> bool {
         o.borrow()
             .as_deref()
             .is_some_and(|off| off.eq_ignore_ascii_case(origin))
-    })
-        || OFF
-            .get()
-            .is_some_and(|off| off.iter().any(|o| o.eq_ignore_ascii_case(origin)))
+    }) || OFF
+        .get()
+        .is_some_and(|off| off.iter().any(|o| o.eq_ignore_ascii_case(origin)))
 }
 
 #[cfg(test)]

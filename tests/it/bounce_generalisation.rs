@@ -60,8 +60,12 @@ fn leave_one_origin_out_figures() {
     assert!(pct(plain, "hard_ok", "rows") >= 99.0);
     assert!(pct(out, "reason_ok", "rows") >= 79.5);
     assert!(pct(out, "hard_ok", "rows") >= 95.0);
-    let wrongly = 100.0 * out["wrongly_hard"].as_f64().unwrap() / out["soft_rows"].as_f64().unwrap();
-    assert!(wrongly <= 1.0, "{wrongly:.1} % of soft failures taken as hard");
+    let wrongly =
+        100.0 * out["wrongly_hard"].as_f64().unwrap() / out["soft_rows"].as_f64().unwrap();
+    assert!(
+        wrongly <= 1.0,
+        "{wrongly:.1} % of soft failures taken as hard"
+    );
 
     // The hand-made fixtures, the held-out ones on their own.
     let own = overall(&app, "bounces-own");
@@ -77,7 +81,10 @@ fn leave_one_origin_out_figures() {
     );
     assert_eq!(n(out, "hard_ok"), n(out, "rows"), "own fixtures: {out}");
     assert_eq!(n(out, "wrongly_hard"), 0, "own fixtures: {out}");
-    assert!(pct(held, "reason_ok", "rows") >= 90.0, "held-out fixtures: {held}");
+    assert!(
+        pct(held, "reason_ok", "rows") >= 90.0,
+        "held-out fixtures: {held}"
+    );
 }
 
 /// `bounces inspect DIR --format json`, one object per result.
@@ -89,7 +96,9 @@ fn inspect(app: &TestApp, dir: &str) -> Vec<Value> {
         "--format".as_ref(),
         "json".as_ref(),
     ]);
-    out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The quoted pattern that decided, from the evidence ("phrase \"…\"").
@@ -113,7 +122,9 @@ fn common_patterns_decide_for_more_than_one_origin() {
         if v["rule_origin"] != "common" {
             continue;
         }
-        let Some(p) = deciding_phrase(&v) else { continue };
+        let Some(p) = deciding_phrase(&v) else {
+            continue;
+        };
         let file = v["file"].as_str().unwrap();
         let module = file
             .strip_prefix(&prefix)

@@ -8,8 +8,8 @@
 mod harness;
 mod known_send;
 
-mod bounces;
 mod bounce_generalisation;
+mod bounces;
 mod bounces_db;
 mod contacts_export;
 mod contacts_import;

@@ -176,8 +176,12 @@ pub async fn record(
             "{} webhook: a {} bounce by the provider's word, {reason} by its diagnostic",
             e.provider,
             match e.what {
-                What::Bounce { permanent: Some(true) } => "permanent",
-                What::Bounce { permanent: Some(false) } => "temporary",
+                What::Bounce {
+                    permanent: Some(true),
+                } => "permanent",
+                What::Bounce {
+                    permanent: Some(false),
+                } => "temporary",
                 _ => "reported",
             }
         );
