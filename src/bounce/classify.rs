@@ -58,13 +58,76 @@ pub struct Evidence<'a> {
     pub conventions: Conventions,
 }
 
-/// The reason for one failure. Words win over codes: a "5.1.1 mailbox
-/// full" is a full mailbox, and many servers answer every refusal with
-/// 5.0.0 or 5.7.1. Only the status codes that name one cause beyond doubt
-/// (see [`decisive_status`]) come before the words; the others decide only
-/// where the words say nothing.
+/// How one failure was classified, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub reason: Reason,
+    /// Whether the address should not be mailed again.
+    pub hard: bool,
+    /// What decided, in words: the status code, reply code, command,
+    /// phrase or rule, and any caution applied ("phrase \"user unknown\",
+    /// confirmed by status 5.1.1"). Stored with the bounce (`bounces show`).
+    pub evidence: String,
+    /// Where the deciding rule comes from (see `reason::COMMON`).
+    pub origin: &'static str,
+}
+
+/// The reason for one failure (see [`decide`]).
 pub fn reason(e: &Evidence<'_>) -> Reason {
+    decide(e).reason
+}
+
+/// A reason found, with what found it.
+struct Found {
+    reason: Reason,
+    why: String,
+    origin: &'static str,
+    /// Found by a pattern that also matches text about other things
+    /// ("does not exist" may be a domain's, a folder's, a page's).
+    loose: bool,
+}
+
+fn found(reason: Reason, why: String, origin: &'static str) -> Found {
+    Found {
+        reason,
+        why,
+        origin,
+        loose: false,
+    }
+}
+
+fn by_words(pattern_of: Option<(Reason, &'static str)>, what: &str) -> Option<Found> {
+    pattern_of.map(|(r, p)| Found {
+        reason: r,
+        why: format!("{what} \"{p}\""),
+        origin: reason::origin_of(p),
+        loose: reason::is_loose(p),
+    })
+}
+
+/// Classifies one failure, standards first: the status codes that name
+/// one cause beyond doubt (see [`decisive_status`]), then the words of the
+/// diagnostic read against the status code, the reply code and the SMTP
+/// command they came with, then the status code alone, then its class.
+/// Words refine a code ("5.1.1 mailbox full" from a 552 is a full mailbox)
+/// but many servers answer every refusal with 5.0.0 or 5.7.1, so a code
+/// that names nothing specific leaves the words to decide.
+///
+/// Then caution (see [`caution`]): a hard verdict needs strong evidence,
+/// and where it is weak the failure is soft, and the evidence says why.
+pub fn decide(e: &Evidence<'_>) -> Decision {
     let temporary = is_temporary(e.status, e.reply_code);
+    let mut f = pick(e, temporary);
+    let hard = caution(e, temporary, &mut f);
+    Decision {
+        reason: f.reason,
+        hard,
+        evidence: f.why,
+        origin: f.origin,
+    }
+}
+
+fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
     // An MTA's own phrases are its verdict.
     let own = (!e.mailer)
         .then(|| {
@@ -73,78 +136,322 @@ pub fn reason(e: &Evidence<'_>) -> Reason {
                 .or_else(|| e.conventions.phrase(e.context))
         })
         .flatten();
-    if let Some(r) = own {
-        return r;
+    if let Some((r, p, c)) = own {
+        return found(r, format!("{}'s phrase \"{p}\"", c.name), c.origin);
     }
-    let found = e
+    let status = e.status.unwrap_or("");
+    let first = e
         .status
         .and_then(decisive_status)
-        .or_else(|| missing_domain(e.diagnostic))
-        .or_else(|| reason::by_phrase(e.diagnostic))
-        .or_else(|| e.status.and_then(by_status))
-        .or_else(|| reason::gave_up(e.diagnostic))
-        .or_else(|| reason::by_phrase(e.context))
-        .or_else(|| reason::gave_up(e.context));
+        .map(|r| found(r, format!("status {status} (RFC 3463)"), reason::RFC3463))
+        .or_else(|| {
+            missing_domain(e.diagnostic)
+                .map(|r| found(r, "a domain name said not to exist".into(), reason::COMMON))
+        })
+        .or_else(|| by_words(reason::by_phrase(e.diagnostic), "phrase"))
+        .or_else(|| {
+            e.status
+                .and_then(by_status)
+                .map(|r| found(r, format!("status {status} (RFC 3463)"), reason::RFC3463))
+        })
+        .or_else(|| by_words(reason::gave_up(e.diagnostic), "gave up:"))
+        .or_else(|| by_words(reason::by_phrase(e.context), "report's words"))
+        .or_else(|| by_words(reason::gave_up(e.context), "gave up:"));
     // The status code's broad class, after what the command tells.
     let class = e.status.and_then(by_status_class);
-    match (found, e.command) {
+    let command = e.command.map(SmtpCommand::as_str).unwrap_or("");
+    let rfc5321 = |r: Reason, why: String| found(r, why, reason::RFC5321);
+    match (first, e.command) {
         // A local mailer (procmail, a pipe) failed: its words are its own.
-        (Some(r), _) if e.mailer && r != Reason::MailboxFull => Reason::MailerError,
-        (None, _) if e.mailer => Reason::MailerError,
+        (Some(f), _) if e.mailer && f.reason != Reason::MailboxFull => found(
+            Reason::MailerError,
+            format!("a local mailer failed (x-unix), {}", f.why),
+            reason::RFC3463,
+        ),
+        (None, _) if e.mailer => found(
+            Reason::MailerError,
+            "a local mailer failed (x-unix)".into(),
+            reason::RFC3463,
+        ),
+        // Refused at MAIL FROM with a security or policy status (RFC 3463
+        // §3.8, X.7.x) and words that name no cause of their own: the
+        // sending host is refused, not the sender's address (X.1.7, X.1.8).
+        (None, Some(SmtpCommand::MailFrom)) if status.starts_with("5.7.") => rfc5321(
+            Reason::Blocked,
+            format!("refused at MAIL FROM with status {status} (RFC 3463 §3.8): the sending host"),
+        ),
         // Refused at MAIL FROM: the address refused is our sender's.
-        (Some(Reason::UserUnknown | Reason::HostUnknown) | None, Some(SmtpCommand::MailFrom)) => {
-            Reason::Rejected
+        (Some(f), Some(SmtpCommand::MailFrom))
+            if matches!(f.reason, Reason::UserUnknown | Reason::HostUnknown) =>
+        {
+            rfc5321(
+                Reason::Rejected,
+                format!("{}, but refused at MAIL FROM: our sender", f.why),
+            )
+        }
+        (None, Some(SmtpCommand::MailFrom)) => {
+            rfc5321(Reason::Rejected, "refused at MAIL FROM: our sender".into())
         }
         // Refused before any address was given: the sending host is (its
         // name in HELO counts as the host).
-        (
-            Some(Reason::Rejected | Reason::HostUnknown) | None,
-            Some(SmtpCommand::Connect | SmtpCommand::Helo),
-        ) => Reason::Blocked,
-        (Some(Reason::UserUnknown), _) => unconfirmed_user_unknown(e),
+        (Some(f), Some(SmtpCommand::Connect | SmtpCommand::Helo))
+            if matches!(f.reason, Reason::Rejected | Reason::HostUnknown) =>
+        {
+            rfc5321(
+                Reason::Blocked,
+                format!("{}, but refused at {command}: the sending host", f.why),
+            )
+        }
+        (None, Some(SmtpCommand::Connect | SmtpCommand::Helo)) => rfc5321(
+            Reason::Blocked,
+            format!("refused at {command}: the sending host"),
+        ),
+        (Some(f), _) if f.reason == Reason::UserUnknown => unconfirmed_user_unknown(e, f),
         // A name server that fails for now is a network problem, not a
         // missing domain.
-        (Some(Reason::HostUnknown), _) if temporary => Reason::NetworkError,
-        (Some(r), _) => r,
-        (None, _) if class.is_some() => class.unwrap_or(Reason::Undefined),
-        (None, _) if e.delayed => Reason::Expired,
+        (Some(f), _) if f.reason == Reason::HostUnknown && temporary => Found {
+            reason: Reason::NetworkError,
+            why: format!("{}, but temporary: a name server failing for now", f.why),
+            ..f
+        },
+        (Some(f), _) => f,
+        // RFC 5321 §4.2.3: 451 "Requested action aborted: local error in
+        // processing", when nothing else names the cause.
+        (None, _)
+            if e.reply_code == Some(451) && matches!(class, None | Some(Reason::SystemError)) =>
+        {
+            rfc5321(
+                Reason::SystemError,
+                "reply 451, a local error in processing (RFC 5321 §4.2.3)".into(),
+            )
+        }
+        (None, _) if class.is_some() => found(
+            class.unwrap_or(Reason::Undefined),
+            format!("status {status}, by its class (RFC 3463 §3)"),
+            reason::RFC3463,
+        ),
+        (None, _) if e.delayed => found(
+            Reason::Expired,
+            "delayed, nothing says why".into(),
+            reason::RFC3463,
+        ),
         // Nothing says why, but the refusal quotes our sender's address:
         // "550 5.2.0 <us@example.org> Domain is invalid".
-        (None, _) if names_sender(e) => Reason::Rejected,
+        (None, _) if names_sender(e) => found(
+            Reason::Rejected,
+            "the refusal names our sender's address".into(),
+            reason::COMMON,
+        ),
         // A failure with a code, or with words we cannot read: decided later.
         (None, _) if e.status.is_some() || e.reply_code.is_some() || has_words(e.diagnostic) => {
-            Reason::OnHold
+            found(
+                Reason::OnHold,
+                "a failure whose words name no known cause".into(),
+                reason::COMMON,
+            )
         }
-        (None, _) => Reason::Undefined,
+        (None, _) => found(Reason::Undefined, "nothing says why".into(), reason::COMMON),
     }
+}
+
+/// Whether a status code states the address itself is wrong (RFC 3463
+/// §3.2: X.1.1 bad mailbox, X.1.2 bad system, X.1.3 bad syntax, X.1.6
+/// moved, X.1.10 null MX of RFC 7505).
+fn states_bad_address(status: Option<&str>) -> bool {
+    let mut parts = status.unwrap_or("").splitn(3, '.');
+    let (_, subject, detail) = (parts.next(), parts.next(), parts.next());
+    subject == Some("1") && matches!(detail, Some("1" | "2" | "3" | "6" | "10"))
+}
+
+/// Asymmetric caution: a soft failure taken as hard loses a journalist
+/// for good (the address is suppressed and nobody notices), a hard one
+/// taken as soft costs one more try. So a hard verdict needs evidence that
+/// the address itself is wrong, and without it the failure is soft:
+///
+/// - a temporary failure (4.x.x, or a 4xx reply without a status) is never
+///   hard unless its status code itself says the address is wrong (4.1.1);
+/// - words of a missing mailbox against a status code of another subject
+///   that names its cause (5.2.2 mailbox full, X.7.x security or policy,
+///   X.3.x system, X.6.x content) lose: the code is the standard's word;
+/// - a pattern that matched only loosely ("does not exist", "cannot be
+///   found") with no X.1.x status and no refusal of RCPT TO to confirm it
+///   gives `undefined`.
+///
+/// Returns whether the failure is hard; changes the reason where caution
+/// overrules it, and says why in the evidence.
+fn caution(e: &Evidence<'_>, temporary: bool, f: &mut Found) -> bool {
+    if !f.reason.is_hard(temporary) {
+        return false;
+    }
+    let status = e.status.unwrap_or("");
+    let stated = states_bad_address(e.status);
+    let by_code = f.origin == reason::RFC3463;
+    if temporary && !stated {
+        let code = e
+            .status
+            .map(str::to_string)
+            .or(e.reply_code.map(|c| c.to_string()))
+            .unwrap_or_default();
+        f.why = format!(
+            "{}; but temporary ({code}) and the code does not say the address is wrong: soft",
+            f.why
+        );
+        f.reason = Reason::Undefined;
+        return false;
+    }
+    let subject = status.split('.').nth(1).unwrap_or("");
+    let detail = status.split('.').nth(2).unwrap_or("");
+    let conflicting = match (subject, detail) {
+        _ if by_code => None,
+        ("2", "2") => Some(Reason::MailboxFull),
+        // "550 5.7.1 User unknown": a filter's answer in a missing user's words.
+        // Unless the server said it of the address it was given, in
+        // words that mean nothing else, with X.7.1's bare "not authorized"
+        // (RFC 5321 §3.3: a refusal of RCPT TO is the address's).
+        ("7", "1")
+            if f.reason == Reason::UserUnknown
+                && !f.loose
+                && e.command == Some(SmtpCommand::RcptTo) =>
+        {
+            None
+        }
+        ("7", _) if f.reason == Reason::UserUnknown => Some(Reason::Filtered),
+        ("3" | "6" | "7", _) => by_status(status)
+            .or_else(|| by_status_class(status))
+            .filter(|r| !r.is_hard(false)),
+        _ => None,
+    };
+    if let Some(r) = conflicting {
+        f.why = format!(
+            "{}; but status {status} names another cause (RFC 3463): {r}, soft",
+            f.why
+        );
+        f.reason = r;
+        f.origin = reason::RFC3463;
+        return false;
+    }
+    // A reply code of RFC 5321 §4.2.3 that names a syntax or command
+    // error, or words that say to try again, contradict a missing address.
+    let lower = e.diagnostic.to_lowercase();
+    let contradiction = if matches!(e.reply_code, Some(500..=504)) {
+        Some((
+            Reason::SyntaxError,
+            "the reply code names a syntax or command error (RFC 5321 §4.2.3)",
+        ))
+    } else if lower.contains("try again") && !lower.contains("and try again") {
+        // ("… check the address and try again" tells the sender to fix it.)
+        let r = match f.reason {
+            Reason::HostUnknown => Reason::NetworkError,
+            _ => Reason::Undefined,
+        };
+        Some((r, "the words say to try again"))
+    } else {
+        None
+    };
+    if let Some((r, why)) = contradiction.filter(|_| !stated) {
+        f.why = format!("{}; but {why}: soft, {r}", f.why);
+        f.reason = r;
+        return false;
+    }
+    // A remote server's "user unknown" with no enhanced status code and at
+    // no stage the report names: as often a filter's as a missing mailbox.
+    let own_verdict = ![reason::COMMON, reason::RFC3463, reason::RFC5321].contains(&f.origin);
+    if f.reason == Reason::UserUnknown
+        && !own_verdict
+        && e.status.is_none_or(|s| s.ends_with(".0.0"))
+        && e.reply_code.is_some()
+        && e.command.is_none()
+        && !stated
+    {
+        f.why = format!(
+            "{}; but a remote reply with no enhanced status code at no named stage: soft, filtered",
+            f.why
+        );
+        f.reason = Reason::Filtered;
+        return false;
+    }
+    // Words of a missing mailbox with no code of any kind and no stage:
+    // nothing but the words says so.
+    if f.reason == Reason::UserUnknown
+        && !own_verdict
+        && e.status.is_none()
+        && e.reply_code.is_none()
+        && e.command.is_none()
+    {
+        f.why = format!(
+            "{}; but no status, reply code or SMTP stage confirms it: soft, filtered",
+            f.why
+        );
+        f.reason = Reason::Filtered;
+        return false;
+    }
+    if f.loose && subject != "1" && e.command != Some(SmtpCommand::RcptTo) {
+        // A server's refusal in such words is most often its filter's.
+        let (r, whose) = match e.reply_code {
+            Some(_) => (Reason::Filtered, "a remote refusal: filtered"),
+            None => (Reason::Undefined, "undefined"),
+        };
+        f.why = format!(
+            "{}; matched loosely, no X.1.x status nor RCPT TO refusal confirms it: soft, {whose}",
+            f.why
+        );
+        f.reason = r;
+        return false;
+    }
+    true
 }
 
 /// What "user unknown" words mean. Many filters answer "user unknown" to
 /// mail they refuse for other reasons (Japanese mobile carriers' sender
-/// filters do so by design), so the words are taken at their word only
-/// when something confirms that the address itself was refused: an X.1.x
-/// status (RFC 3463 §3.2, address status), a refusal of RCPT TO, or the
-/// reporting MTA's own verdict on its own mailbox (no remote reply code).
-/// Otherwise the refusal is a filter's, unless the MTA or provider is
-/// known to mean something else (see `mta`).
-fn unconfirmed_user_unknown(e: &Evidence<'_>) -> Reason {
+/// filters do so by design), so the words are taken at their word when
+/// something confirms that the address itself was refused: an X.1.x
+/// status (RFC 3463 §3.2, address status), a refusal of RCPT TO, or a
+/// permanent reply with no status that says otherwise. Said after DATA,
+/// or with an X.2.x status (the mailbox exists) at no confirmed stage,
+/// they are a filter's, unless the MTA or provider is known to mean
+/// something else (see `mta`).
+fn unconfirmed_user_unknown(e: &Evidence<'_>, f: Found) -> Found {
     let subject = e.status.and_then(|s| s.split('.').nth(1));
-    if subject == Some("1") || e.command == Some(SmtpCommand::RcptTo) {
-        return Reason::UserUnknown;
+    if subject == Some("1") {
+        return Found {
+            why: format!("{}, confirmed by status {}", f.why, e.status.unwrap_or("")),
+            ..f
+        };
+    }
+    if e.command == Some(SmtpCommand::RcptTo) {
+        return Found {
+            why: format!("{}, refused at RCPT TO (RFC 5321 §3.3)", f.why),
+            ..f
+        };
     }
     // X.2.x is the mailbox's status: it exists and refuses this message.
     if subject == Some("2") {
-        return Reason::Filtered;
+        return found(
+            Reason::Filtered,
+            format!(
+                "{}, but status {} says the mailbox exists: a filter's",
+                f.why,
+                e.status.unwrap_or("")
+            ),
+            reason::RFC3463,
+        );
     }
-    if let Some(r) = e.conventions.user_unknown() {
-        return r;
+    if let Some((r, c)) = e.conventions.user_unknown() {
+        return found(
+            r,
+            format!("{}, which {} says means {r}", f.why, c.name),
+            c.origin,
+        );
     }
-    // Said only after the message itself was sent, or quoted from a remote
-    // server at a stage the report does not name.
-    if e.command == Some(SmtpCommand::Data) || e.reply_code.is_some() {
-        return Reason::Filtered;
+    // Said only after the message itself was sent.
+    if e.command == Some(SmtpCommand::Data) {
+        return found(
+            Reason::Filtered,
+            format!("{}, but said after DATA: a filter's", f.why),
+            reason::RFC5321,
+        );
     }
-    Reason::UserUnknown
+    f
 }
 
 /// "553 mx.example.org does not exist": a host or domain name, not a
@@ -207,7 +514,9 @@ fn decisive_status(status: &str) -> Option<Reason> {
         ("2", "3") => Reason::ExceedLimit,
         ("4", "6") => Reason::NetworkError,
         ("4", "7") => Reason::Expired,
-        ("7", "20" | "21" | "22" | "23" | "24" | "25" | "26") => Reason::AuthFailure,
+        // RFC 7372 §3.3: X.7.25 is reverse DNS validation.
+        ("7", "25") => Reason::RequirePtr,
+        ("7", "20" | "21" | "22" | "23" | "24" | "26") => Reason::AuthFailure,
         _ => return None,
     })
 }
@@ -249,7 +558,8 @@ pub fn by_status(status: &str) -> Option<Reason> {
         ("6", _) => Reason::ContentError,
         ("7", "7") => Reason::SecurityError,
         ("7", "13") => Reason::Suspend,
-        ("7", "23") | ("7", "24") | ("7", "25") | ("7", "26") => Reason::AuthFailure,
+        ("7", "25") => Reason::RequirePtr,
+        ("7", "23") | ("7", "24") | ("7", "26") => Reason::AuthFailure,
         ("7", "20") | ("7", "21") | ("7", "22") => Reason::AuthFailure,
         ("7", "27") => Reason::NotAccept,
         _ => return None,
@@ -348,6 +658,7 @@ pub fn find_command(text: &str) -> Option<SmtpCommand> {
     };
     NAMES
         .iter()
+        .filter(|(n, _)| !reason::is_off(reason::origin_of(n)))
         .filter_map(|(n, c)| word_at(n).map(|at| (at, *c)))
         .max_by_key(|(at, _)| *at)
         .map(|(_, c)| c)
@@ -399,8 +710,7 @@ mod tests {
 
     #[test]
     fn user_unknown_needs_confirmation() {
-        // Confirmed by the status, by RCPT TO, or said by the reporting
-        // MTA itself about its own mailbox.
+        // Confirmed by the status or by RCPT TO.
         assert_eq!(
             of("550 5.1.1 <a@example.org>: User unknown"),
             Reason::UserUnknown
@@ -409,11 +719,20 @@ mod tests {
             of("after RCPT TO:<a@example.org>: 550 No such user here"),
             Reason::UserUnknown
         );
-        assert_eq!(of("Unknown user: a@example.org"), Reason::UserUnknown);
         assert_eq!(
             of("550 5.1.1 unknown user (in reply to end of DATA command)"),
             Reason::UserUnknown
         );
+        // The words alone, with no code and no stage, are weak evidence
+        // (asymmetric caution): soft.
+        let alone = decide(&Evidence {
+            diagnostic: "Unknown user: a@example.org",
+            ..Default::default()
+        });
+        assert_eq!((alone.reason, alone.hard), (Reason::Filtered, false));
+        assert!(alone
+            .evidence
+            .contains("no status, reply code or SMTP stage"));
         // A remote reply at an unknown stage, after DATA, or with a status
         // that says the mailbox exists: a filter's words.
         assert_eq!(

@@ -39,6 +39,9 @@ pub struct Bounce {
     pub feedback_type: Option<String>,
     pub reporting_mta: Option<String>,
     pub remote_host: Option<String>,
+    /// What decided its reason and kind (the status code, reply code,
+    /// phrase or rule); none for bounces recorded before it was kept.
+    pub evidence: Option<String>,
     /// Size of the raw message kept, in bytes.
     pub raw_size: Option<i64>,
     #[serde(serialize_with = "ser_time")]
@@ -59,7 +62,7 @@ pub struct Filter {
 
 const COLUMNS: &str = "b.id, b.received_at, b.email, b.kind, b.reason, b.status_code, b.reply_code, \
      b.diagnostic, d.send_id, b.delivery_id, b.matched_by, b.effect, b.source, b.origin, b.subject, \
-     b.message_id, b.verp_token, b.action, b.feedback_type, b.reporting_mta, b.remote_host, \
+     b.message_id, b.verp_token, b.action, b.feedback_type, b.reporting_mta, b.remote_host, b.evidence, \
      CAST(length(b.raw) AS BIGINT) AS raw_size, b.created_at";
 
 /// The bounces matching `filter`, newest first.

@@ -20,6 +20,7 @@
 pub mod autoreply;
 pub mod classify;
 pub mod dsn;
+pub mod evaluate;
 pub mod imap;
 pub mod list;
 pub mod mta;
@@ -117,22 +118,35 @@ impl serde::Serialize for Reason {
 /// bare "550 No such user" is an unknown user at RCPT TO, and a refusal of
 /// MAIL FROM is about the sender. Uses the same classifier as a bounce
 /// message with the same text.
-pub fn classify_smtp(
-    reply: &str,
-    command: Option<classify::SmtpCommand>,
-) -> (Kind, &'static str, Option<String>, Option<i64>) {
+pub fn classify_smtp(reply: &str, command: Option<classify::SmtpCommand>) -> SmtpVerdict {
     let status = classify::find_status(reply);
     let reply_code = classify::find_reply_code(reply);
-    let reason = classify::reason(&classify::Evidence {
+    let d = classify::decide(&classify::Evidence {
         diagnostic: reply,
         status: status.as_deref(),
         reply_code,
         command: command.or_else(|| classify::find_command(reply)),
         ..Default::default()
     });
-    let hard = reason.is_hard(classify::is_temporary(status.as_deref(), reply_code));
-    let kind = if hard { Kind::Hard } else { Kind::Soft };
-    (kind, reason.as_str(), status, reply_code.map(i64::from))
+    let kind = if d.hard { Kind::Hard } else { Kind::Soft };
+    SmtpVerdict {
+        kind,
+        reason: d.reason.as_str(),
+        status,
+        reply_code: reply_code.map(i64::from),
+        evidence: d.evidence,
+    }
+}
+
+/// What [`classify_smtp`] made of a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpVerdict {
+    pub kind: Kind,
+    pub reason: &'static str,
+    pub status: Option<String>,
+    pub reply_code: Option<i64>,
+    /// What decided (see `classify::Decision::evidence`).
+    pub evidence: String,
 }
 
 /// Records an SMTP-time rejection of a delivery as a bounce and applies the
@@ -148,7 +162,13 @@ pub async fn record_smtp_rejection(
     reply: &str,
     command: Option<classify::SmtpCommand>,
 ) -> Result<Kind, sqlx::Error> {
-    let (kind, reason, status, code) = classify_smtp(reply, command);
+    let SmtpVerdict {
+        kind,
+        reason,
+        status,
+        reply_code: code,
+        evidence,
+    } = classify_smtp(reply, command);
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     policy::record(
@@ -177,6 +197,7 @@ pub async fn record_smtp_rejection(
             received_at: now,
             dedupe_key: None,
             unmatched_why: None,
+            evidence: Some(&evidence),
         },
         now,
     )
@@ -191,21 +212,24 @@ mod tests {
 
     #[test]
     fn smtp_rejections() {
-        let (k, r, s, c) = classify_smtp(
+        let v = classify_smtp(
             "permanent error (550): 5.1.1 <x@y.example>: Recipient address rejected: User unknown",
             None,
         );
         assert_eq!(
-            (k, r, s.as_deref(), c),
+            (v.kind, v.reason, v.status.as_deref(), v.reply_code),
             (Kind::Hard, "userunknown", Some("5.1.1"), Some(550))
         );
-        assert_eq!(classify_smtp("552 5.2.2 Mailbox full", None).0, Kind::Soft);
         assert_eq!(
-            classify_smtp("554 5.7.1 Service unavailable; blocked", None).1,
+            classify_smtp("552 5.2.2 Mailbox full", None).kind,
+            Kind::Soft
+        );
+        assert_eq!(
+            classify_smtp("554 5.7.1 Service unavailable; blocked", None).reason,
             "blocked"
         );
         assert_eq!(
-            classify_smtp("500 Error: command not recognized", None).0,
+            classify_smtp("500 Error: command not recognized", None).kind,
             Kind::Soft
         );
     }
@@ -218,8 +242,8 @@ mod tests {
         use classify::SmtpCommand::{Data, MailFrom, RcptTo};
         let reply = "permanent error (550): No such user";
         let at = |command| {
-            let (k, r, ..) = classify_smtp(reply, command);
-            (k, r)
+            let v = classify_smtp(reply, command);
+            (v.kind, v.reason)
         };
         assert_eq!(at(Some(RcptTo)), (Kind::Hard, "userunknown"));
         // Words said after the message itself went are a filter's.
@@ -228,12 +252,12 @@ mod tests {
         // the contact is not to blame.
         assert_eq!(at(Some(MailFrom)), (Kind::Soft, "rejected"));
         assert_eq!(
-            classify_smtp("permanent error (550): Access denied", Some(MailFrom)).1,
+            classify_smtp("permanent error (550): Access denied", Some(MailFrom)).reason,
             "rejected"
         );
         // With no command known, the text still names one when it can.
         assert_eq!(
-            classify_smtp("550 No such user (in reply to RCPT TO command)", None).1,
+            classify_smtp("550 No such user (in reply to RCPT TO command)", None).reason,
             "userunknown"
         );
     }

@@ -48,6 +48,9 @@ pub enum Layout {
 #[derive(Debug)]
 pub struct Convention {
     pub name: &'static str,
+    /// The MTA or provider of the development corpus (its `module`) this
+    /// entry was learnt from (see `reason::COMMON`).
+    pub origin: &'static str,
     /// Any one of these identifies the MTA or provider.
     pub signs: &'static [Sign],
     /// Its own phrases, consulted before the generic ones
@@ -66,6 +69,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // exist gets "550 <address>: User unknown".
     Convention {
         name: "KDDI",
+        origin: "Rhost-KDDI",
         signs: &[
             Sign::RemoteHost("ezweb.ne.jp"),
             Sign::RemoteHost("au.com"),
@@ -79,6 +83,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // after DATA; the address exists and refuses mail from our domain.
     Convention {
         name: "NTT docomo",
+        origin: "Rhost-NTTDOCOMO",
         signs: &[Sign::RemoteHost("docomo.ne.jp")],
         phrases: &[],
         user_unknown: Some(Reason::Rejected),
@@ -88,6 +93,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // blocklist codes refuse the sending IP address, not the sender.
     Convention {
         name: "Cox",
+        origin: "Rhost-Cox",
         signs: &[
             Sign::RemoteHost("cox.net"),
             Sign::Text("cox.com/residential/support/email-error-codes"),
@@ -103,6 +109,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // Rejected" and "No such user" are its answers for a missing mailbox.
     Convention {
         name: "MessageLabs",
+        origin: "Rhost-MessageLabs",
         signs: &[
             Sign::From("messagelabs.com"),
             Sign::Header("x-msg-ref", "messagelabs.com"),
@@ -121,6 +128,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // whole report: a DSN with several categories counts as one with each.)
     Convention {
         name: "PowerMTA bad-mailbox",
+        origin: "PowerMTA",
         signs: &[Sign::Text("x-powermta-bouncecategory: bad-mailbox")],
         phrases: &[],
         user_unknown: Some(Reason::UserUnknown),
@@ -131,6 +139,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // how it reports a recipient its directory does not know.
     Convention {
         name: "InterScan MSS",
+        origin: "InterScanMSS",
         signs: &[
             Sign::From("interscan"),
             Sign::Text("message from interscan messaging security suite"),
@@ -145,6 +154,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // gives up on mail "in the queue too long" whatever the last error.
     Convention {
         name: "X2",
+        origin: "X2",
         signs: &[Sign::Text(
             "unable to deliver message to the following address(es)",
         )],
@@ -157,6 +167,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // "[User unknown]" covers refusals by filters too.
     Convention {
         name: "X1",
+        origin: "X1",
         signs: &[
             Sign::From("mail deliver system"),
             Sign::Text("---the following addresses had delivery errors---"),
@@ -169,6 +180,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // up trying.
     Convention {
         name: "Zoho",
+        origin: "Zoho",
         signs: &[
             Sign::Header("x-mailer", "zoho mail"),
             Sign::From("mail.zoho.com"),
@@ -181,6 +193,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // settings fail refuses our sender, not a recipient.
     Convention {
         name: "Google",
+        origin: "GoogleWorkspace",
         signs: &[Sign::From("googlemail.com"), Sign::From("google.com")],
         phrases: &[(Reason::Rejected, &["'send mail as'"])],
         user_unknown: None,
@@ -190,6 +203,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // reason, then the address it is about.
     Convention {
         name: "Lotus Notes",
+        origin: "Notes",
         signs: &[Sign::Text("------- failure reasons")],
         phrases: &[],
         user_unknown: None,
@@ -199,6 +213,7 @@ pub const CONVENTIONS: &[Convention] = &[
     // messages it has seen before, in notices of its own.
     Convention {
         name: "fml",
+        origin: "FML",
         signs: &[Sign::Header("x-mlserver", "fml")],
         phrases: &[
             (Reason::Rejected, &["not a member", "are not member"]),
@@ -261,7 +276,7 @@ impl Conventions {
         Conventions {
             found: CONVENTIONS
                 .iter()
-                .filter(|c| c.recognised(marks, remote_host))
+                .filter(|c| !reason::is_off(c.origin) && c.recognised(marks, remote_host))
                 .collect(),
         }
     }
@@ -270,14 +285,17 @@ impl Conventions {
         self.found.iter().copied()
     }
 
-    /// The reason one of their phrases names in `text`.
-    pub fn phrase(&self, text: &str) -> Option<Reason> {
-        self.iter().find_map(|c| reason::by_table(c.phrases, text))
+    /// The reason one of their phrases names in `text`, with the pattern
+    /// and the convention it belongs to.
+    pub fn phrase(&self, text: &str) -> Option<(Reason, &'static str, &'static Convention)> {
+        self.iter()
+            .find_map(|c| reason::by_table(c.phrases, text).map(|(r, p)| (r, p, c)))
     }
 
-    /// What unconfirmed "user unknown" words mean to them.
-    pub fn user_unknown(&self) -> Option<Reason> {
-        self.iter().find_map(|c| c.user_unknown)
+    /// What unconfirmed "user unknown" words mean to them, and whose
+    /// convention says so.
+    pub fn user_unknown(&self) -> Option<(Reason, &'static Convention)> {
+        self.iter().find_map(|c| c.user_unknown.map(|r| (r, c)))
     }
 
     /// How the report lays out its recipients.
@@ -313,9 +331,12 @@ mod tests {
         let marks = Marks::default();
         let kddi = Conventions::of(&marks, Some("mx.ezweb.ne.jp"));
         assert_eq!(kddi.names(), ["KDDI"]);
-        assert_eq!(kddi.phrase("550 : User unknown"), Some(Reason::Filtered));
-        assert_eq!(kddi.phrase("550 <a@ezweb.ne.jp>: User unknown"), None);
-        assert_eq!(kddi.user_unknown(), Some(Reason::UserUnknown));
+        assert_eq!(
+            kddi.phrase("550 : User unknown").map(|p| p.0),
+            Some(Reason::Filtered)
+        );
+        assert!(kddi.phrase("550 <a@ezweb.ne.jp>: User unknown").is_none());
+        assert_eq!(kddi.user_unknown().map(|u| u.0), Some(Reason::UserUnknown));
         let marks = Marks {
             text: "message from interscan messaging security suite".into(),
             ..Default::default()

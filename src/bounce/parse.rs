@@ -67,6 +67,11 @@ pub struct BounceResult {
     pub remote_host: Option<String>,
     /// For complaints: the ARF Feedback-Type (abuse, fraud, …).
     pub feedback_type: Option<String>,
+    /// What decided the reason and hard or soft (see
+    /// `classify::Decision::evidence`).
+    pub evidence: Option<String>,
+    /// Where the deciding rule comes from (see `reason::COMMON`).
+    pub rule_origin: Option<&'static str>,
 }
 
 /// A returned message, read.
@@ -248,6 +253,8 @@ impl<'m> Reader<'m> {
             reporting_mta: parsed.reporting_mta.clone(),
             remote_host: None,
             feedback_type: None,
+            evidence: None,
+            rule_origin: None,
         }
     }
 
@@ -461,14 +468,16 @@ impl<'m> Reader<'m> {
         let positive = matches!(action_lower.as_str(), "delivered" | "relayed" | "expanded");
         let delayed = action_lower == "delayed";
         let mut r = self.result(recipient, Reason::Undefined, Kind::Soft, parsed);
-        r.reason = if positive {
-            Reason::Delivered
+        if positive {
+            r.reason = Reason::Delivered;
+            r.evidence = Some(format!("Action: {action_lower} (RFC 3464 §2.3.3)"));
+            r.rule_origin = Some(super::reason::RFC3463);
         } else {
             let words = match status_words {
                 Some(w) => format!("{w} {diag}"),
                 None => diag.to_string(),
             };
-            classify::reason(&Evidence {
+            let d = classify::decide(&Evidence {
                 diagnostic: &words,
                 context,
                 mailer,
@@ -478,10 +487,19 @@ impl<'m> Reader<'m> {
                 delayed,
                 senders,
                 conventions,
-            })
-        };
-        let temporary = classify::is_temporary(status.as_deref(), reply_code);
-        r.hard = !positive && !delayed && r.reason.is_hard(temporary);
+            });
+            r.reason = d.reason;
+            r.hard = d.hard && !delayed;
+            r.evidence = Some(if delayed {
+                format!(
+                    "{}; Action: delayed (RFC 3464 §2.3.3), not a failure yet",
+                    d.evidence
+                )
+            } else {
+                d.evidence
+            });
+            r.rule_origin = Some(d.origin);
+        }
         r.kind = if positive || delayed {
             Kind::NotAFailure
         } else if r.hard {

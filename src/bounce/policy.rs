@@ -143,6 +143,8 @@ pub struct NewBounce<'a> {
     pub dedupe_key: Option<String>,
     /// Why it is unmatched, when it is (stored as its effect).
     pub unmatched_why: Option<String>,
+    /// What decided its reason and kind (`classify::Decision::evidence`).
+    pub evidence: Option<&'a str>,
 }
 
 /// What recording one bounce did.
@@ -171,9 +173,9 @@ pub async fn record(
     let id: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO bounces (delivery_id, contact_id, email, kind, reason, status_code, reply_code, \
              diagnostic, reporting_mta, remote_host, source, raw, received_at, created_at, dedupe_key, \
-             matched_by, origin, subject, message_id, verp_token, action, feedback_type) \
+             matched_by, origin, subject, message_id, verp_token, action, feedback_type, evidence) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22) \
+             $19, $20, $21, $22, $23) \
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind(b.delivery_id)
@@ -198,6 +200,7 @@ pub async fn record(
     .bind(b.verp_token)
     .bind(b.action)
     .bind(b.feedback_type)
+    .bind(b.evidence)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((id,)) = id else {

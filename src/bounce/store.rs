@@ -230,6 +230,7 @@ pub async fn import(
                 received_at,
                 dedupe_key: Some(key),
                 unmatched_why: why,
+                evidence: r.evidence.as_deref(),
             };
             match record_counted(&mut tx, policy, &new, now, &mut report.counts).await? {
                 // Another importer recorded it a moment ago.

@@ -30,6 +30,28 @@ pub enum Command {
         /// table for people; json prints one object per line
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
+        /// Read as if the rules learnt from this MTA or provider (a
+        /// `module` of the bounce corpus) did not exist: for measuring
+        /// how the classifier generalises (repeatable)
+        #[arg(long = "without-origin", value_name = "ORIGIN", hide = true)]
+        without_origins: Vec<String>,
+    },
+    /// Measure the classifier on labelled folders of bounces (a labels.csv
+    /// beside the messages): the plain fit, and each MTA's messages read
+    /// with the rules learnt from it switched off (leave one origin out);
+    /// needs no database
+    Evaluate {
+        #[arg(
+            value_name = "DIR",
+            default_values = ["tests/fixtures/bounces", "tests/fixtures/bounces-own"]
+        )]
+        dirs: Vec<PathBuf>,
+        /// Also list every row read wrongly with its origin's rules off
+        #[arg(long)]
+        misses: bool,
+        /// table for people; json prints one object per folder
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
     },
     /// Import bounce messages (.eml files, directories, mboxes, Maildirs):
     /// match each to its delivery, record it and apply the bounce policy
@@ -141,6 +163,8 @@ struct Line<'a> {
     reporting_mta: &'a Option<String>,
     remote_host: &'a Option<String>,
     feedback_type: &'a Option<String>,
+    evidence: &'a Option<String>,
+    rule_origin: Option<&'static str>,
 }
 
 impl<'a> Line<'a> {
@@ -161,6 +185,8 @@ impl<'a> Line<'a> {
             reporting_mta: &r.reporting_mta,
             remote_host: &r.remote_host,
             feedback_type: &r.feedback_type,
+            evidence: &r.evidence,
+            rule_origin: r.rule_origin,
         }
     }
 }
@@ -168,7 +194,19 @@ impl<'a> Line<'a> {
 pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     let policy = Policy::from_config(&ctx.config.bounces);
     match cmd {
-        Command::Inspect { paths, format } => inspect(&paths, format),
+        Command::Inspect {
+            paths,
+            format,
+            without_origins,
+        } => {
+            bounce::reason::switch_off(without_origins);
+            inspect(&paths, format)
+        }
+        Command::Evaluate {
+            dirs,
+            misses,
+            format,
+        } => evaluate(&dirs, misses, format),
         Command::Import { paths, format } => import(ctx, &policy, &paths, format).await,
         Command::Poll {
             once,
@@ -467,6 +505,12 @@ fn print_bounce(b: &Bounce) {
         ("reply code", n(b.reply_code)),
         ("action", o(&b.action)),
         ("diagnostic", o(&b.diagnostic)),
+        (
+            "why",
+            b.evidence
+                .clone()
+                .unwrap_or_else(|| "not recorded (bounce stored before evidence was kept)".into()),
+        ),
         ("send", n(b.send_id)),
         ("delivery", n(b.delivery_id)),
         (
@@ -497,6 +541,79 @@ fn print_bounce(b: &Bounce) {
 }
 
 /// `bounces inspect`: no settings and no database.
+/// `bounces evaluate`: per folder, a table of origins with the plain fit
+/// and the leave-one-origin-out figures, the overall line last.
+pub fn evaluate(dirs: &[PathBuf], misses: bool, format: ReportFormat) -> anyhow::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for dir in dirs {
+        let figures = bounce::evaluate::evaluate(dir, workers)?;
+        if format == ReportFormat::Json {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({ "dir": dir, "origins": figures }),
+            )?;
+            writeln!(out)?;
+            continue;
+        }
+        let mut t = table(&[
+            "ORIGIN",
+            "ROWS",
+            "REASON (FIT)",
+            "HARD/SOFT (FIT)",
+            "WRONGLY HARD (FIT)",
+            "REASON (LEFT OUT)",
+            "HARD/SOFT (LEFT OUT)",
+            "WRONGLY HARD (LEFT OUT)",
+        ]);
+        let cells = |f: &bounce::evaluate::Tally| {
+            [
+                format!("{:.1} %", f.reason_pct()),
+                format!("{:.1} %", f.hard_pct()),
+                format!("{}/{}", f.wrongly_hard, f.soft_rows),
+            ]
+        };
+        for f in &figures {
+            let [a, b, c] = cells(&f.plain);
+            let [d, e, g] = cells(&f.left_out);
+            t.add_row([f.origin.clone(), f.plain.rows.to_string(), a, b, c, d, e, g]);
+        }
+        println!("{}\n{t}", dir.display());
+        let Some(all) = figures.last() else { continue };
+        let line = |name: &str, f: &bounce::evaluate::Tally| {
+            println!(
+                "{name}: reason {}/{} = {:.1} %, hard/soft {}/{} = {:.1} %, wrongly hard {}/{} = {:.1} %",
+                f.reason_ok,
+                f.rows,
+                f.reason_pct(),
+                f.hard_ok,
+                f.rows,
+                f.hard_pct(),
+                f.wrongly_hard,
+                f.soft_rows,
+                f.wrongly_hard_pct()
+            )
+        };
+        line("plain fit", &all.plain);
+        line("leave one origin out", &all.left_out);
+        if all.heldout.rows > 0 {
+            line("held out (origin's rules off)", &all.heldout);
+        }
+        if misses {
+            println!("read wrongly with every rule on:");
+            for m in &all.plain_misses {
+                println!("  {m}");
+            }
+            println!("read wrongly with the origin's rules off:");
+            for m in &all.misses {
+                println!("  {m}");
+            }
+        }
+        println!();
+    }
+    Ok(())
+}
+
 pub fn inspect(paths: &[PathBuf], format: ReportFormat) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

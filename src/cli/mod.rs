@@ -172,9 +172,19 @@ impl Context {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Inspecting bounce files needs no settings and no database.
     let command = match cli.command {
-        Command::Bounces(bounces::Command::Inspect { paths, format }) => {
-            return bounces::inspect(&paths, format)
+        Command::Bounces(bounces::Command::Inspect {
+            paths,
+            format,
+            without_origins,
+        }) => {
+            crate::bounce::reason::switch_off(without_origins);
+            return bounces::inspect(&paths, format);
         }
+        Command::Bounces(bounces::Command::Evaluate {
+            dirs,
+            misses,
+            format,
+        }) => return bounces::evaluate(&dirs, misses, format),
         other => other,
     };
     let config = Config::load(cli.config.as_deref())?;

@@ -172,6 +172,19 @@ pub async fn record(
             continue;
         }
         let (kind, reason) = classify(e);
+        let evidence = format!(
+            "{} webhook: a {} bounce by the provider's word, {reason} by its diagnostic",
+            e.provider,
+            match e.what {
+                What::Bounce {
+                    permanent: Some(true),
+                } => "permanent",
+                What::Bounce {
+                    permanent: Some(false),
+                } => "temporary",
+                _ => "reported",
+            }
+        );
         let received_at =
             e.at.filter(|t| *t > 946_684_800_000)
                 .unwrap_or(now)
@@ -220,6 +233,7 @@ pub async fn record(
             received_at,
             dedupe_key: Some(key),
             unmatched_why: why,
+            evidence: Some(&evidence),
         };
         record_counted(&mut tx, policy, &new, now, &mut report.counts).await?;
     }
@@ -296,7 +310,8 @@ mod tests {
             },
             text,
         ));
-        let (sk, sr, ..) = crate::bounce::classify_smtp(text, None);
+        let v = crate::bounce::classify_smtp(text, None);
+        let (sk, sr) = (v.kind, v.reason);
         assert_eq!((k, r.as_str()), (sk, sr));
         assert_eq!((k, r), (Kind::Hard, Reason::UserUnknown));
         let (k, r) = classify(&event(
