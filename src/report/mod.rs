@@ -33,7 +33,7 @@ pub enum Error {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     /// No send with this id.
-    #[error("there is no send {0}; `presswire sends` lists them")]
+    #[error("there is no send {0}")]
     NoSuchSend(i64),
     /// The HTML template failed (a bug, or an edited template).
     #[error("the HTML report: {0}")]
@@ -44,10 +44,14 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-impl Error {
-    /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::NoSuchSend(_))
+impl crate::error::HasKind for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::NoSuchSend(_) => ErrorKind::BadInput,
+            Error::Db(e) => crate::error::db_kind(e),
+            Error::Template(_) | Error::Csv(_) | Error::Io(_) => ErrorKind::Failure,
+        }
     }
 }
 

@@ -280,9 +280,13 @@ pub enum Outcome {
         reply: String,
         message_id: String,
     },
+    /// Refused for now, or not attempted for a failed connection.
     Deferred {
         reply: String,
         next_attempt_at: i64,
+        /// Why the connection failed, when that is why: what the worker's
+        /// circuit breaker counts.
+        connection_failure: Option<String>,
     },
     /// Refused for good; `command`, the SMTP command the relay refused
     /// when it did (for classifying the bounce).
@@ -375,6 +379,7 @@ async fn record_on(
             Outcome::Deferred {
                 reply,
                 next_attempt_at,
+                ..
             } => (
                 "deferred",
                 Some(reply.clone()),
