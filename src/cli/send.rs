@@ -271,7 +271,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
             ctx.say(note);
         }
     }
-    let id = plan::create(&db, &plan).await?;
+    let id = crate::send::store::create_send(&db, &plan).await?;
     if let Some(at) = plan.scheduled_at {
         ctx.say(format_args!(
             "send {id} is scheduled for {}; `presswire worker` starts it then \

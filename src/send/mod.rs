@@ -8,10 +8,10 @@
 
 pub mod bundle;
 pub mod dkim;
+pub mod owner;
 pub mod plan;
-pub mod queue;
-pub mod rate;
 pub mod scrub;
+pub mod store;
 pub mod test_send;
 pub mod timeouts;
 pub mod tokens;

@@ -13,9 +13,10 @@ use lettre::address::Envelope;
 use tokio::sync::Mutex;
 
 use super::bundle::{Bundle, Unpacked};
-use super::queue::{self, Claimed, Outcome};
-use super::rate;
+use super::owner;
 use super::scrub;
+use super::store::queue::{self, Claimed, Outcome};
+use super::store::{self, rate};
 use super::tokens::Signer;
 use super::transport::{self, Attempt, SmtpTarget};
 use super::{Error, SendState, Settings};
@@ -175,9 +176,6 @@ struct SendContext {
     _dir: tempfile::TempDir,
 }
 
-/// bundle, slug, settings, started_at, created_at.
-type SendRow = (Option<String>, String, String, Option<i64>, i64);
-
 /// The stored release of send `id` (with its layouts and attachments),
 /// unpacked into a temporary folder that lives as long as the returned
 /// `TempDir`, with the send's settings, slug, and start (or creation) time.
@@ -185,15 +183,7 @@ async fn stored_release(
     db: &Db,
     id: i64,
 ) -> Result<(Unpacked, Settings, String, i64, tempfile::TempDir), Error> {
-    // The stored release and settings of a send.
-    let row: Option<SendRow> = sqlx::query_as(
-        "SELECT r.bundle, r.slug, s.settings, s.started_at, s.created_at \
-         FROM sends s JOIN releases r ON r.id = s.release_id WHERE s.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?;
-    let (bundle, slug, settings, started, created) = row.ok_or(Error::NoSuchSend(id))?;
+    let (bundle, slug, settings, started, created) = store::stored_send(db, id).await?;
     let bundle: Bundle = serde_json::from_str(bundle.as_deref().unwrap_or("null"))
         .map_err(|e| Error::Input(format!("send {id}: the stored release is unreadable: {e}")))?;
     let settings: Settings = serde_json::from_str(&settings).map_err(|e| {
@@ -267,14 +257,11 @@ pub async fn run(
     let signer = Signer::load(db).await?;
     let shared = Arc::new(Shared {
         db: db.clone(),
-        owner: queue::owner_id(),
+        owner: owner::owner_id(),
         opts: opts.clone(),
         signer,
         sends: Mutex::new(HashMap::new()),
-        sqlite: match db.backend {
-            crate::db::Backend::Sqlite => Some(Mutex::new(db.pool.acquire().await?)),
-            crate::db::Backend::Postgres => None,
-        },
+        sqlite: db.single_writer_connection().await?.map(Mutex::new),
         stop,
         progress: progress.clone(),
         paused: Mutex::new(None),
@@ -420,7 +407,7 @@ async fn step(
                 &mut kept
             }
             None => {
-                pooled = shared.db.pool.acquire().await?;
+                pooled = shared.db.connection().await?;
                 &mut pooled
             }
         };
