@@ -2,8 +2,9 @@
 //!
 //! The library holds every stage of the flow, one module each (see
 //! ARCHITECTURE.md): `contacts` (the contact database), `db` (storage),
-//! `config` (settings), `web` (the HTTP server), `login` (its dashboard
-//! sessions) and `cli` (the command line). `main.rs` only parses
+//! `config` (settings), `web` (the HTTP server) and `cli` (the command
+//! line). A stage's SQL is in its `store` (`send/store/`, `report/store.rs`,
+//! `web/store.rs`, …); where SQLite and PostgreSQL differ, `db/` says so. `main.rs` only parses
 //! arguments, runs [`cli::run`] and maps errors to exit codes with
 //! [`exit_code`].
 
@@ -13,7 +14,6 @@ pub mod config;
 pub mod contacts;
 pub mod db;
 pub mod error;
-pub mod login;
 pub mod mailurl;
 pub mod release;
 pub mod report;
