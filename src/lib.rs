@@ -2,8 +2,9 @@
 //!
 //! The library holds every stage of the flow, one module each (see
 //! ARCHITECTURE.md): `contacts` (the contact database), `db` (storage),
-//! `config` (settings), `web` (the HTTP server), `login` (its dashboard
-//! sessions) and `cli` (the command line). `main.rs` only parses
+//! `config` (settings), `web` (the HTTP server) and `cli` (the command
+//! line). A stage's SQL is in its `store` (`send/store/`, `report/store.rs`,
+//! `web/store.rs`, …); where SQLite and PostgreSQL differ, `db/` says so. `main.rs` only parses
 //! arguments, runs [`cli::run`] and maps errors to exit codes with
 //! [`exit_code`].
 
@@ -12,7 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod db;
-pub mod login;
+pub mod error;
 pub mod mailurl;
 pub mod release;
 pub mod report;
@@ -26,29 +27,8 @@ pub mod web;
 pub struct BadInput(pub String);
 
 /// The process exit code for an error: 2 for bad usage or bad input, 1 for
-/// any other failure.
+/// any other failure, from the kind of the first error in the chain that
+/// has one ([`error::kind_of`]).
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    let bad_input = err.chain().any(|e| {
-        e.downcast_ref::<BadInput>().is_some()
-            || e.downcast_ref::<contacts::Error>()
-                .is_some_and(contacts::Error::is_bad_input)
-            || e.downcast_ref::<config::Error>().is_some()
-            || e.downcast_ref::<web::ConfigError>().is_some()
-            || e.downcast_ref::<release::Error>().is_some()
-            || e.downcast_ref::<send::Error>()
-                .is_some_and(send::Error::is_bad_input)
-            || e.downcast_ref::<bounce::Error>()
-                .is_some_and(bounce::Error::is_bad_input)
-            || e.downcast_ref::<report::Error>()
-                .is_some_and(report::Error::is_bad_input)
-            || matches!(
-                e.downcast_ref::<db::Error>(),
-                Some(db::Error::UnknownScheme(_))
-            )
-    });
-    if bad_input {
-        2
-    } else {
-        1
-    }
+    error::kind_of(err).exit_code()
 }

@@ -4,6 +4,7 @@
 
 mod bounces;
 mod contacts;
+pub mod hints;
 mod init;
 mod output;
 mod release;
@@ -168,8 +169,13 @@ impl Context {
     }
 }
 
-/// Runs one command line.
+/// Runs one command line; an error comes back with the command line's
+/// hint added ([`hints`]).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    run_command(cli).await.map_err(hints::add)
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
     // Inspecting bounce files needs no settings and no database.
     let command = match cli.command {
         Command::Bounces(bounces::Command::Inspect {

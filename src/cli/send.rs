@@ -271,7 +271,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
             ctx.say(note);
         }
     }
-    let id = plan::create(&db, &plan).await?;
+    let id = crate::send::store::create_send(&db, &plan).await?;
     if let Some(at) = plan.scheduled_at {
         ctx.say(format_args!(
             "send {id} is scheduled for {}; `presswire worker` starts it then \
@@ -443,6 +443,9 @@ pub fn print_summary(
     if format == ReportFormat::Json {
         let mut v = serde_json::to_value(s)?;
         v["send"] = id.into();
+        if let Some(p) = &s.paused {
+            v["paused"] = super::hints::pause(p).into();
+        }
         return print_json(&v);
     }
     if quiet {
@@ -450,7 +453,7 @@ pub fn print_summary(
     }
     println!("send {id}: {}", totals(s));
     if let Some(p) = &s.paused {
-        println!("{p}");
+        println!("{}", super::hints::pause(p));
     } else if let Some(t) = &s.next_retry {
         println!(
             "deferred deliveries retry from {t}: keep `presswire worker` running, or run `presswire sends resume {id}` then"

@@ -7,8 +7,8 @@ use super::send::{deliver, print_summary, TransportArgs};
 use super::Context;
 use crate::db::now_ms;
 use crate::release::office_time;
-use crate::send::queue::SendInfo;
-use crate::send::{queue, SendState};
+use crate::send::store::queue::{self, SendInfo};
+use crate::send::SendState;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -31,6 +31,6 @@ fn print_summary(s: &RunSummary) {
         );
     }
     if let Some(p) = &s.paused {
-        println!("{p}");
+        println!("{}", super::hints::pause(p));
     }
 }

@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
 use sqlx::{AnyPool, Connection, Executor};
 
 pub mod write;
@@ -247,6 +248,50 @@ impl Db {
         Some(open())
     }
 
+    /// Runs `read(conn, part)` for each part `0..parts` side by side, each
+    /// on a blocking thread with a connection of SQLite's own to the
+    /// database file ([`Db::bulk_connection`]) that maps the file into
+    /// memory for reading (see [`Db::map_for_reading`]; the mapping goes
+    /// with the connection), for a read of a million rows that sqlx would
+    /// hand over one at a time. The results in part order; `None` on
+    /// PostgreSQL and for a SQLite database that is not a plain file: ask
+    /// the pool then.
+    pub async fn read_sqlite_file_in_parts<T, F>(
+        &self,
+        parts: usize,
+        read: F,
+    ) -> Option<Result<Vec<T>, sqlx::Error>>
+    where
+        T: Send + 'static,
+        F: Fn(&rusqlite::Connection, usize) -> rusqlite::Result<T> + Send + Sync + 'static,
+    {
+        if !self.bulk_connection_possible() {
+            return None;
+        }
+        let read = std::sync::Arc::new(read);
+        let tasks: Vec<_> = (0..parts)
+            .map(|part| {
+                let conn = self.bulk_connection();
+                let read = read.clone();
+                tokio::task::spawn_blocking(move || -> rusqlite::Result<T> {
+                    let conn = conn.ok_or(rusqlite::Error::InvalidQuery)??;
+                    conn.execute_batch(MMAP_FOR_READING)?;
+                    read(&conn, part)
+                })
+            })
+            .collect();
+        let io = |e: &dyn std::fmt::Display| sqlx::Error::Io(std::io::Error::other(e.to_string()));
+        let mut results = Vec::with_capacity(parts);
+        for done in futures_util::future::join_all(tasks).await {
+            match done {
+                Ok(Ok(t)) => results.push(t),
+                Ok(Err(e)) => return Some(Err(io(&e))),
+                Err(e) => return Some(Err(io(&e))),
+            }
+        }
+        Some(Ok(results))
+    }
+
     /// SQL that joins a contact's tags into one text, separated by
     /// [`TAG_SEPARATOR`]. The aggregate function is named differently in the
     /// two dialects (`group_concat` in SQLite, `string_agg` in PostgreSQL).
@@ -304,10 +349,7 @@ impl Db {
         let mut held = Vec::new();
         for _ in 0..self.pool.options().get_max_connections() {
             let mut conn = self.pool.acquire().await?;
-            // SQLite's own ceiling (SQLITE_MAX_MMAP_SIZE) is just under 2 GiB.
-            sqlx::query("PRAGMA mmap_size = 2147418112")
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(MMAP_FOR_READING).execute(&mut *conn).await?;
             held.push(conn);
         }
         Ok(())
@@ -329,6 +371,25 @@ impl Db {
         match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+        }
+    }
+
+    /// A connection of the pool, for several statements in a row.
+    pub async fn connection(&self) -> Result<PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// On SQLite, a connection of the pool for a worker to keep for its
+    /// whole run and share among its tasks in turn: one writer at a time is
+    /// all SQLite allows, and one connection keeps its page cache warm.
+    /// `None` on PostgreSQL, where writers run side by side, each on a
+    /// connection of its own ([`Db::connection`]).
+    pub async fn single_writer_connection(
+        &self,
+    ) -> Result<Option<PoolConnection<sqlx::Any>>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Ok(Some(self.pool.acquire().await?)),
+            Backend::Postgres => Ok(None),
         }
     }
 
@@ -363,6 +424,11 @@ fn sqlite_pool() -> AnyPoolOptions {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
      PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;";
+
+/// How much of a SQLite file a reading connection maps into memory
+/// ([`Db::map_for_reading`]): all of it, up to SQLite's own ceiling
+/// (SQLITE_MAX_MMAP_SIZE, just under 2 GiB).
+const MMAP_FOR_READING: &str = "PRAGMA mmap_size = 2147418112";
 
 /// The page cache of [`Db::large_cache`]: 32 MiB.
 const LARGE_CACHE: &str = "PRAGMA cache_size = -32768";

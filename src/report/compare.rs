@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{counts, query, Error, SendProgress};
+use super::{counts, store, Error, SendProgress};
 use crate::db::Db;
 
 /// One send's line of the comparison.
@@ -37,7 +37,7 @@ pub struct Line {
 /// The newest `limit` sends, newest first.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Line>, Error> {
     let mut out = Vec::new();
-    for id in query::recent_sends(db, limit).await? {
+    for id in store::recent_sends(db, limit).await? {
         let (s, c, r) = counts(db, id).await?;
         out.push(Line {
             send_id: s.id,

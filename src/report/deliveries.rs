@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use super::{query, Error, Facts};
+use super::{store, Error, Facts};
 use crate::contacts::format_time;
 use crate::db::Db;
 
@@ -96,7 +96,7 @@ impl CsvPages {
         let mut n = 0;
         if self.from <= self.last {
             let to = self.from.saturating_add(PAGE - 1).min(self.last);
-            for d in query::delivery_page(&self.db, self.id, self.from, to).await? {
+            for d in store::delivery_page(&self.db, self.id, self.from, to).await? {
                 write_row(&mut w, &self.facts, self.id, &d)?;
                 n += 1;
             }
@@ -111,7 +111,7 @@ fn write_row<W: Write>(
     w: &mut csv::Writer<W>,
     facts: &Facts,
     send_id: i64,
-    d: &query::CsvRow,
+    d: &store::CsvRow,
 ) -> Result<(), Error> {
     let b = facts.bounces.get(&d.delivery_id);
     let failure = b.and_then(|b| b.failure.as_ref());

@@ -12,7 +12,7 @@ pub mod compare;
 pub mod deliveries;
 pub mod html;
 pub mod names;
-mod query;
+mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -33,7 +33,7 @@ pub enum Error {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     /// No send with this id.
-    #[error("there is no send {0}; `presswire sends` lists them")]
+    #[error("there is no send {0}")]
     NoSuchSend(i64),
     /// The HTML template failed (a bug, or an edited template).
     #[error("the HTML report: {0}")]
@@ -44,10 +44,14 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-impl Error {
-    /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::NoSuchSend(_))
+impl crate::error::HasKind for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::NoSuchSend(_) => ErrorKind::BadInput,
+            Error::Db(e) => crate::error::db_kind(e),
+            Error::Template(_) | Error::Csv(_) | Error::Io(_) => ErrorKind::Failure,
+        }
     }
 }
 
@@ -431,18 +435,18 @@ pub struct DeliveryBounces {
     /// The delivery's state.
     pub state: String,
     /// The delivery's contact's outlet, country, language and domain.
-    pub key: query::GroupKey,
+    pub key: store::GroupKey,
     /// The bounce that decides: the latest hard one, else the latest soft one.
-    pub failure: Option<query::BounceRow>,
+    pub failure: Option<store::BounceRow>,
     pub complaint: bool,
     pub auto_reply: bool,
 }
 
 impl DeliveryBounces {
-    fn add(&mut self, b: query::BounceRow) {
+    fn add(&mut self, b: store::BounceRow) {
         if self.state.is_empty() {
             self.state = b.state.clone();
-            self.key = query::GroupKey {
+            self.key = store::GroupKey {
                 outlet: b.outlet.clone().unwrap_or_default(),
                 country: b.country.clone().unwrap_or_default(),
                 language: b.language.clone().unwrap_or_default(),
@@ -453,7 +457,7 @@ impl DeliveryBounces {
             "complaint" => self.complaint = true,
             "auto-reply" => self.auto_reply = true,
             "hard" | "soft" => {
-                let rank = |r: &query::BounceRow| (r.kind == "hard", r.received_at);
+                let rank = |r: &store::BounceRow| (r.kind == "hard", r.received_at);
                 if self.failure.as_ref().is_none_or(|f| rank(&b) > rank(f)) {
                     self.failure = Some(b);
                 }
@@ -472,8 +476,8 @@ impl DeliveryBounces {
 /// The per-delivery facts a report and the CSV share: bounces by delivery,
 /// and the deliveries whose contact unsubscribed.
 pub struct Facts {
-    pub send: query::SendRow,
-    pub states: Vec<query::StateRow>,
+    pub send: store::SendRow,
+    pub states: Vec<store::StateRow>,
     pub bounces: HashMap<i64, DeliveryBounces>,
     /// Every bounce row, for the timeline.
     pub bounce_rows: Vec<(String, i64)>,
@@ -483,16 +487,16 @@ pub struct Facts {
 impl Facts {
     /// Reads the facts of send `id`.
     pub async fn load(db: &Db, id: i64) -> Result<Facts, Error> {
-        let send = query::send(db, id).await?.ok_or(Error::NoSuchSend(id))?;
-        let states = timed("states", query::states(db, id)).await?;
+        let send = store::send(db, id).await?.ok_or(Error::NoSuchSend(id))?;
+        let states = timed("states", store::states(db, id)).await?;
         let ids = (
             states.iter().map(|s| s.first_id).min().unwrap_or(0),
             states.iter().map(|s| s.last_id).max().unwrap_or(-1),
         );
         let since = send.started_at.unwrap_or(send.created_at);
         let (rows, unsubscribed) = tokio::try_join!(
-            timed("bounces", query::bounces(db, id, ids)),
-            timed("unsubscribes", query::unsubscribed(db, id, since))
+            timed("bounces", store::bounces(db, id, ids)),
+            timed("unsubscribes", store::unsubscribed(db, id, since))
         )?;
         let mut bounces: HashMap<i64, DeliveryBounces> = HashMap::with_capacity(rows.len());
         let mut bounce_rows = Vec::with_capacity(rows.len());
@@ -641,7 +645,7 @@ fn rates(c: &Counts) -> Rates {
     }
 }
 
-fn summary(s: &query::SendRow) -> SendSummary {
+fn summary(s: &store::SendRow) -> SendSummary {
     let filters: Audience = serde_json::from_str(&s.audience).unwrap_or_default();
     SendSummary {
         id: s.id,
@@ -701,10 +705,10 @@ pub fn describe_audience(a: &Audience) -> String {
 pub async fn build(db: &Db, id: i64) -> Result<Report, Error> {
     // Everything at once: SQLite readers work side by side in WAL mode.
     let minutes = async {
-        match query::sent_span(db, id).await? {
+        match store::sent_span(db, id).await? {
             (Some(first), Some(last)) => Ok((
                 Some((first, last)),
-                query::sent_per_minute(db, id, first, last).await?,
+                store::sent_per_minute(db, id, first, last).await?,
             )),
             _ => Ok::<_, sqlx::Error>((None, Vec::new())),
         }
@@ -712,10 +716,10 @@ pub async fn build(db: &Db, id: i64) -> Result<Report, Error> {
     let ((span, minutes), facts, groups, uncertain, skipped, needs_update, release) = tokio::try_join!(
         timed("timeline", minutes),
         timed("facts", Facts::load(db, id)),
-        timed("breakdowns", query::groups(db, id)),
-        timed("uncertain", query::uncertain(db, id)),
-        timed("skipped", query::skip_reasons(db, id)),
-        timed("needs update", query::needs_update(db, id)),
+        timed("breakdowns", store::groups(db, id)),
+        timed("uncertain", store::uncertain(db, id)),
+        timed("skipped", store::skip_reasons(db, id)),
+        timed("needs update", store::needs_update(db, id)),
         timed("release", sent_release(db, id)),
     )?;
     let needs_update_n = needs_update.len() as i64;
@@ -815,7 +819,7 @@ pub async fn build(db: &Db, id: i64) -> Result<Report, Error> {
 /// (a send made before releases were stored whole, or a file this version
 /// no longer reads): the languages are then shown without.
 async fn sent_release(db: &Db, id: i64) -> Result<Option<crate::release::Release>, Error> {
-    let Some(json) = query::release_bundle(db, id).await? else {
+    let Some(json) = store::release_bundle(db, id).await? else {
         return Ok(None);
     };
     let unpacked = tokio::task::spawn_blocking(move || {
@@ -847,12 +851,12 @@ struct Breakdowns {
 }
 
 impl Breakdowns {
-    fn new(groups: &query::Groups, facts: &Facts) -> Breakdowns {
+    fn new(groups: &store::Groups, facts: &Facts) -> Breakdowns {
         // Borrowed values: a million deliveries come down to some ten
         // thousand groups, each counted into four breakdowns.
         type Dim<'a> = FxHashMap<&'a str, Tally>;
         let mut dims: [Dim<'_>; 4] = Default::default();
-        fn values(k: &query::GroupKey) -> [&str; 4] {
+        fn values(k: &store::GroupKey) -> [&str; 4] {
             [&k.domain, &k.outlet, &k.country, &k.language].map(String::as_str)
         }
         for (key, states) in groups {
@@ -968,7 +972,7 @@ fn timeline(minutes: &[(i64, i64)], bounces: &[(String, i64)]) -> Timeline {
 
 /// The action list: bounced contacts (hard first) with the server's words,
 /// then contacts whose record needs updating.
-fn to_fix(facts: &Facts, needs_update: Vec<query::DeliveryRow>) -> Vec<ToFix> {
+fn to_fix(facts: &Facts, needs_update: Vec<store::DeliveryRow>) -> Vec<ToFix> {
     let mut out: Vec<ToFix> = facts
         .bounces
         .iter()

@@ -8,10 +8,10 @@
 
 pub mod bundle;
 pub mod dkim;
+pub mod owner;
 pub mod plan;
-pub mod queue;
-pub mod rate;
 pub mod scrub;
+pub mod store;
 pub mod test_send;
 pub mod timeouts;
 pub mod tokens;
@@ -23,6 +23,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorKind, HasKind};
 
 /// An error of sending.
 #[derive(Debug, thiserror::Error)]
@@ -37,21 +39,42 @@ pub enum Error {
     #[error("{0}")]
     Input(String),
     /// No send with this id.
-    #[error("there is no send {0}; `presswire sends` lists them")]
+    #[error("there is no send {0}")]
     NoSuchSend(i64),
-    /// The SMTP relay could not be used.
+    /// The SMTP relay could not be reached, or did not answer in time:
+    /// trying again later may succeed.
     #[error("{0}")]
-    Transport(String),
+    Connection(String),
+    /// The relay cannot be used as the SMTP URL says (it offers no
+    /// STARTTLS, it refuses the login): the URL or the relay must change,
+    /// so it counts as bad input, and retrying would only burn the queue.
+    #[error("{0}")]
+    Relay(String),
+    /// A send paused itself because of `cause` (a [`Error::Relay`]), whose
+    /// message this one begins with.
+    #[error("{cause}\nsend {send} is paused until the SMTP URL or the relay is fixed")]
+    Paused { send: i64, cause: Box<Error> },
+    /// One of the worker's sending tasks ended abnormally (a bug).
+    #[error("a sending task failed: {0}")]
+    Task(String),
 }
 
 impl Error {
     /// Whether the error is the user's input (exit 2) rather than a failure (exit 1).
     pub fn is_bad_input(&self) -> bool {
+        self.kind() == ErrorKind::BadInput
+    }
+}
+
+impl HasKind for Error {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Error::Input(_) | Error::NoSuchSend(_) => true,
-            Error::Contacts(e) => e.is_bad_input(),
-            Error::Release(_) => true,
-            _ => false,
+            Error::Input(_) | Error::NoSuchSend(_) | Error::Relay(_) => ErrorKind::BadInput,
+            Error::Release(_) => ErrorKind::BadInput,
+            Error::Contacts(e) => e.kind(),
+            Error::Db(e) => crate::error::db_kind(e),
+            Error::Paused { cause, .. } => cause.kind(),
+            Error::Connection(_) | Error::Task(_) => ErrorKind::Failure,
         }
     }
 }

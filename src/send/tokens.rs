@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::db::{now_ms, Db};
+use crate::db::Db;
 
 /// The signing key, held as HMAC-SHA256 already keyed: each signature
 /// clones it instead of hashing the key again (two of a signature's four
@@ -35,19 +35,7 @@ impl Signer {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        // Several workers may start at once: the first insert wins.
-        sqlx::query(
-            "INSERT INTO secrets (name, value, created_at) VALUES ('signing', $1, $2) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(fresh)
-        .bind(now_ms())
-        .execute(&db.pool)
-        .await?;
-        let (value,): (String,) =
-            sqlx::query_as("SELECT value FROM secrets WHERE name = 'signing'")
-                .fetch_one(&db.pool)
-                .await?;
+        let value = super::store::signing_key(db, &fresh).await?;
         Ok(Signer::from_key(value.as_bytes()))
     }
 

@@ -132,14 +132,14 @@ impl SmtpTarget {
     /// requires (always, unless the relay is loopback or `tls=none` was
     /// asked for), then AUTH when a user is set; each step within its limit
     /// (see [`Timeouts`]). A relay that cannot be used as configured (no
-    /// STARTTLS, login refused) is `Error::Input`; one that cannot be
-    /// reached, or does not answer in time, is `Error::Transport`.
+    /// STARTTLS, login refused) is `Error::Relay`; one that cannot be
+    /// reached, or does not answer in time, is `Error::Connection`.
     pub async fn connect(&self, timeouts: &Timeouts) -> Result<Connection, Error> {
         let hello = ClientId::default();
         let fail = |what: &str, e: &dyn fmt::Display| {
-            Error::Transport(format!("{self}: {what}: {}", self.quoted(&e.to_string())))
+            Error::Connection(format!("{self}: {what}: {}", self.quoted(&e.to_string())))
         };
-        let late = |t: TimedOut| Error::Transport(format!("{self}: {t}"));
+        let late = |t: TimedOut| Error::Connection(format!("{self}: {t}"));
         let mut conn = if self.tls == TlsMode::Tls {
             let params = TlsParameters::new(self.host.clone()).map_err(|e| fail("TLS", &e))?;
             // TCP (within `connect`), TLS, the greeting and EHLO, all in
@@ -182,8 +182,8 @@ impl SmtpTarget {
             .map_err(|e| fail("greeting", &e))?;
             if self.requires_starttls() {
                 if !conn.can_starttls() {
-                    // A setting to change, not a failure to retry: `Input`.
-                    return Err(Error::Input(format!(
+                    // A setting to change, not a failure to retry.
+                    return Err(Error::Relay(format!(
                         "{self}: the relay does not offer STARTTLS, and presswire does not send \
                          passwords and contacts' data in clear text; add ?tls=none to the URL \
                          only if the network to the relay is trusted"
@@ -229,7 +229,7 @@ impl SmtpTarget {
                 if e.is_permanent() || e.is_client() {
                     // 5xx, or no mechanism in common: the credentials or
                     // the URL must change; retrying would not help.
-                    Error::Input(format!(
+                    Error::Relay(format!(
                         "{self}: the relay refused the login: {}; check the user and \
                          password in the SMTP URL",
                         self.quoted(&e.to_string())

@@ -13,9 +13,10 @@ use lettre::address::Envelope;
 use tokio::sync::Mutex;
 
 use super::bundle::{Bundle, Unpacked};
-use super::queue::{self, Claimed, Outcome};
-use super::rate;
+use super::owner;
 use super::scrub;
+use super::store::queue::{self, Claimed, Outcome};
+use super::store::{self, rate};
 use super::tokens::Signer;
 use super::transport::{self, Attempt, SmtpTarget};
 use super::{Error, SendState, Settings};
@@ -75,11 +76,67 @@ pub struct RunSummary {
     /// by id.
     pub sends: Vec<SendTally>,
     /// Why the run stopped before the end (the relay is down, the daily cap).
-    pub paused: Option<String>,
+    pub paused: Option<Pause>,
     /// Whether the send paused itself because the relay is down (a failure).
     pub relay_down: bool,
     /// The next retry (RFC 3339) when the run stopped with retries pending.
     pub next_retry: Option<String>,
+}
+
+/// Why a run stopped before the end of its send. The wording names no
+/// command: the CLI adds its hints (`cli::hints`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pause {
+    /// The daily cap is reached: the send goes on tomorrow.
+    DailyCap { send: i64, cap: u32 },
+    /// So many connection failures in a row that the relay seems down.
+    RelayDown {
+        send: i64,
+        failures: u32,
+        last: String,
+    },
+    /// The relay cannot be used as configured (see [`Error::Paused`]).
+    Refused { send: i64, why: String },
+}
+
+impl Pause {
+    /// The send that paused.
+    pub fn send(&self) -> i64 {
+        match self {
+            Pause::DailyCap { send, .. }
+            | Pause::RelayDown { send, .. }
+            | Pause::Refused { send, .. } => *send,
+        }
+    }
+}
+
+impl std::fmt::Display for Pause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pause::DailyCap { send, cap } => write!(
+                f,
+                "the daily cap of {cap} messages is reached; send {send} goes on tomorrow"
+            ),
+            Pause::RelayDown {
+                send,
+                failures,
+                last,
+            } => write!(
+                f,
+                "send {send} paused itself after {failures} connection failures in a row \
+                 (last: {}); the relay seems down",
+                scrub::cut(last, scrub::QUOTED_CHARS)
+            ),
+            Pause::Refused { send, why } => write!(f, "{why}\nsend {send} is paused"),
+        }
+    }
+}
+
+/// In JSON, a pause is its message.
+impl serde::Serialize for Pause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// What a run did for one send: the messages this run sent, failed and
@@ -119,9 +176,6 @@ struct SendContext {
     _dir: tempfile::TempDir,
 }
 
-/// bundle, slug, settings, started_at, created_at.
-type SendRow = (Option<String>, String, String, Option<i64>, i64);
-
 /// The stored release of send `id` (with its layouts and attachments),
 /// unpacked into a temporary folder that lives as long as the returned
 /// `TempDir`, with the send's settings, slug, and start (or creation) time.
@@ -129,15 +183,7 @@ async fn stored_release(
     db: &Db,
     id: i64,
 ) -> Result<(Unpacked, Settings, String, i64, tempfile::TempDir), Error> {
-    // The stored release and settings of a send.
-    let row: Option<SendRow> = sqlx::query_as(
-        "SELECT r.bundle, r.slug, s.settings, s.started_at, s.created_at \
-         FROM sends s JOIN releases r ON r.id = s.release_id WHERE s.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?;
-    let (bundle, slug, settings, started, created) = row.ok_or(Error::NoSuchSend(id))?;
+    let (bundle, slug, settings, started, created) = store::stored_send(db, id).await?;
     let bundle: Bundle = serde_json::from_str(bundle.as_deref().unwrap_or("null"))
         .map_err(|e| Error::Input(format!("send {id}: the stored release is unreadable: {e}")))?;
     let settings: Settings = serde_json::from_str(&settings).map_err(|e| {
@@ -189,7 +235,7 @@ struct Shared {
     sqlite: Option<Mutex<sqlx::pool::PoolConnection<sqlx::Any>>>,
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
-    paused: Mutex<Option<String>>,
+    paused: Mutex<Option<Pause>>,
     /// Told each time a connection has written outcomes: a connection that
     /// found the queue empty while others were still sending looks again
     /// then, instead of after its idle pause.
@@ -211,14 +257,11 @@ pub async fn run(
     let signer = Signer::load(db).await?;
     let shared = Arc::new(Shared {
         db: db.clone(),
-        owner: queue::owner_id(),
+        owner: owner::owner_id(),
         opts: opts.clone(),
         signer,
         sends: Mutex::new(HashMap::new()),
-        sqlite: match db.backend {
-            crate::db::Backend::Sqlite => Some(Mutex::new(db.pool.acquire().await?)),
-            crate::db::Backend::Postgres => None,
-        },
+        sqlite: db.single_writer_connection().await?.map(Mutex::new),
         stop,
         progress: progress.clone(),
         paused: Mutex::new(None),
@@ -267,7 +310,7 @@ pub async fn run(
                 first_error.get_or_insert(e);
             }
             Err(e) => {
-                first_error.get_or_insert(Error::Transport(format!("a sending task failed: {e}")));
+                first_error.get_or_insert(Error::Task(e.to_string()));
             }
         }
     }
@@ -306,9 +349,7 @@ pub async fn run(
         failed: progress.failed.load(Ordering::Relaxed),
         skipped: progress.skipped.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
-        relay_down: paused
-            .as_deref()
-            .is_some_and(|p| p.contains("paused itself")),
+        relay_down: matches!(paused, Some(Pause::RelayDown { .. })),
         paused,
         next_retry,
         sends,
@@ -366,7 +407,7 @@ async fn step(
                 &mut kept
             }
             None => {
-                pooled = shared.db.pool.acquire().await?;
+                pooled = shared.db.connection().await?;
                 &mut pooled
             }
         };
@@ -552,11 +593,7 @@ async fn deliver_batches(
                 if !rate::take_daily(&shared.db, cap).await? {
                     queue::unclaim(&shared.db, &shared.owner, &untried(&delivery, claimed)).await?;
                     let mut paused = shared.paused.lock().await;
-                    paused.get_or_insert(format!(
-                        "the daily cap of {cap} messages is reached; send {} goes on tomorrow \
-                         (`presswire worker`, or `presswire sends resume {}`)",
-                        ctx.id, ctx.id
-                    ));
+                    paused.get_or_insert(Pause::DailyCap { send: ctx.id, cap });
                     return Ok(());
                 }
             }
@@ -586,10 +623,13 @@ async fn deliver_batches(
             count(shared, &ctx, &outcome);
             match &outcome {
                 _ if known => {}
-                Outcome::Deferred { reply, .. } if reply.starts_with("connection: ") => {
+                Outcome::Deferred {
+                    connection_failure: Some(why),
+                    ..
+                } => {
                     let n = ctx.failures.fetch_add(1, Ordering::Relaxed) + 1;
                     if n >= ctx.settings.pause_after_failures {
-                        pause(shared, &ctx, n, reply).await?;
+                        pause(shared, &ctx, n, why).await;
                     }
                 }
                 _ => ctx.failures.store(0, Ordering::Relaxed),
@@ -613,28 +653,28 @@ async fn refuse(shared: &Shared, ctx: &SendContext, e: Error) -> Error {
     if paused.is_none() {
         let _ = queue::set_state(&shared.db, ctx.id, SendState::Paused).await;
     }
-    let message = format!(
-        "{e}\nsend {} is paused; once the SMTP URL or the relay is fixed, \
-         `presswire sends resume {}` continues it",
-        ctx.id, ctx.id
-    );
-    paused.get_or_insert(message.clone());
-    Error::Input(message)
+    paused.get_or_insert(Pause::Refused {
+        send: ctx.id,
+        why: e.to_string(),
+    });
+    Error::Paused {
+        send: ctx.id,
+        cause: Box::new(e),
+    }
 }
 
-async fn pause(shared: &Shared, ctx: &SendContext, n: u32, reply: &str) -> Result<(), Error> {
+/// Pauses the send after `n` connection failures in a row, the last
+/// `why`, unless the run stopped already.
+async fn pause(shared: &Shared, ctx: &SendContext, n: u32, why: &str) {
     let mut paused = shared.paused.lock().await;
     if paused.is_none() {
         let _ = queue::set_state(&shared.db, ctx.id, SendState::Paused).await;
-        *paused = Some(format!(
-            "send {} paused itself after {n} connection failures in a row (last: {}); the relay seems \
-             down. Check it, then `presswire sends resume {}`",
-            ctx.id,
-            scrub::cut(reply.trim_start_matches("connection: "), scrub::QUOTED_CHARS),
-            ctx.id
-        ));
+        *paused = Some(Pause::RelayDown {
+            send: ctx.id,
+            failures: n,
+            last: why.to_string(),
+        });
     }
-    Ok(())
 }
 
 /// Counts an outcome for the progress bar and the send's summary.
@@ -759,8 +799,8 @@ async fn deliver(
     }
     .await;
     if let Err(e) = paced {
-        let reply = format!("connection: rate limit: {e}");
-        return Ok(defer(ctx, d, &reply, &shared.opts));
+        let why = format!("rate limit: {e}");
+        return Ok(defer(ctx, d, Deferral::Connection(why), &shared.opts));
     }
     let message_id = shared.signer.message_id(ctx.id, d.id, &ctx.from_domain);
     let bounce_address = shared
@@ -796,8 +836,10 @@ async fn deliver(
                 *conn = None;
                 match target.connect(&shared.opts.timeouts).await {
                     Ok(c) => *conn = Some(c),
-                    Err(e) if e.is_bad_input() => return Err(e),
-                    Err(e) => return Ok(defer(ctx, d, &format!("connection: {e}"), &shared.opts)),
+                    Err(Error::Connection(why)) => {
+                        return Ok(defer(ctx, d, Deferral::Connection(why), &shared.opts))
+                    }
+                    Err(e) => return Err(e),
                 }
             }
             let c = conn.as_mut().expect("connected above");
@@ -837,8 +879,8 @@ fn outcome_of(
 ) -> Outcome {
     match attempt {
         Attempt::Accepted(reply) => Outcome::Sent { reply, message_id },
-        Attempt::Transient(reply) => defer(ctx, d, &reply, &shared.opts),
-        Attempt::Connection(reply) => defer(ctx, d, &format!("connection: {reply}"), &shared.opts),
+        Attempt::Transient(reply) => defer(ctx, d, Deferral::Refused(reply), &shared.opts),
+        Attempt::Connection(why) => defer(ctx, d, Deferral::Connection(why), &shared.opts),
         Attempt::Permanent { reply, command } => Outcome::Failed { reply, command },
     }
 }
@@ -887,7 +929,20 @@ fn next_envelope(
 }
 
 /// Defers with exponential backoff, or fails when the send is older than `max_age`.
-fn defer(ctx: &SendContext, d: &Claimed, reply: &str, opts: &Options) -> Outcome {
+/// Why a delivery is deferred.
+enum Deferral {
+    /// The relay refused it for now (4xx), with its reply.
+    Refused(String),
+    /// The connection failed, broke or did not answer in time, or the rate
+    /// limiter could not be asked: the message was not handed over.
+    Connection(String),
+}
+
+fn defer(ctx: &SendContext, d: &Claimed, why: Deferral, opts: &Options) -> Outcome {
+    let (reply, connection_failure) = match why {
+        Deferral::Refused(reply) => (reply, None),
+        Deferral::Connection(why) => (format!("connection: {why}"), Some(why)),
+    };
     let now = now_ms();
     if now - ctx.started_at > (ctx.settings.max_age_secs as i64) * 1000 {
         return Outcome::Failed {
@@ -906,8 +961,9 @@ fn defer(ctx: &SendContext, d: &Claimed, reply: &str, opts: &Options) -> Outcome
         .copied()
         .unwrap_or(60);
     Outcome::Deferred {
-        reply: reply.to_string(),
+        reply,
         next_attempt_at: now + (delay as i64) * 1000,
+        connection_failure,
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Cookies are HttpOnly, SameSite=Strict and Secure (unless `[serve]
 //! insecure_http` on loopback). The session cookie is a random token whose
-//! session lives in the database (`crate::login`): logging out deletes it,
+//! session lives in the database (`web::store`): logging out deletes it,
 //! so the old cookie opens nothing, in this process or any other sharing
 //! the database; a session also ends when it expires or the password
 //! changes. Failed logins are counted there too, so a restart does not
@@ -21,10 +21,32 @@ use axum::Form;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::store as login;
 use super::{client_ip, App};
 use crate::db::now_ms;
-use crate::login::{random_bytes, random_hex};
-pub use crate::login::{MAX_FAILURES, MAX_FAILURES_OVERALL, WINDOW_MS};
+
+/// Failed logins allowed per client address within [`WINDOW_MS`].
+pub const MAX_FAILURES: usize = 5;
+/// Failed logins allowed from all addresses together within [`WINDOW_MS`].
+pub const MAX_FAILURES_OVERALL: usize = 50;
+/// How far back failed logins count.
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// `n` random bytes from the system's generator.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    use ring::rand::SecureRandom;
+    let mut buf = vec![0u8; n];
+    // The system's randomness failing is not something to go on without.
+    ring::rand::SystemRandom::new()
+        .fill(&mut buf)
+        .expect("the system's random number generator failed");
+    buf
+}
+
+/// [`random_bytes`] as hex.
+pub fn random_hex(n: usize) -> String {
+    hex::encode(random_bytes(n))
+}
 
 pub const SESSION_COOKIE: &str = "presswire_session";
 pub const CSRF_COOKIE: &str = "presswire_csrf";
@@ -85,7 +107,7 @@ pub async fn session(app: &App, headers: &HeaderMap) -> Result<Option<Session>, 
     ) else {
         return Ok(None);
     };
-    let found = crate::login::find(&app.db, &token, &password_fingerprint(hash)).await?;
+    let found = login::find(&app.db, &token, &password_fingerprint(hash)).await?;
     Ok(found.map(|key| Session {
         csrf: app.signer.sign_for("dashboard-csrf", &key),
         key,
@@ -178,7 +200,7 @@ pub async fn login(
     let ip = client_ip(&app, peer, &headers).to_string();
     let now = now_ms();
     // Counted as a failure now, taken back below if the password is right.
-    match crate::login::attempt(&app.db, &ip, now).await {
+    match login::attempt(&app.db, &ip, now).await {
         Ok(Ok(_)) => {}
         Ok(Err(wait)) => {
             tracing::warn!("dashboard: too many failed logins from {ip}");
@@ -214,7 +236,7 @@ pub async fn login(
         tracing::warn!("dashboard: failed login from {ip}");
         return login_form(&app, StatusCode::UNAUTHORIZED, Some("Wrong password."));
     }
-    let token = match crate::login::open(
+    let token = match login::open(
         &app.db,
         &ip,
         &password_fingerprint(&hash),
@@ -259,7 +281,7 @@ pub async fn logout(
     }
     // Gone from the database: the cookie opens nothing any more, even if
     // the browser (or someone who copied it) keeps it.
-    if let Err(e) = crate::login::close(&app.db, &session.key).await {
+    if let Err(e) = login::close(&app.db, &session.key).await {
         return app.db_failure("dashboard: logout", &e);
     }
     let mut res = Redirect::to(&format!("{}/dashboard/login", app.prefix)).into_response();

@@ -17,7 +17,8 @@ use super::auth::Session;
 use super::App;
 use crate::db::Db;
 use crate::report::{self, GroupRow, Report};
-use crate::send::{queue, DeliveryState};
+use crate::send::store::queue;
+use crate::send::DeliveryState;
 
 /// One send as the list shows it: its deliveries counted as `presswire
 /// sends` and the report count them ([`report::SendProgress`]).

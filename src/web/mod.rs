@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod store;
 pub mod unsubscribe;
 pub mod webhooks;
 

@@ -1,10 +1,13 @@
-//! Dashboard logins, kept in the database: sessions (`dashboard_sessions`)
+//! The web's storage, every SQL text of `web/`: dashboard logins, kept in
+//! the database as sessions (`dashboard_sessions`)
 //! and failed login attempts (`login_failures`). In the database, logging
 //! out ends a session for every `presswire serve` process sharing it, and
 //! a restart clears neither the sessions nor the lockout.
 //!
 //! This module owns the rows; the HTTP side (cookies, CSRF, checking the
-//! password with Argon2, the pages) is `web::auth`'s.
+//! password with Argon2, the pages, how many failures are allowed) is
+//! [`super::auth`]'s. The web's other writes (unsubscribes, bounces from
+//! webhooks) belong to `contacts` and `bounce`, and are stored there.
 //!
 //! A session is a random token of 256 bits in the browser's cookie; the
 //! database keeps only its SHA-256, so a copy of the database opens no
@@ -18,30 +21,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::auth::{random_hex, MAX_FAILURES, MAX_FAILURES_OVERALL, WINDOW_MS};
 use crate::db::{now_ms, Db};
-
-/// Failed logins allowed per client address within [`WINDOW_MS`].
-pub const MAX_FAILURES: usize = 5;
-/// Failed logins allowed from all addresses together within [`WINDOW_MS`].
-pub const MAX_FAILURES_OVERALL: usize = 50;
-/// How far back failed logins count.
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-
-/// `n` random bytes from the system's generator.
-pub fn random_bytes(n: usize) -> Vec<u8> {
-    use ring::rand::SecureRandom;
-    let mut buf = vec![0u8; n];
-    // The system's randomness failing is not something to go on without.
-    ring::rand::SystemRandom::new()
-        .fill(&mut buf)
-        .expect("the system's random number generator failed");
-    buf
-}
-
-/// [`random_bytes`] as hex.
-pub fn random_hex(n: usize) -> String {
-    hex::encode(random_bytes(n))
-}
 
 /// What the database keeps of a session token.
 fn token_hash(token: &str) -> String {

@@ -1,4 +1,5 @@
-//! The report's SQL: one function per question asked of the database.
+//! The report's storage: every SQL text of `report/`, one function per
+//! question asked of the database; the rest of `report/` only counts and words.
 //!
 //! A send may have a million deliveries. None of these queries sorts them
 //! all (SQLite needs about a second to sort a million rows): they walk the
@@ -406,22 +407,18 @@ fn state_index(state: &str) -> Option<usize> {
 ///
 /// Grouping a million joined rows in SQL costs SQLite a sort (over a
 /// second), so the grouping is done here. On a SQLite file the rows are
-/// read through a connection of SQLite's own ([`groups_sqlite`]); elsewhere
+/// read through connections of SQLite's own ([`groups_sqlite`],
+/// [`Db::read_sqlite_file_in_parts`]); elsewhere
 /// in chunks of contact ids, each chunk one JSON text.
 pub async fn groups(db: &Db, send_id: i64) -> Result<Groups, sqlx::Error> {
-    if db.bulk_connection_possible() {
-        // Two halves of the send's contacts, side by side on two cores.
-        let half = |upper: bool| {
-            let conn = db.bulk_connection();
-            tokio::task::spawn_blocking(move || -> rusqlite::Result<Groups> {
-                let conn = conn.ok_or(rusqlite::Error::InvalidQuery)??;
-                groups_sqlite(&conn, send_id, upper)
-            })
-        };
-        let io = |e: &dyn std::fmt::Display| sqlx::Error::Io(std::io::Error::other(e.to_string()));
-        let (lower, upper) = tokio::join!(half(false), half(true));
-        let mut groups = lower.map_err(|e| io(&e))?.map_err(|e| io(&e))?;
-        for (key, n) in upper.map_err(|e| io(&e))?.map_err(|e| io(&e))? {
+    // Two halves of the send's contacts, side by side on two cores.
+    if let Some(halves) = db
+        .read_sqlite_file_in_parts(2, move |conn, part| groups_sqlite(conn, send_id, part == 1))
+        .await
+    {
+        let mut halves = halves?.into_iter();
+        let mut groups = halves.next().unwrap_or_default();
+        for (key, n) in halves.flatten() {
             let sum = groups.entry(key).or_insert([0; DeliveryState::ALL.len()]);
             for (s, n) in sum.iter_mut().zip(n) {
                 *s += n;
@@ -532,9 +529,6 @@ fn groups_sqlite(
             id
         }
     }
-    // Read a million rows where the operating system keeps them (mapped for
-    // this connection alone, which goes when the report is built).
-    conn.execute_batch("PRAGMA mmap_size = 2147418112")?;
     // The middle of the send's contact ids, each end a lone step along
     // deliveries_report.
     let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
