@@ -37,6 +37,7 @@ use super::email::{self, forgotten_hash, Address};
 use super::fields::{normalise_country, normalise_language, normalise_tag, split_tags, Status};
 use super::Error;
 use crate::db::{now_ms, Db, TAG_SEPARATOR};
+use crate::spreadsheet::restore;
 
 mod sqlite;
 
@@ -1623,7 +1624,10 @@ fn read_file(
             "{name}: the file is empty; a contacts file starts with a header row such as \"Email,First Name,Last Name\""
         )));
     }
-    let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+    let headers: Vec<String> = record
+        .iter()
+        .map(|h| restore(h.trim()).to_string())
+        .collect();
     let targets = map_columns(&headers, &options.maps)
         .map_err(|e| Error::BadInput(format!("{name}:1: {e}")))?;
     let Some(email_col) = targets
@@ -1783,7 +1787,8 @@ fn validate_row(
         );
         return None;
     }
-    let cell = |i: usize| record.get(i).map(str::trim).unwrap_or("");
+    // A cell an export guarded against spreadsheets, without the guard.
+    let cell = |i: usize| record.get(i).map(|c| restore(c.trim())).unwrap_or("");
     // A NUL character is nothing anyone typed (the file is damaged, or is
     // not text), and PostgreSQL cannot store it in a text column.
     let mut damaged = false;

@@ -8,6 +8,7 @@
 mod harness;
 mod known_send;
 
+mod audience_tags;
 mod bounces;
 mod bounces_db;
 mod contacts_export;
