@@ -654,6 +654,9 @@ struct Stored {
     tags: BTreeSet<String>,
     status: Status,
     extra: BTreeMap<String, String>,
+    /// When a stored contact last changed (0 for a new one): an undo
+    /// gives it back.
+    updated_at: i64,
 }
 
 impl Stored {
@@ -661,6 +664,7 @@ impl Stored {
     /// `text` reading a text column by name.
     fn from_columns<E>(
         id: i64,
+        updated_at: i64,
         text: impl Fn(&str) -> Result<Option<String>, E>,
     ) -> Result<Stored, E> {
         let mut values = Vec::with_capacity(TEXT_FIELDS.len());
@@ -681,6 +685,7 @@ impl Stored {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or_default(),
             extra: serde_json::from_str(&extra).unwrap_or_default(),
+            updated_at,
         })
     }
 
@@ -720,6 +725,7 @@ impl Stored {
             tags: row.tags,
             status: row.status.unwrap_or_default(),
             extra: row.extra,
+            updated_at: 0,
         }
     }
 }
@@ -1199,7 +1205,9 @@ impl Store {
                 query = query.bind(key.as_str());
             }
             for r in query.fetch_all(&mut *self.tx).await? {
-                let c = Stored::from_columns(r.try_get("id")?, |name| r.try_get(name))?;
+                let c = Stored::from_columns(r.try_get("id")?, r.try_get("updated_at")?, |name| {
+                    r.try_get(name)
+                })?;
                 found.insert(c.key.clone(), c);
             }
         }
@@ -1393,7 +1401,7 @@ impl Statements {
             ),
             // The contacts an import chunk touches, with their tags, to merge into.
             Statement::Lookup => format!(
-                "SELECT id, email, email_key, domain, {}, extra, status, {} AS tags \
+                "SELECT id, email, email_key, domain, {}, extra, status, updated_at, {} AS tags \
                  FROM contacts c WHERE email_key IN {}",
                 TEXT_FIELDS.map(Field::name).join(", "),
                 db.tags_of_contact_sql(),
@@ -1668,9 +1676,13 @@ fn read_file(
         path: name.clone(),
         source,
     };
-    let (encoding, encoding_name) = encoding::detect(path, &name, options.encoding)?;
+    let (encoding, encoding_name, skip) = encoding::detect(path, &name, options.encoding)?;
+    let mut file = File::open(path).map_err(io_err)?;
+    if skip > 0 {
+        io::Seek::seek(&mut file, io::SeekFrom::Start(skip)).map_err(io_err)?;
+    }
     let file = Counting {
-        inner: File::open(path).map_err(io_err)?,
+        inner: file,
         count: progress,
     };
     let mut decoded: Box<dyn Read> = match encoding {
@@ -1894,7 +1906,7 @@ fn validate_row(
     let any_nul = memchr::memchr(0, record.as_slice().as_bytes()).is_some();
     for (i, column) in headers.iter().enumerate().filter(|_| any_nul) {
         if cell(i).contains('\0') {
-            let message = "the value contains a NUL byte (0x00); the file may be damaged";
+            let message = "the value contains a NUL character; the file may be damaged";
             problem(Some(column), ProblemKind::Error, message.to_string());
             damaged = true;
         }

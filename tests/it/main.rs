@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod import_safety;
 mod known_send;
 
 mod audience_tags;

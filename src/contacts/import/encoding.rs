@@ -40,13 +40,15 @@ enum Why {
     Guess,
 }
 
-/// Picks the file's encoding: `None` for UTF-8 read as it is. With
-/// `declared` (`--encoding`), that one unless the file has a byte-order mark.
+/// Picks the file's encoding (`None` for UTF-8 read as it is), its name
+/// for the report, and how many bytes of the file to skip (a UTF-8 mark
+/// when `--encoding` names another encoding). With `declared`
+/// (`--encoding`), that one unless the file has a UTF-16 byte-order mark.
 pub(super) fn detect(
     path: &Path,
     name: &str,
     declared: Option<&'static Encoding>,
-) -> Result<(Option<&'static Encoding>, &'static str), Error> {
+) -> Result<(Option<&'static Encoding>, &'static str, u64), Error> {
     let io_err = |source| Error::Io {
         path: name.to_string(),
         source,
@@ -55,20 +57,23 @@ pub(super) fn detect(
     let mut head = [0u8; 4];
     let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
     let head = &head[..n];
-    let mut why = Why::Guess;
-    let mut bom = 0;
-    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        (why, bom) = (Why::Mark, 3);
-    } else if head.starts_with(&[0xFF, 0xFE]) {
-        return Ok((Some(UTF_16LE), "UTF-16LE"));
-    } else if head.starts_with(&[0xFE, 0xFF]) {
-        return Ok((Some(UTF_16BE), "UTF-16BE"));
-    } else if let Some(enc) = declared {
-        if enc != UTF_8 {
-            return Ok((Some(enc), enc.name()));
-        }
-        why = Why::Flag;
+    let utf8_bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    if head.starts_with(&[0xFF, 0xFE]) {
+        return Ok((Some(UTF_16LE), "UTF-16LE", 0));
     }
+    if head.starts_with(&[0xFE, 0xFF]) {
+        return Ok((Some(UTF_16BE), "UTF-16BE", 0));
+    }
+    // `--encoding` other than UTF-8 wins over a UTF-8 mark: the press
+    // officer says the mark is wrong (the file is refused otherwise).
+    if let Some(enc) = declared.filter(|e| *e != UTF_8) {
+        return Ok((Some(enc), enc.name(), if utf8_bom { 3 } else { 0 }));
+    }
+    let (why, bom) = match (utf8_bom, declared) {
+        (true, _) => (Why::Mark, 3),
+        (false, Some(_)) => (Why::Flag, 0),
+        (false, None) => (Why::Guess, 0),
+    };
     // Stream through the file checking UTF-8, carrying an incomplete
     // sequence over the buffer boundary.
     let mut buf = vec![0u8; 1 << 16];
@@ -103,15 +108,15 @@ pub(super) fn detect(
             Err(e) => {
                 let at = consumed + e.valid_up_to() as u64;
                 if why == Why::Guess && !has_utf8_letters(path).map_err(io_err)? {
-                    return Ok((Some(WINDOWS_1252), "Windows-1252"));
+                    return Ok((Some(WINDOWS_1252), "Windows-1252", 0));
                 }
                 return Err(invalid_utf8(path, name, at, bom, why).map_err(io_err)?);
             }
         }
     }
     Ok(match why {
-        Why::Mark => (Some(UTF_8), "UTF-8 with BOM"),
-        Why::Flag | Why::Guess => (None, "UTF-8"),
+        Why::Mark => (Some(UTF_8), "UTF-8 with BOM", 0),
+        Why::Flag | Why::Guess => (None, "UTF-8", 0),
     })
 }
 

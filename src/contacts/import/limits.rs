@@ -14,17 +14,38 @@ pub const QUOTED_CHARS: usize = 200;
 /// (Outlook's, the widest, about 90).
 pub const MAX_COLUMNS: usize = 1000;
 
-/// `value` as an error quotes it: in quotes, escaped, at most
-/// [`QUOTED_CHARS`] characters of it and then how long it was.
+/// `value` as an error quotes it: in quotes, at most [`QUOTED_CHARS`]
+/// characters of it and then how long it was.
 pub fn quote(value: &str) -> String {
     match value.char_indices().nth(QUOTED_CHARS) {
-        None => format!("{value:?}"),
+        None => quoted(value),
         Some((end, _)) => format!(
-            "{:?}… ({} characters)",
-            &value[..end],
+            "{}… ({} characters)",
+            quoted(&value[..end]),
             value.chars().count()
         ),
     }
+}
+
+/// `value` in double quotes, with quotes, backslashes and control
+/// characters escaped as Rust writes them. Unlike `{:?}`, which also
+/// escapes combining marks, it leaves Thai, Myanmar or Devanagari text
+/// readable.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `message`, which may quote `value` in full (as `{value:?}`), with the

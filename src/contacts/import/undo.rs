@@ -28,6 +28,7 @@ pub(super) struct Previous {
     extra: BTreeMap<String, String>,
     status: String,
     tags: Vec<String>,
+    updated_at: i64,
 }
 
 impl Previous {
@@ -41,6 +42,7 @@ impl Previous {
             extra: contact.extra.clone(),
             status: contact.status.as_str().to_string(),
             tags: contact.tags.iter().cloned().collect(),
+            updated_at: contact.updated_at,
         }
     }
 
@@ -299,7 +301,7 @@ pub async fn apply(db: &Db, shown: &UndoPlan) -> Result<Undone, Error> {
         query
             .bind(extra)
             .bind(p.status.clone())
-            .bind(now)
+            .bind(p.updated_at)
             .bind(r.id)
             .execute(&mut *tx)
             .await?;
