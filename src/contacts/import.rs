@@ -924,8 +924,13 @@ impl<'a> Writer<'a> {
                     (old.clone(), rows)
                 }
             };
+            let mut merged = false;
             for row in rows {
-                self.merge_row(&mut contact, row, first_seen);
+                merged |= self.merge_row(&mut contact, row, first_seen);
+            }
+            // Every row for a stored contact refused: counted as invalid only.
+            if before.is_some() && !merged {
+                continue;
             }
             match before {
                 Some(old) if *old == contact => {
@@ -962,8 +967,9 @@ impl<'a> Writer<'a> {
 
     /// Merges `row` into `contact`, unless it would turn letters into `?`
     /// (then the row is an error); reports a row that repeats an address
-    /// first seen at `first_seen`, with what it changed.
-    fn merge_row(&mut self, contact: &mut Stored, row: Incoming, first_seen: Place) {
+    /// first seen at `first_seen`, with what it changed. Says whether it
+    /// merged the row.
+    fn merge_row(&mut self, contact: &mut Stored, row: Incoming, first_seen: Place) -> bool {
         let (file, line) = (row.file, row.line);
         let damage = merge::damage(contact, &row);
         // The damage in a column the row has (a name made of first and
@@ -979,7 +985,7 @@ impl<'a> Writer<'a> {
             let column = column.or_else(|| Some(d.field.name().to_string()));
             self.report.invalid += 1;
             self.problem_in(file, line, column, ProblemKind::Error, message);
-            return;
+            return false;
         }
         let duplicate = Place::new(file, line) != first_seen;
         let address = duplicate.then(|| row.address.to_string());
@@ -997,6 +1003,7 @@ impl<'a> Writer<'a> {
             );
             self.problem(file, line, ProblemKind::Duplicate, msg);
         }
+        true
     }
 
     /// "line 12" within the same file, "other.csv:12" across files.
