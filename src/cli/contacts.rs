@@ -241,7 +241,12 @@ async fn undo_import(
         ctx.say("dry run: nothing undone");
         return Ok(());
     }
-    if !yes && !confirm("Undo this import?", "not undoing the import without confirmation")? {
+    if !yes
+        && !confirm(
+            "Undo this import?",
+            "not undoing the import without confirmation",
+        )?
+    {
         ctx.say("nothing undone");
         return Ok(());
     }

@@ -39,8 +39,14 @@ pub fn write_csv(contacts: &[Contact], out: impl Write) -> Result<(), Error> {
                 .iter()
                 .map(|k| c.extra.get(*k).cloned().unwrap_or_default()),
         );
-        w.write_record(row.iter().map(|v| defuse(v)).collect::<Vec<_>>().iter().map(|v| v.as_bytes()))
-            .map_err(io)?;
+        w.write_record(
+            row.iter()
+                .map(|v| defuse(v))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|v| v.as_bytes()),
+        )
+        .map_err(io)?;
     }
     w.flush().map_err(|e| Error::Io {
         path: "export".into(),

@@ -532,8 +532,10 @@ pub async fn import(
     let sources: Vec<String> = paths
         .iter()
         .map(|p| {
-            p.file_name()
-                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         })
         .collect();
     let mut writer = Writer::start(db, options, &sources.join("\n")).await?;
@@ -1119,7 +1121,8 @@ enum Op {
 
 /// The SQL that records an import (for `--undo`) as it begins: the ids of
 /// the contacts it creates start after the largest one.
-const IMPORT_SQL: &str = "INSERT INTO imports (sources, first_contact_id, last_contact_id, imported_at) \
+const IMPORT_SQL: &str =
+    "INSERT INTO imports (sources, first_contact_id, last_contact_id, imported_at) \
      VALUES ($1, $2, $3, $4) RETURNING id";
 
 /// The SQL that completes an import's record before it commits: the last
@@ -2027,7 +2030,9 @@ fn validate_row(
                                 Some(column),
                                 ProblemKind::Warning,
                                 shorten(
-                                    format!("{value:?} lists several languages; kept the first, {l:?}"),
+                                    format!(
+                                        "{value:?} lists several languages; kept the first, {l:?}"
+                                    ),
                                     value,
                                 ),
                             );

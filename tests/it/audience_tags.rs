@@ -39,14 +39,29 @@ fn require_and_exclude_tags_pick_the_same_contacts_in_list_export_check_and_send
             "--exclude-tag",
             "embargo-breaker",
         ];
-        assert_eq!(emails(app, &audience), ["both@x.example"], "[{}]", app.backend);
+        assert_eq!(
+            emails(app, &audience),
+            ["both@x.example"],
+            "[{}]",
+            app.backend
+        );
         // Excluding alone, and --tag (any) with an exclusion.
         assert_eq!(
             emails(app, &["--exclude-tag", "climate", "--exclude-tag", "radio"]),
             ["press@x.example"]
         );
         assert_eq!(
-            emails(app, &["--tag", "radio", "--tag", "climate", "--exclude-tag", "press"]),
+            emails(
+                app,
+                &[
+                    "--tag",
+                    "radio",
+                    "--tag",
+                    "climate",
+                    "--exclude-tag",
+                    "press"
+                ]
+            ),
             ["climate@x.example"]
         );
         assert_eq!(
@@ -69,7 +84,15 @@ fn require_and_exclude_tags_pick_the_same_contacts_in_list_export_check_and_send
 
         let sink = SmtpSink::start(&[]);
         let url = sink.url();
-        let mut send = vec!["send", "r.md", "--yes", "--smtp", &url, "--rate", "unlimited"];
+        let mut send = vec![
+            "send",
+            "r.md",
+            "--yes",
+            "--smtp",
+            &url,
+            "--rate",
+            "unlimited",
+        ];
         send.extend_from_slice(&audience);
         app.ok(&send);
         let mut to: Vec<String> = sink

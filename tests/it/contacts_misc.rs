@@ -192,7 +192,14 @@ fn forget_erases_the_contact_and_keeps_only_a_hash() {
 fn forget_in_json_and_for_an_unknown_address() {
     each_backend(|app| {
         people(app);
-        let f = app.json(["contacts", "forget", "max@wire.example", "--yes", "--format", "json"]);
+        let f = app.json([
+            "contacts",
+            "forget",
+            "max@wire.example",
+            "--yes",
+            "--format",
+            "json",
+        ]);
         assert_eq!(
             f,
             serde_json::json!({

@@ -46,10 +46,12 @@ fn question_marks_in_place_of_letters_are_refused_naming_column_old_new_and_caus
         let (out, err) = app.fails(2, ["contacts", "import", "ansi.csv"]);
         assert_eq!(
             lines_with(&out, "[error]"),
-            ["ansi.csv:2: column \"Name\": would replace \"สมชาย ใจดี\" with \"????? ????\": \
+            [
+                "ansi.csv:2: column \"Name\": would replace \"สมชาย ใจดี\" with \"????? ????\": \
               the letters became \"?\", as when a file is saved as ANSI (Windows-1252), which \
               cannot hold them. Export it as UTF-8 or Unicode text and import it again; the row \
-              is not imported [error]"],
+              is not imported [error]"
+            ],
             "[{}]",
             app.backend
         );
@@ -65,7 +67,9 @@ fn question_marks_in_place_of_letters_are_refused_naming_column_old_new_and_caus
         // --skip-invalid imports the rest and leaves the name alone.
         let out = app.ok(["contacts", "import", "ansi.csv", "--skip-invalid"]);
         assert!(
-            out.ends_with("imported 0, updated 1, unchanged 0, skipped 1, duplicates merged 0, invalid 1\n"),
+            out.ends_with(
+                "imported 0, updated 1, unchanged 0, skipped 1, duplicates merged 0, invalid 1\n"
+            ),
             "{out}"
         );
         let names = app.texts("SELECT name, outlet FROM contacts ORDER BY email");
@@ -156,7 +160,10 @@ fn an_import_is_undone_exactly_after_it_is_listed_and_confirmed() {
 
         // Once only; and the first import can still be undone.
         let (_, err) = app.fails(2, ["contacts", "import", "--undo", "update.csv", "--yes"]);
-        assert!(err.contains("import 2 of update.csv was undone already"), "{err}");
+        assert!(
+            err.contains("import 2 of update.csv was undone already"),
+            "{err}"
+        );
         app.ok(["contacts", "import", "--undo", "base.csv", "--yes"]);
         assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
     });
@@ -165,12 +172,18 @@ fn an_import_is_undone_exactly_after_it_is_listed_and_confirmed() {
 #[test]
 fn an_undo_keeps_contacts_changed_since_the_import() {
     each_backend(|app| {
-        app.write("a.csv", "Email,Name\nnew@x.example,New\nother@x.example,Other\n");
+        app.write(
+            "a.csv",
+            "Email,Name\nnew@x.example,New\nother@x.example,Other\n",
+        );
         app.ok(["contacts", "import", "a.csv"]);
         app.write("b.csv", "Email,Outlet\nnew@x.example,Later Outlet\n");
         app.ok(["contacts", "import", "b.csv"]);
         let out = app.ok(["contacts", "import", "--undo", "a.csv", "--yes"]);
-        assert!(out.contains("remove other@x.example (created by the import)"), "{out}");
+        assert!(
+            out.contains("remove other@x.example (created by the import)"),
+            "{out}"
+        );
         assert!(
             out.contains("keep new@x.example (created by the import, changed since ("),
             "{out}"
@@ -193,7 +206,10 @@ fn formula_cells_are_exported_with_a_quote_and_imported_back_without_it() {
         );
         app.ok(["contacts", "import", "f.csv"]);
         let stored = without_times(app);
-        assert_eq!(stored[0]["name"], "=HYPERLINK(\"http://evil.example\",\"x\")");
+        assert_eq!(
+            stored[0]["name"],
+            "=HYPERLINK(\"http://evil.example\",\"x\")"
+        );
         assert_eq!(stored[0]["outlet"], "=quoted");
         let csv = app.ok(["contacts", "export"]);
         let row = csv.lines().nth(1).unwrap();
@@ -244,36 +260,58 @@ fn bytes_that_are_not_utf8_are_named_by_line_and_column_unless_an_encoding_is_gi
              --encoding (e.g. --encoding windows-1252)\n"
         );
         assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
-        app.ok(["contacts", "import", "bom.csv", "--encoding", "windows-1252"]);
+        app.ok([
+            "contacts",
+            "import",
+            "bom.csv",
+            "--encoding",
+            "windows-1252",
+        ]);
         assert_eq!(
             app.texts("SELECT name FROM contacts"),
             [[Some("José".to_string())]]
         );
 
         // UTF-8 letters, then a byte that is not UTF-8, without a mark.
-        let mut mixed = "Email,Name\nzoe@x.example,Zoë\nmax@x.example,M".as_bytes().to_vec();
+        let mut mixed = "Email,Name\nzoe@x.example,Zoë\nmax@x.example,M"
+            .as_bytes()
+            .to_vec();
         mixed.extend(b"\xFCller\n");
         app.write("mixed.csv", &mixed);
         let (_, err) = app.fails(2, ["contacts", "import", "mixed.csv"]);
         assert!(
-            err.starts_with("error: mixed.csv:3:16: byte 0xFC is not UTF-8, but the file is UTF-8 elsewhere"),
+            err.starts_with(
+                "error: mixed.csv:3:16: byte 0xFC is not UTF-8, but the file is UTF-8 elsewhere"
+            ),
             "{err}"
         );
-        let (_, err) = app.fails(2, ["contacts", "import", "mixed.csv", "--encoding", "klingon"]);
-        assert!(err.contains("--encoding \"klingon\": not an encoding"), "{err}");
+        let (_, err) = app.fails(
+            2,
+            ["contacts", "import", "mixed.csv", "--encoding", "klingon"],
+        );
+        assert!(
+            err.contains("--encoding \"klingon\": not an encoding"),
+            "{err}"
+        );
     });
 }
 
 #[test]
 fn a_nul_byte_is_reported_as_nul_not_as_utf16() {
     each_backend(|app| {
-        app.write("nul.csv", b"Email,Name\njane@x.example,Ja\0ne\nmax@x.example,Max\n");
+        app.write(
+            "nul.csv",
+            b"Email,Name\njane@x.example,Ja\0ne\nmax@x.example,Max\n",
+        );
         let (out, err) = app.fails(2, ["contacts", "import", "nul.csv"]);
         assert_eq!(
             lines_with(&out, "[error]"),
             ["nul.csv:2: column \"Name\": the value contains a NUL character; the file may be damaged [error]"]
         );
-        assert!(!out.contains("UTF-16") && !err.contains("UTF-16"), "{out}{err}");
+        assert!(
+            !out.contains("UTF-16") && !err.contains("UTF-16"),
+            "{out}{err}"
+        );
         assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
     });
 }
@@ -293,9 +331,21 @@ fn a_10_mb_value_is_quoted_in_a_few_hundred_characters() {
         assert!(printed < 1500, "{printed} bytes printed");
         let errors = lines_with(&stdout, "[error]");
         assert_eq!(errors.len(), 2, "{stdout}");
-        assert!(errors[0].starts_with("huge.csv:2: column \"Email\": \"xxx"), "{}", errors[0]);
-        assert!(errors[0].contains("… (10485760 characters) is not an e-mail address"), "{}", errors[0]);
-        assert!(errors[1].contains("… (10485760 characters) is not a country"), "{}", errors[1]);
+        assert!(
+            errors[0].starts_with("huge.csv:2: column \"Email\": \"xxx"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].contains("… (10485760 characters) is not an e-mail address"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("… (10485760 characters) is not a country"),
+            "{}",
+            errors[1]
+        );
         assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);
     });
 }
@@ -306,7 +356,10 @@ fn a_header_of_more_than_1000_columns_is_refused() {
     let header: Vec<String> = std::iter::once("Email".to_string())
         .chain((1..=1000).map(|i| format!("c{i}")))
         .collect();
-    app.write("wide.csv", format!("{}\njane@x.example\n", header.join(",")));
+    app.write(
+        "wide.csv",
+        format!("{}\njane@x.example\n", header.join(",")),
+    );
     let (out, err) = app.fails(2, ["contacts", "import", "wide.csv"]);
     assert_eq!(out, "");
     assert_eq!(
@@ -319,7 +372,9 @@ fn a_header_of_more_than_1000_columns_is_refused() {
     app.write("million.csv", ",".repeat(1_000_000));
     let (_, err) = app.fails(2, ["contacts", "import", "million.csv"]);
     assert!(
-        err.starts_with("error: million.csv:1: the header row has 65537 columns and more in its first 64 KB"),
+        err.starts_with(
+            "error: million.csv:1: the header row has 65537 columns and more in its first 64 KB"
+        ),
         "{err}"
     );
     assert_eq!(app.count("SELECT count(*) FROM contacts"), 0);

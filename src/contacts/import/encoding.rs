@@ -150,17 +150,9 @@ fn has_utf8_letters(path: &Path) -> std::io::Result<bool> {
 
 /// The error for the first byte that is not UTF-8, at `at`: its line and
 /// column (in characters), found by reading the file again up to it.
-fn invalid_utf8(
-    path: &Path,
-    name: &str,
-    at: u64,
-    bom: usize,
-    why: Why,
-) -> std::io::Result<Error> {
+fn invalid_utf8(path: &Path, name: &str, at: u64, bom: usize, why: Why) -> std::io::Result<Error> {
     let mut before = Vec::new();
-    File::open(path)?
-        .take(at + 1)
-        .read_to_end(&mut before)?;
+    File::open(path)?.take(at + 1).read_to_end(&mut before)?;
     let byte = before.last().copied().unwrap_or(0);
     before.truncate(at as usize);
     let text = &before[bom.min(before.len())..];

@@ -105,7 +105,10 @@ mod tests {
         assert!(q.len() < 250, "{}", q.len());
         assert!(q.ends_with("… (10485760 characters)"), "{q}");
         let m = shorten(format!("{long:?} is not an e-mail address"), &long);
-        assert!(m.len() < 260 && m.ends_with("is not an e-mail address"), "{m}");
+        assert!(
+            m.len() < 260 && m.ends_with("is not an e-mail address"),
+            "{m}"
+        );
     }
 
     #[test]

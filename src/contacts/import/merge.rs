@@ -163,7 +163,10 @@ mod tests {
         assert!(ansi_damaged("Zoë Weber", "Zo? Weber"));
         assert!(!ansi_damaged("Zoë Weber", "Zoë Weber"));
         assert!(!ansi_damaged("Who?", "Who?"));
-        assert!(!ansi_damaged("Jane", "J?ne"), "an ASCII letter is no ANSI loss");
+        assert!(
+            !ansi_damaged("Jane", "J?ne"),
+            "an ASCII letter is no ANSI loss"
+        );
         assert!(!ansi_damaged("محمد", "???"), "not one ? per letter");
         assert!(!ansi_damaged("محمد", "Mohammed"));
     }

@@ -283,7 +283,8 @@ impl Store {
             }
             let mut rows = query.raw_query();
             while let Some(r) = rows.next()? {
-                let c = Stored::from_columns(r.get("id")?, r.get("updated_at")?, |name| r.get(name))?;
+                let c =
+                    Stored::from_columns(r.get("id")?, r.get("updated_at")?, |name| r.get(name))?;
                 found.insert(c.key.clone(), c);
             }
         }

@@ -173,7 +173,10 @@ async fn plan_on(db: &Db, conn: &mut AnyConnection, source: &str) -> Result<Undo
         } else {
             plan.kept.push(Kept {
                 email,
-                why: format!("created by the import, changed since ({})", format_time(updated)),
+                why: format!(
+                    "created by the import, changed since ({})",
+                    format_time(updated)
+                ),
             });
         }
     }
@@ -223,9 +226,19 @@ fn differences(current: &Contact, previous: &Previous) -> Vec<String> {
     let mut out = Vec::new();
     for field in TEXT_FIELDS {
         let now = crate::contacts::export::value(current, field);
-        let then = previous.fields.get(field.name()).cloned().unwrap_or_default();
+        let then = previous
+            .fields
+            .get(field.name())
+            .cloned()
+            .unwrap_or_default();
         if now != then {
-            let show = |v: &str| if v.is_empty() { "nothing".to_string() } else { quote(v) };
+            let show = |v: &str| {
+                if v.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    quote(v)
+                }
+            };
             out.push(format!("{} {} → {}", field.name(), show(&now), show(&then)));
         }
     }
@@ -273,9 +286,12 @@ pub async fn apply(db: &Db, shown: &UndoPlan) -> Result<Undone, Error> {
         let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
         // The contacts it created; their tags go with them (ON DELETE
         // CASCADE), deliveries to them keep the address.
-        sqlx::query(&format!("DELETE FROM contacts WHERE id IN ({})", list.join(", ")))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "DELETE FROM contacts WHERE id IN ({})",
+            list.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await?;
     }
     for r in &plan.restore {
         let p = &r.previous;
