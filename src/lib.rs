@@ -18,6 +18,7 @@ pub mod mailurl;
 pub mod release;
 pub mod report;
 pub mod send;
+pub mod spreadsheet;
 pub mod web;
 
 /// An error in what the user gave presswire (a flag, a value, a file) rather

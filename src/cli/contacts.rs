@@ -9,9 +9,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Subcommand;
 
-use super::output::{print_json, table, Format, ReportFormat};
+use super::output::{confirm, print_json, table, Format, ReportFormat};
 use super::{AudienceArgs, Context};
 use crate::contacts::history::{self, BounceEntry, DeliveryEntry};
+use crate::contacts::import::undo::{self, UndoPlan};
 use crate::contacts::import::{self, ColumnMap, ImportOptions, ImportReport, ProblemKind};
 use crate::contacts::{self as domain, export, forget, Contact};
 use crate::BadInput;
@@ -20,8 +21,19 @@ use crate::BadInput;
 pub enum Command {
     /// Import contacts from CSV exports (Outlook, Google, Mailchimp, media databases)
     Import {
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(required_unless_present = "undo", value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Take an import back: remove the contacts it created, restore the ones it changed
+        /// (SOURCE: one of its files' names, or its number)
+        #[arg(long, value_name = "SOURCE", conflicts_with_all = ["files", "tags", "maps", "skip_existing", "skip_invalid", "encoding"])]
+        undo: Option<String>,
+        /// With --undo: do not ask for confirmation
+        #[arg(long, requires = "undo")]
+        yes: bool,
+        /// The files' encoding when they have no byte-order mark, e.g. windows-1252
+        /// (default: UTF-8, or Windows-1252 for a file with no UTF-8 letters)
+        #[arg(long, value_name = "ENCODING")]
+        encoding: Option<String>,
         /// Add this tag to every imported contact (repeatable)
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
@@ -66,6 +78,9 @@ pub enum Command {
     /// Erase a contact's personal data everywhere (a hash keeps them from coming back)
     Forget {
         email: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
     },
@@ -74,20 +89,34 @@ pub enum Command {
 pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Import {
+            undo: Some(source),
+            yes,
+            dry_run,
+            format,
+            ..
+        } => undo_import(ctx, &source, yes, dry_run, format).await?,
+        Command::Import {
             files,
             tags,
             maps,
             dry_run,
             skip_existing,
             skip_invalid,
+            encoding,
             format,
+            ..
         } => {
+            let encoding = encoding
+                .as_deref()
+                .map(import::encoding_by_label)
+                .transpose()?;
             let options = ImportOptions {
                 tags,
                 maps,
                 dry_run,
                 skip_existing,
                 skip_invalid,
+                encoding,
             };
             let db = ctx.db().await?;
             let report = with_progress(&files, ctx.quiet, |progress| {
@@ -151,7 +180,16 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Forget { email, format } => {
+        Command::Forget { email, yes, format } => {
+            if !yes {
+                let question = format!(
+                    "Forget {email}: erase the contact and the address everywhere, for good?"
+                );
+                if !confirm(&question, "not forgetting without confirmation")? {
+                    ctx.say("nothing forgotten");
+                    return Ok(());
+                }
+            }
             let db = ctx.db().await?;
             let f = forget::forget(&db, &email).await?;
             match format {
@@ -178,6 +216,68 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `contacts import --undo SOURCE`: shows what the undo will do, asks
+/// (or needs `--yes`), then does it.
+async fn undo_import(
+    ctx: &Context,
+    source: &str,
+    yes: bool,
+    dry_run: bool,
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    let db = ctx.db().await?;
+    let plan = undo::plan(&db, source).await?;
+    match format {
+        ReportFormat::Json => print_json(&plan)?,
+        ReportFormat::Table => print_undo(&plan),
+    }
+    if plan.remove.is_empty() && plan.restore.is_empty() {
+        ctx.say("nothing to undo");
+        return Ok(());
+    }
+    if dry_run {
+        ctx.say("dry run: nothing undone");
+        return Ok(());
+    }
+    if !yes
+        && !confirm(
+            "Undo this import?",
+            "not undoing the import without confirmation",
+        )?
+    {
+        ctx.say("nothing undone");
+        return Ok(());
+    }
+    let done = undo::apply(&db, &plan).await?;
+    db.close().await;
+    ctx.say(format_args!(
+        "undid import {}: removed {}, restored {}, kept {}",
+        done.import, done.removed, done.restored, done.kept
+    ));
+    Ok(())
+}
+
+/// What an undo will do, contact by contact.
+fn print_undo(plan: &UndoPlan) {
+    println!(
+        "import {} of {} ({}): {} contacts to remove, {} to restore",
+        plan.import,
+        plan.sources.join(", "),
+        plan.imported_at,
+        plan.remove.len(),
+        plan.restore.len()
+    );
+    for email in &plan.remove {
+        println!("remove {email} (created by the import)");
+    }
+    for r in &plan.restore {
+        println!("restore {}: {}", r.email, r.changes.join(", "));
+    }
+    for k in &plan.kept {
+        println!("keep {} ({})", k.email, k.why);
+    }
 }
 
 /// Runs an import with a progress bar on stderr when stderr is a terminal

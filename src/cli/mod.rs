@@ -88,12 +88,19 @@ pub enum Command {
     },
 }
 
-/// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds.
+/// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds
+/// (but every --require-tag must be there, and no --exclude-tag).
 #[derive(Debug, Clone, Default, Args)]
 pub struct AudienceArgs {
-    /// Contacts with this tag
+    /// Contacts with this tag (or any other --tag)
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Contacts with this tag and every other --require-tag
+    #[arg(long = "require-tag", value_name = "TAG")]
+    pub require_tags: Vec<String>,
+    /// Contacts without this tag (nor any other --exclude-tag)
+    #[arg(long = "exclude-tag", value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
     /// Contacts in this country (ISO code or English name)
     #[arg(long = "country", value_name = "COUNTRY")]
     pub countries: Vec<String>,
@@ -110,13 +117,14 @@ pub struct AudienceArgs {
 
 impl AudienceArgs {
     pub fn audience(&self) -> Result<crate::contacts::Audience, crate::contacts::Error> {
-        crate::contacts::Audience::new(
+        Ok(crate::contacts::Audience::new(
             &self.tags,
             &self.countries,
             &self.languages,
             &self.beats,
             &self.outlets,
-        )
+        )?
+        .with_tag_rules(&self.require_tags, &self.exclude_tags))
     }
 }
 

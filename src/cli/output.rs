@@ -2,6 +2,8 @@
 
 use std::io::{IsTerminal, Write};
 
+use crate::BadInput;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
@@ -40,4 +42,19 @@ pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// Asks `question` on the terminal ("… [y/N] ") and says whether the
+/// answer was yes. Without a terminal to ask on (a script, a pipe) it is
+/// bad input: `refusal` ("not sending without confirmation") and the hint
+/// to add `--yes`.
+pub fn confirm(question: &str, refusal: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(BadInput(format!("{refusal}: add --yes (no terminal to ask on)")).into());
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -1,7 +1,7 @@
 //! `presswire send FILE [AUDIENCE] [options]`: plan, confirm, create the
 //! send, and deliver it in the foreground.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::output::{print_json, ReportFormat};
+use super::output::{confirm, print_json, ReportFormat};
 use super::{AudienceArgs, Context};
 use crate::config::Config;
 use crate::contacts::{Contact, Status};
@@ -247,17 +247,8 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(BadInput(
-                "not sending without confirmation: add --yes (no terminal to ask on)".into(),
-            )
-            .into());
-        }
-        print!("Send to {} contacts? [y/N] ", plan.recipients);
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        let question = format!("Send to {} contacts?", plan.recipients);
+        if !confirm(&question, "not sending without confirmation")? {
             ctx.say("not sent");
             return Ok(());
         }

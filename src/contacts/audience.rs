@@ -2,8 +2,10 @@
 //!
 //! Each kind of filter is repeatable: values of one kind are OR-ed, kinds
 //! are AND-ed (`--tag press --tag radio --country DE` = tagged press or
-//! radio, and in Germany). Values are normalised like imported data, so
-//! `--country germany` and `--language EN` work.
+//! radio, and in Germany). Two tag filters are the exceptions: every
+//! `--require-tag` must be on the contact, and no `--exclude-tag` may be.
+//! Values are normalised like imported data, so `--country germany` and
+//! `--language EN` work.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,12 @@ use crate::db::Params;
 pub struct Audience {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Tags the contact must all have (`--require-tag`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_tags: Vec<String>,
+    /// Tags the contact must have none of (`--exclude-tag`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub countries: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -38,7 +46,7 @@ impl Audience {
     ) -> Result<Audience, Error> {
         let flag = |name: &str, e: String| Error::BadInput(format!("--{name}: {e}"));
         Ok(Audience {
-            tags: tags.iter().filter_map(|t| normalise_tag(t)).collect(),
+            tags: normalise_tags(tags),
             countries: countries
                 .iter()
                 .map(|c| normalise_country(c).map_err(|e| flag("country", e)))
@@ -49,7 +57,16 @@ impl Audience {
                 .collect::<Result<_, _>>()?,
             beats: clean(beats),
             outlets: clean(outlets),
+            ..Audience::default()
         })
+    }
+
+    /// This audience, narrowed to contacts with every tag of `require` and
+    /// none of `exclude`.
+    pub fn with_tag_rules(mut self, require: &[String], exclude: &[String]) -> Audience {
+        self.require_tags = normalise_tags(require);
+        self.exclude_tags = normalise_tags(exclude);
+        self
     }
 
     /// Whether this audience is every contact.
@@ -64,6 +81,24 @@ impl Audience {
             let list: Vec<String> = self.tags.iter().map(|t| params.push(t.as_str())).collect();
             all.push(format!(
                 "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag IN ({}))",
+                list.join(", ")
+            ));
+        }
+        // One EXISTS per required tag: each must be there.
+        for tag in &self.require_tags {
+            all.push(format!(
+                "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = {})",
+                params.push(tag.as_str())
+            ));
+        }
+        if !self.exclude_tags.is_empty() {
+            let list: Vec<String> = self
+                .exclude_tags
+                .iter()
+                .map(|t| params.push(t.as_str()))
+                .collect();
+            all.push(format!(
+                "NOT EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag IN ({}))",
                 list.join(", ")
             ));
         }
@@ -93,6 +128,10 @@ impl Audience {
         });
         all.join(" AND ")
     }
+}
+
+fn normalise_tags(tags: &[String]) -> Vec<String> {
+    tags.iter().filter_map(|t| normalise_tag(t)).collect()
 }
 
 fn clean(values: &[String]) -> Vec<String> {

@@ -1,12 +1,14 @@
 //! CSV export of contacts, in a form `contacts import` reads back unchanged:
-//! presswire's own field names as headers, tags joined by ", ", and each
-//! extra column under its original name.
+//! presswire's own field names as headers, tags joined by ", ", each
+//! extra column under its original name, and every cell safe to open in a
+//! spreadsheet ([`crate::spreadsheet`]).
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use super::import::Field;
 use super::{Contact, Error};
+use crate::spreadsheet::defuse;
 
 /// The fields written, in column order (email first, as spreadsheets
 /// expect): every field, in the order `Field::ALL` lists them.
@@ -28,7 +30,8 @@ pub fn write_csv(contacts: &[Contact], out: impl Write) -> Result<(), Error> {
         path: "export".into(),
         source: std::io::Error::other(e),
     };
-    w.write_record(&header).map_err(io)?;
+    w.write_record(header.iter().map(|h| defuse(h).into_owned()))
+        .map_err(io)?;
     for c in contacts {
         let mut row: Vec<String> = COLUMNS.iter().map(|f| value(c, *f)).collect();
         row.extend(
@@ -36,7 +39,14 @@ pub fn write_csv(contacts: &[Contact], out: impl Write) -> Result<(), Error> {
                 .iter()
                 .map(|k| c.extra.get(*k).cloned().unwrap_or_default()),
         );
-        w.write_record(&row).map_err(io)?;
+        w.write_record(
+            row.iter()
+                .map(|v| defuse(v))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|v| v.as_bytes()),
+        )
+        .map_err(io)?;
     }
     w.flush().map_err(|e| Error::Io {
         path: "export".into(),

@@ -52,6 +52,12 @@ pub async fn forget(db: &Db, email: &str) -> Result<Forgotten, Error> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    // What imports kept of the contact's values from before they changed
+    // them (for `contacts import --undo`) is personal data too.
+    sqlx::query("DELETE FROM import_changes WHERE contact_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     // Tags go with the contact (ON DELETE CASCADE).
     sqlx::query("DELETE FROM contacts WHERE email_key = $1")
         .bind(&key)

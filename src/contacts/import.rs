@@ -20,14 +20,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use encoding_rs::Encoding;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sqlx::Row;
@@ -37,8 +37,16 @@ use super::email::{self, forgotten_hash, Address};
 use super::fields::{normalise_country, normalise_language, normalise_tag, split_tags, Status};
 use super::Error;
 use crate::db::{now_ms, Db, TAG_SEPARATOR};
+use crate::spreadsheet::restore;
 
+mod encoding;
+mod limits;
+mod merge;
 mod sqlite;
+pub mod undo;
+
+pub use encoding::by_label as encoding_by_label;
+use limits::{column_name, shorten, MAX_COLUMNS};
 
 /// A contact field a CSV column can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -382,6 +390,8 @@ pub struct ImportOptions {
     pub skip_existing: bool,
     /// Import the valid rows even when others are invalid.
     pub skip_invalid: bool,
+    /// The files' encoding (`--encoding`), unless a byte-order mark says.
+    pub encoding: Option<&'static Encoding>,
 }
 
 /// What kind of remark a [`Problem`] is.
@@ -518,7 +528,17 @@ pub async fn import(
         }
     });
 
-    let mut writer = Writer::start(db, options).await?;
+    // The files' names without folders, as `contacts import --undo` takes them.
+    let sources: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let mut writer = Writer::start(db, options, &sources.join("\n")).await?;
     let mut first_error = None;
     while let Some(msg) = rx.recv().await {
         match msg {
@@ -573,6 +593,11 @@ struct Writer<'a> {
     /// Contacts waiting to be written with an upsert: changed ones, and
     /// new ones when the database numbers them.
     upserts: Vec<Stored>,
+    /// Previous values of existing contacts this import changed, waiting
+    /// to be written to `import_changes` (for `--undo`).
+    changes: Vec<(i64, String)>,
+    /// The contacts whose previous values are recorded already.
+    recorded: HashSet<i64>,
     /// Where the work for the store goes, in order.
     ops: tokio::sync::mpsc::Sender<Op>,
     /// Contacts the store has written, handed back to be freed here: the
@@ -631,34 +656,17 @@ struct Stored {
     tags: BTreeSet<String>,
     status: Status,
     extra: BTreeMap<String, String>,
+    /// When a stored contact last changed (0 for a new one): an undo
+    /// gives it back.
+    updated_at: i64,
 }
 
 impl Stored {
-    /// Lays `row` over this contact: non-empty values replace, tags and
-    /// extra data are added, and a status other than active is taken (an
-    /// import never re-activates an unsubscribed or bounced contact). The
-    /// source is where the contact first came from; it never changes.
-    fn merge(&mut self, row: Incoming) {
-        let merged = TEXT_FIELDS
-            .iter()
-            .zip(self.values.iter().zip(row.values.iter()));
-        self.values = FieldValues::pack(merged.map(|(field, (old, new))| match field {
-            Field::Source => old,
-            _ => new.or(old),
-        }));
-        self.tags.extend(row.tags);
-        self.extra.extend(row.extra);
-        if let Some(s) = row.status {
-            if s != Status::Active {
-                self.status = s;
-            }
-        }
-    }
-
     /// A stored contact from a row of [`Statements::lookup`]: its id, and
     /// `text` reading a text column by name.
     fn from_columns<E>(
         id: i64,
+        updated_at: i64,
         text: impl Fn(&str) -> Result<Option<String>, E>,
     ) -> Result<Stored, E> {
         let mut values = Vec::with_capacity(TEXT_FIELDS.len());
@@ -679,6 +687,7 @@ impl Stored {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or_default(),
             extra: serde_json::from_str(&extra).unwrap_or_default(),
+            updated_at,
         })
     }
 
@@ -718,12 +727,20 @@ impl Stored {
             tags: row.tags,
             status: row.status.unwrap_or_default(),
             extra: row.extra,
+            updated_at: 0,
         }
     }
 }
 
 impl<'a> Writer<'a> {
-    async fn start(db: &'a Db, options: &'a ImportOptions) -> Result<Writer<'a>, Error> {
+    async fn start(
+        db: &'a Db,
+        options: &'a ImportOptions,
+        sources: &str,
+    ) -> Result<Writer<'a>, Error> {
+        // The import's time: every contact it writes gets it as updated_at
+        // (and new ones as created_at), which is how an undo recognises them.
+        let now = now_ms();
         // A few statements' worth ahead of the database, no more.
         let (ops, queue) = tokio::sync::mpsc::channel(4);
         let statements = Statements {
@@ -736,7 +753,8 @@ impl<'a> Writer<'a> {
             // SQLite: the store is a thread of its own with its own connection.
             Some(conn) => {
                 let conn = conn?;
-                let begin = move || sqlite::Store::begin(conn, statements, now_ms(), spent_tx);
+                let sources = sources.to_string();
+                let begin = move || sqlite::Store::begin(conn, statements, now, &sources, spent_tx);
                 let (store, forgotten, max_id) = tokio::task::spawn_blocking(begin)
                     .await
                     .map_err(|_| Error::Db(sqlx::Error::WorkerCrashed))??;
@@ -750,11 +768,20 @@ impl<'a> Writer<'a> {
                     sqlx::query_as(FORGOTTEN_SQL).fetch_all(&mut *tx).await?;
                 let (max_id,): (Option<i64>,) =
                     sqlx::query_as(MAX_ID_SQL).fetch_one(&mut *tx).await?;
+                let first = max_id.unwrap_or(0) + 1;
+                let (import_id,): (i64,) = sqlx::query_as(IMPORT_SQL)
+                    .bind(sources)
+                    .bind(first)
+                    .bind(first - 1)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 let store = Store {
                     tx,
                     statements,
                     numbered,
-                    now: now_ms(),
+                    now,
+                    import_id,
                     tags: Vec::new(),
                 };
                 let forgotten: Vec<String> = forgotten.into_iter().map(|(h,)| h).collect();
@@ -774,6 +801,8 @@ impl<'a> Writer<'a> {
             next_id: numbered.then_some(max_id.unwrap_or(0) + 1),
             inserts: Vec::new(),
             upserts: Vec::new(),
+            changes: Vec::new(),
+            recorded: HashSet::new(),
             ops,
             spent,
             store: Some(store),
@@ -781,14 +810,32 @@ impl<'a> Writer<'a> {
     }
 
     fn problem(&mut self, file: usize, line: u64, kind: ProblemKind, message: String) {
+        self.problem_in(file, line, None, kind, message);
+    }
+
+    fn problem_in(
+        &mut self,
+        file: usize,
+        line: u64,
+        column: Option<String>,
+        kind: ProblemKind,
+        message: String,
+    ) {
         let name = self.file_name(file);
         self.report.problems.push(Problem {
             file: name,
             line,
-            column: None,
+            column,
             kind,
             message,
         });
+    }
+
+    /// The column of file `file` that fills `field`, if one does.
+    fn column_of(&self, file: usize, field: Field) -> Option<String> {
+        let f = self.report.files.get(file)?;
+        let (name, _) = f.columns.iter().find(|(_, t)| *t == Target::Field(field))?;
+        Some(column_name(name).into_owned())
     }
 
     fn file_name(&self, file: usize) -> String {
@@ -867,17 +914,6 @@ impl<'a> Writer<'a> {
                 .seen
                 .entry(h)
                 .or_insert(Place::new(first_row.file, first_row.line));
-            for row in std::iter::once(&first_row).chain(&duplicates) {
-                if Place::new(row.file, row.line) != first_seen {
-                    self.report.duplicates += 1;
-                    let msg = format!(
-                        "{} appears again (first at {}); merged into one contact",
-                        row.address,
-                        self.place(first_seen, row.file)
-                    );
-                    self.problem(row.file, row.line, ProblemKind::Duplicate, msg);
-                }
-            }
             // A new contact is its first row; a stored one takes every row.
             let (mut contact, rows) = match before {
                 None => {
@@ -890,8 +926,13 @@ impl<'a> Writer<'a> {
                     (old.clone(), rows)
                 }
             };
+            let mut merged = false;
             for row in rows {
-                contact.merge(row);
+                merged |= self.merge_row(&mut contact, row, first_seen);
+            }
+            // Every row for a stored contact refused: counted as invalid only.
+            if before.is_some() && !merged {
+                continue;
             }
             match before {
                 Some(old) if *old == contact => {
@@ -899,9 +940,17 @@ impl<'a> Writer<'a> {
                         self.report.unchanged += 1;
                     }
                 }
-                Some(_) => {
+                Some(old) => {
                     if !counted {
                         self.report.updated += 1;
+                    }
+                    // What it was before, for `--undo`: once per contact
+                    // that existed before the import.
+                    if let Some(id) = old.id.filter(|id| *id <= self.max_id_before) {
+                        if self.recorded.insert(id) {
+                            let previous = undo::Previous::of(old).to_json();
+                            self.changes.push((id, previous));
+                        }
                     }
                     self.upserts.push(contact);
                 }
@@ -916,6 +965,47 @@ impl<'a> Writer<'a> {
             }
         }
         self.flush(false).await
+    }
+
+    /// Merges `row` into `contact`, unless it would turn letters into `?`
+    /// (then the row is an error); reports a row that repeats an address
+    /// first seen at `first_seen`, with what it changed. Says whether it
+    /// merged the row.
+    fn merge_row(&mut self, contact: &mut Stored, row: Incoming, first_seen: Place) -> bool {
+        let (file, line) = (row.file, row.line);
+        let damage = merge::damage(contact, &row);
+        // The damage in a column the row has (a name made of first and
+        // last name has none of its own).
+        let named = damage
+            .iter()
+            .find_map(|d| Some((d, self.column_of(file, d.field)?)));
+        if let Some((d, column)) = named
+            .map(|(d, c)| (d, Some(c)))
+            .or_else(|| damage.first().map(|d| (d, None)))
+        {
+            let message = d.message();
+            let column = column.or_else(|| Some(d.field.name().to_string()));
+            self.report.invalid += 1;
+            self.problem_in(file, line, column, ProblemKind::Error, message);
+            return false;
+        }
+        let duplicate = Place::new(file, line) != first_seen;
+        let address = duplicate.then(|| row.address.to_string());
+        let changes = contact.merge(row, duplicate);
+        if let Some(address) = address {
+            self.report.duplicates += 1;
+            let what = if changes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", changes.join(", "))
+            };
+            let msg = format!(
+                "{address} appears again (first at {}); merged into one contact{what}",
+                self.place(first_seen, file)
+            );
+            self.problem(file, line, ProblemKind::Duplicate, msg);
+        }
+        true
     }
 
     /// "line 12" within the same file, "other.csv:12" across files.
@@ -947,6 +1037,9 @@ impl<'a> Writer<'a> {
         }
         while let Some(batch) = take_batch(&mut self.upserts, all) {
             self.send(Op::Upsert(batch)).await?;
+        }
+        while let Some(batch) = take_batch(&mut self.changes, all) {
+            self.send(Op::Changes(batch)).await?;
         }
         Ok(())
     }
@@ -989,7 +1082,8 @@ impl<'a> Writer<'a> {
         if self.options.skip_invalid {
             self.report.skipped += self.report.invalid;
         }
-        self.ask(|reply| Op::Finish(commit, reply)).await?;
+        let done = (self.report.imported, self.report.updated);
+        self.ask(|reply| Op::Finish(commit, done, reply)).await?;
         if let Some(task) = self.store.take() {
             task.await
                 .map_err(|_| Error::Db(sqlx::Error::WorkerCrashed))??;
@@ -1018,9 +1112,28 @@ enum Op {
     Upsert(Vec<Stored>),
     /// The stored contacts among these address keys.
     Lookup(Vec<String>, oneshot::Sender<HashMap<String, Stored>>),
-    /// Commit (true) or roll back, and stop.
-    Finish(bool, oneshot::Sender<()>),
+    /// Previous values of changed contacts (id, JSON), for `--undo`.
+    Changes(Vec<(i64, String)>),
+    /// Commit (true) or roll back, and stop; with the numbers of contacts
+    /// created and updated, for the import's record.
+    Finish(bool, (u64, u64), oneshot::Sender<()>),
 }
+
+/// The SQL that records an import (for `--undo`) as it begins: the ids of
+/// the contacts it creates start after the largest one.
+const IMPORT_SQL: &str =
+    "INSERT INTO imports (sources, first_contact_id, last_contact_id, imported_at) \
+     VALUES ($1, $2, $3, $4) RETURNING id";
+
+/// The SQL that completes an import's record before it commits: the last
+/// id it created and its counts.
+const IMPORT_DONE_SQL: &str = "UPDATE imports SET \
+     last_contact_id = (SELECT COALESCE(max(id), 0) FROM contacts), created = $1, updated = $2 \
+     WHERE id = $3";
+
+/// The SQL that drops the record of an import that changed nothing: there
+/// is nothing to undo, and `--undo FILE` should find the import that did.
+const IMPORT_EMPTY_SQL: &str = "DELETE FROM imports WHERE id = $1";
 
 /// The SQL that reads the hashes of forgotten addresses, so they are not
 /// imported again.
@@ -1039,6 +1152,8 @@ struct Store {
     /// Whether new contacts come numbered ([`Db::transaction_numbers_rows`]).
     numbered: bool,
     now: i64,
+    /// This import's row in `imports`.
+    import_id: i64,
     /// Tags of written contacts waiting to be written.
     tags: Vec<(i64, String)>,
 }
@@ -1055,9 +1170,26 @@ impl Store {
                     let found = self.lookup(keys).await?;
                     let _ = reply.send(found);
                 }
-                Op::Finish(commit, reply) => {
+                Op::Changes(batch) => {
+                    let sql = self.statements.changes(batch.len());
+                    let mut query = sqlx::query(sql);
+                    for (id, previous) in &batch {
+                        query = query.bind(self.import_id).bind(*id).bind(previous.as_str());
+                    }
+                    query.execute(&mut *self.tx).await?;
+                }
+                Op::Finish(commit, (created, updated), reply) => {
                     self.write_tags(true).await?;
                     if commit {
+                        let query = if created + updated == 0 {
+                            sqlx::query(IMPORT_EMPTY_SQL).bind(self.import_id)
+                        } else {
+                            sqlx::query(IMPORT_DONE_SQL)
+                                .bind(created as i64)
+                                .bind(updated as i64)
+                                .bind(self.import_id)
+                        };
+                        query.execute(&mut *self.tx).await?;
                         self.tx.commit().await?;
                     } else {
                         self.tx.rollback().await?;
@@ -1083,7 +1215,9 @@ impl Store {
                 query = query.bind(key.as_str());
             }
             for r in query.fetch_all(&mut *self.tx).await? {
-                let c = Stored::from_columns(r.try_get("id")?, |name| r.try_get(name))?;
+                let c = Stored::from_columns(r.try_get("id")?, r.try_get("updated_at")?, |name| {
+                    r.try_get(name)
+                })?;
                 found.insert(c.key.clone(), c);
             }
         }
@@ -1207,6 +1341,7 @@ enum Statement {
     Upsert { numbered: bool },
     Tags,
     Lookup,
+    Changes,
 }
 
 /// The SQL of an import's multi-row statements, by kind and number of rows.
@@ -1268,9 +1403,15 @@ impl Statements {
                 "INSERT INTO contact_tags (contact_id, tag) VALUES {} ON CONFLICT DO NOTHING",
                 db.values_list(rows, 2)
             ),
+            // Previous values of contacts the import changed, for `--undo`.
+            Statement::Changes => format!(
+                "INSERT INTO import_changes (import_id, contact_id, previous) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                db.values_list(rows, 3)
+            ),
             // The contacts an import chunk touches, with their tags, to merge into.
             Statement::Lookup => format!(
-                "SELECT id, email, email_key, domain, {}, extra, status, {} AS tags \
+                "SELECT id, email, email_key, domain, {}, extra, status, updated_at, {} AS tags \
                  FROM contacts c WHERE email_key IN {}",
                 TEXT_FIELDS.map(Field::name).join(", "),
                 db.tags_of_contact_sql(),
@@ -1293,6 +1434,10 @@ impl Statements {
 
     fn lookup(&mut self, rows: usize) -> &str {
         self.get(Statement::Lookup, rows)
+    }
+
+    fn changes(&mut self, rows: usize) -> &str {
+        self.get(Statement::Changes, rows)
     }
 }
 
@@ -1469,64 +1614,6 @@ impl LineNumbers {
     }
 }
 
-/// Picks the file's encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE,
-/// as Excel writes "Unicode text"); without one, UTF-8 if every byte is valid
-/// UTF-8, else Windows-1252 (older Excel and Outlook on Windows).
-fn detect_encoding(
-    path: &Path,
-    name: &str,
-) -> Result<(Option<&'static Encoding>, &'static str), Error> {
-    let io_err = |source| Error::Io {
-        path: name.to_string(),
-        source,
-    };
-    let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_err)?);
-    let mut head = [0u8; 4];
-    let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
-    let head = &head[..n];
-    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Ok((Some(UTF_8), "UTF-8 with BOM"));
-    }
-    if head.starts_with(&[0xFF, 0xFE]) {
-        return Ok((Some(UTF_16LE), "UTF-16LE"));
-    }
-    if head.starts_with(&[0xFE, 0xFF]) {
-        return Ok((Some(UTF_16BE), "UTF-16BE"));
-    }
-    // Stream through the file checking UTF-8, carrying an incomplete
-    // sequence over the buffer boundary.
-    let mut buf = vec![0u8; 1 << 16];
-    buf[..n].copy_from_slice(head);
-    let mut filled = n;
-    let mut first = true;
-    loop {
-        let got = file.read(&mut buf[filled..]).map_err(io_err)?;
-        let end = filled + got;
-        if first && buf[..end.min(4096)].contains(&0) {
-            return Err(Error::BadInput(format!(
-                "{name}: the file contains NUL bytes: it looks like UTF-16 without a byte-order mark. \
-                 Save it as \"CSV UTF-8\" and import it again"
-            )));
-        }
-        first = false;
-        match std::str::from_utf8(&buf[..end]) {
-            Ok(_) => {
-                if got == 0 {
-                    return Ok((None, "UTF-8"));
-                }
-                filled = 0;
-            }
-            Err(e) if e.error_len().is_none() && got != 0 => {
-                // An incomplete sequence at the end: keep it for the next read.
-                let valid = e.valid_up_to();
-                buf.copy_within(valid..end, 0);
-                filled = end - valid;
-            }
-            Err(_) => return Ok((Some(WINDOWS_1252), "Windows-1252")),
-        }
-    }
-}
-
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -1536,6 +1623,21 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// The error for a header row of more than [`MAX_COLUMNS`] columns (or,
+/// without `ended`, one that does not end within its first 64 KB).
+fn too_wide(name: &str, columns: usize, ended: bool) -> Error {
+    let found = if ended {
+        format!("{columns} columns")
+    } else {
+        format!("{columns} columns and more in its first 64 KB")
+    };
+    Error::BadInput(format!(
+        "{name}:1: the header row has {found}; a contacts file has at most {MAX_COLUMNS}. \
+         Check that this is a contacts export with one header row, or keep only the columns \
+         you need"
+    ))
 }
 
 /// Finds the delimiter from the header line: the most frequent of comma,
@@ -1584,9 +1686,13 @@ fn read_file(
         path: name.clone(),
         source,
     };
-    let (encoding, encoding_name) = detect_encoding(path, &name)?;
+    let (encoding, encoding_name, skip) = encoding::detect(path, &name, options.encoding)?;
+    let mut file = File::open(path).map_err(io_err)?;
+    if skip > 0 {
+        io::Seek::seek(&mut file, io::SeekFrom::Start(skip)).map_err(io_err)?;
+    }
     let file = Counting {
-        inner: File::open(path).map_err(io_err)?,
+        inner: file,
         count: progress,
     };
     let mut decoded: Box<dyn Read> = match encoding {
@@ -1602,6 +1708,11 @@ fn read_file(
     let n = read_up_to(&mut decoded, &mut head).map_err(io_err)?;
     head.truncate(n);
     let delimiter = sniff_delimiter(&head);
+    // A header row too wide is refused before the CSV reader takes it all in.
+    let (columns, ended) = limits::header_width(&head, delimiter);
+    if columns > MAX_COLUMNS || (!ended && head.len() == 1 << 16) {
+        return Err(too_wide(&name, columns, ended));
+    }
     let breaks = Rc::default();
     let mut lines = LineNumbers::new(&breaks);
     let mut reader = csv::ReaderBuilder::new()
@@ -1623,7 +1734,20 @@ fn read_file(
             "{name}: the file is empty; a contacts file starts with a header row such as \"Email,First Name,Last Name\""
         )));
     }
-    let headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+    if record.len() > MAX_COLUMNS {
+        return Err(too_wide(&name, record.len(), true));
+    }
+    if let Some(i) = record.iter().position(|h| h.contains('\0')) {
+        return Err(Error::BadInput(format!(
+            "{name}:1: column {} of the header row contains a NUL byte (0x00); the file may \
+             be damaged or not be text: export it again as \"CSV UTF-8\"",
+            i + 1
+        )));
+    }
+    let headers: Vec<String> = record
+        .iter()
+        .map(|h| restore(h.trim()).to_string())
+        .collect();
     let targets = map_columns(&headers, &options.maps)
         .map_err(|e| Error::BadInput(format!("{name}:1: {e}")))?;
     let Some(email_col) = targets
@@ -1757,13 +1881,14 @@ fn validate_row(
     problems: &mut Vec<Problem>,
 ) -> Option<Incoming> {
     let mut ok = true;
+    // Every message is cut to a few hundred characters, whatever it quotes.
     let mut problem = |column: Option<&String>, kind: ProblemKind, message: String| {
         problems.push(Problem {
             file: name.to_string(),
             line,
-            column: column.cloned(),
+            column: column.map(|c| column_name(c).into_owned()),
             kind,
-            message,
+            message: limits::cut(message),
         });
     };
     if record.len() > headers.len()
@@ -1783,7 +1908,8 @@ fn validate_row(
         );
         return None;
     }
-    let cell = |i: usize| record.get(i).map(str::trim).unwrap_or("");
+    // A cell an export guarded against spreadsheets, without the guard.
+    let cell = |i: usize| record.get(i).map(|c| restore(c.trim())).unwrap_or("");
     // A NUL character is nothing anyone typed (the file is damaged, or is
     // not text), and PostgreSQL cannot store it in a text column.
     let mut damaged = false;
@@ -1829,7 +1955,7 @@ fn validate_row(
             let message = if email_cell.is_empty() {
                 "no e-mail address; every contact needs one".to_string()
             } else {
-                e.to_string()
+                shorten(e.to_string(), email_cell)
             };
             problem(Some(&headers[email_col]), ProblemKind::Error, message);
             ok = false;
@@ -1866,7 +1992,10 @@ fn validate_row(
             problem(
                 Some(column),
                 ProblemKind::Error,
-                format!("{value:?} contains a line break; this field must be one line"),
+                shorten(
+                    format!("{value:?} contains a line break; this field must be one line"),
+                    value,
+                ),
             );
             ok = false;
             continue;
@@ -1877,14 +2006,14 @@ fn validate_row(
             Field::Status => match value.parse::<Status>() {
                 Ok(s) => status = Some(s),
                 Err(e) => {
-                    problem(Some(column), ProblemKind::Error, e);
+                    problem(Some(column), ProblemKind::Error, shorten(e, value));
                     ok = false;
                 }
             },
             Field::Country => match cache.country(value) {
                 Ok(c) => set(field, Cow::Owned(c)),
                 Err(e) => {
-                    problem(Some(column), ProblemKind::Error, e);
+                    problem(Some(column), ProblemKind::Error, shorten(e, value));
                     ok = false;
                 }
             },
@@ -1900,13 +2029,18 @@ fn validate_row(
                             problem(
                                 Some(column),
                                 ProblemKind::Warning,
-                                format!("{value:?} lists several languages; kept the first, {l:?}"),
+                                shorten(
+                                    format!(
+                                        "{value:?} lists several languages; kept the first, {l:?}"
+                                    ),
+                                    value,
+                                ),
                             );
                         }
                         set(field, Cow::Owned(l));
                     }
                     Err(e) => {
-                        problem(Some(column), ProblemKind::Error, e);
+                        problem(Some(column), ProblemKind::Error, shorten(e, first));
                         ok = false;
                     }
                 }

@@ -8,6 +8,7 @@ use std::io::Write;
 use super::{store, Error, Facts};
 use crate::contacts::format_time;
 use crate::db::Db;
+use crate::spreadsheet::defuse;
 
 /// The CSV's header, in order. New columns are added at the end.
 pub const COLUMNS: [&str; 24] = [
@@ -125,12 +126,12 @@ fn write_row<W: Write>(
             .map(|(_, dom)| dom.to_lowercase())
             .unwrap_or_default()
     });
-    w.write_record([
+    let cells = [
         d.delivery_id.to_string(),
         send_id.to_string(),
-        csv_safe(&d.email),
-        csv_safe(&o(&d.name)),
-        csv_safe(&o(&d.outlet)),
+        d.email.clone(),
+        o(&d.name),
+        o(&d.outlet),
         o(&d.country),
         o(&d.language),
         domain,
@@ -141,47 +142,24 @@ fn write_row<W: Write>(
         d.attempts.to_string(),
         d.sent_at.map(format_time).unwrap_or_default(),
         format_time(d.updated_at),
-        csv_safe(&o(&d.last_reply)),
+        o(&d.last_reply),
         failure.map(|f| f.kind.clone()).unwrap_or_default(),
         failure.map(|f| f.reason.clone()).unwrap_or_default(),
         failure
             .and_then(|f| f.status_code.clone())
             .unwrap_or_default(),
-        csv_safe(
-            &failure
-                .and_then(|f| f.diagnostic.clone())
-                .unwrap_or_default(),
-        ),
+        failure
+            .and_then(|f| f.diagnostic.clone())
+            .unwrap_or_default(),
         failure
             .map(|f| format_time(f.received_at))
             .unwrap_or_default(),
         flag(b.is_some_and(|b| b.complaint)),
         flag(b.is_some_and(|b| b.auto_reply)),
         flag(facts.unsubscribed.contains(&d.delivery_id)),
-    ])?;
+    ];
+    // Every cell, not only the ones from outside: a skip reason or a
+    // country is text a spreadsheet would read too.
+    w.write_record(cells.iter().map(|c| defuse(c).into_owned()))?;
     Ok(())
-}
-
-/// A text cell that a spreadsheet will not run as a formula: a leading
-/// `=`, `+`, `-`, `@`, tab or CR gets a `'` in front (OWASP's advice on
-/// CSV injection). Contact data and server replies come from outside.
-pub fn csv_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_defused() {
-        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_safe("Jane Doe"), "Jane Doe");
-        assert_eq!(csv_safe(""), "");
-    }
 }

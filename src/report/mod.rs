@@ -690,6 +690,12 @@ pub fn describe_audience(a: &Audience) -> String {
         if !values.is_empty() {
             parts.push(format!("{what} {}", values.join(" or ")));
         }
+        if what == "tag" && !a.require_tags.is_empty() {
+            parts.push(format!("every tag of {}", a.require_tags.join(", ")));
+        }
+        if what == "tag" && !a.exclude_tags.is_empty() {
+            parts.push(format!("no tag {}", a.exclude_tags.join(" or ")));
+        }
     }
     if parts.is_empty() {
         "everyone".to_string()

@@ -1073,9 +1073,12 @@ fn duplicates_in_a_file_are_merged_and_reported() {
         assert_eq!(
             problem_lines(&out),
             [
-                "dup.csv:3: JANE.DOE@dup.example appears again (first at line 2); merged into one contact [duplicate]",
-                "dup.csv:4: Jane.Doe@dup.example appears again (first at line 2); merged into one contact [duplicate]",
-                "dup2.csv:2: jane.doe@dup.example appears again (first at dup.csv:2); merged into one contact [duplicate]",
+                "dup.csv:3: JANE.DOE@dup.example appears again (first at line 2); merged into one contact: \
+                 phone \"+1 555 0100\", tag radio added [duplicate]",
+                "dup.csv:4: Jane.Doe@dup.example appears again (first at line 2); merged into one contact: \
+                 outlet \"Daily Planet\" → \"Evening Post\" [duplicate]",
+                "dup2.csv:2: jane.doe@dup.example appears again (first at dup.csv:2); merged into one contact: \
+                 notes \"Second file\" [duplicate]",
             ]
         );
         assert_eq!(
@@ -1106,7 +1109,8 @@ fn duplicates_far_apart_in_a_large_file_are_merged() {
         let out = app.ok(["contacts", "import", "bulk.csv"]);
         assert_eq!(
             problem_lines(&out),
-            ["bulk.csv:1502: J0@bulk.example appears again (first at line 2); merged into one contact [duplicate]"]
+            ["bulk.csv:1502: J0@bulk.example appears again (first at line 2); merged into one contact: \
+              tag late added [duplicate]"]
         );
         assert_eq!(
             counts_line(&out),

@@ -113,7 +113,7 @@ fn forget_erases_the_contact_and_keeps_only_a_hash() {
         ]);
         let tags_before = app.count("SELECT count(*) FROM contact_tags");
 
-        let out = app.ok(["contacts", "forget", "Jane.Doe@X.example"]);
+        let out = app.ok(["contacts", "forget", "Jane.Doe@X.example", "--yes"]);
         assert_eq!(
             out,
             "forgot Jane.Doe@x.example: the contact, its tags, the address in 0 deliveries, 0 bounces \
@@ -192,7 +192,14 @@ fn forget_erases_the_contact_and_keeps_only_a_hash() {
 fn forget_in_json_and_for_an_unknown_address() {
     each_backend(|app| {
         people(app);
-        let f = app.json(["contacts", "forget", "max@wire.example", "--format", "json"]);
+        let f = app.json([
+            "contacts",
+            "forget",
+            "max@wire.example",
+            "--yes",
+            "--format",
+            "json",
+        ]);
         assert_eq!(
             f,
             serde_json::json!({
@@ -204,7 +211,7 @@ fn forget_in_json_and_for_an_unknown_address() {
             })
         );
         // An address that was never a contact is still kept out from now on.
-        let out = app.ok(["contacts", "forget", "stranger@elsewhere.example"]);
+        let out = app.ok(["contacts", "forget", "stranger@elsewhere.example", "--yes"]);
         assert!(
             out.starts_with(
                 "no contact had the address stranger@elsewhere.example; nothing to erase\n"
@@ -215,6 +222,7 @@ fn forget_in_json_and_for_an_unknown_address() {
             "contacts",
             "forget",
             "stranger@elsewhere.example",
+            "--yes",
             "--format",
             "json",
         ]);
@@ -233,7 +241,7 @@ fn forget_in_json_and_for_an_unknown_address() {
         assert_eq!(values.len(), 2);
         assert!(values.contains(&hash("max@wire.example").as_str()));
         assert!(values.contains(&hash("stranger@elsewhere.example").as_str()));
-        let (_, err) = app.fails(2, ["contacts", "forget", "not-an-address"]);
+        let (_, err) = app.fails(2, ["contacts", "forget", "not-an-address", "--yes"]);
         assert!(
             err.starts_with("error: \"not-an-address\" is not an e-mail address"),
             "{err}"

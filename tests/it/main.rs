@@ -6,8 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod import_safety;
 mod known_send;
 
+mod audience_tags;
 mod bounce_generalisation;
 mod bounces;
 mod bounces_db;

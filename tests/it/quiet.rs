@@ -54,7 +54,7 @@ fn quiet_commands_that_do_something_print_nothing_and_lists_still_show() {
             &["bounces", "import", dsn],
             &["report", "--format", "html", "-o", "report.html"],
             &["contacts", "export", "--format", "csv", "-o", "export.csv"],
-            &["contacts", "forget", "jonas@rheinkurier.example"],
+            &["contacts", "forget", "jonas@rheinkurier.example", "--yes"],
         ] {
             let (stdout, stderr) = quiet(app, args);
             assert!(

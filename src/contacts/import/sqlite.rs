@@ -31,7 +31,10 @@ use std::time::Duration;
 use rusqlite::{ffi, Connection};
 use tokio::sync::mpsc::{Receiver, UnboundedSender};
 
-use super::{extra_json, take_batch, Op, Statements, Stored, Value, FORGOTTEN_SQL, MAX_ID_SQL};
+use super::{
+    extra_json, take_batch, Op, Statements, Stored, Value, FORGOTTEN_SQL, IMPORT_DONE_SQL,
+    IMPORT_EMPTY_SQL, IMPORT_SQL, MAX_ID_SQL,
+};
 use crate::contacts::Error;
 
 /// How long a statement waits for another connection's lock: the pool's
@@ -49,6 +52,8 @@ pub(super) struct Store {
     /// write-ahead log ([`Store::leave_wal`]).
     rollback_journal: bool,
     now: i64,
+    /// This import's row in `imports`.
+    import_id: i64,
     /// Where written contacts go to be freed, on the writer's thread.
     spent: UnboundedSender<Vec<Stored>>,
 }
@@ -72,6 +77,7 @@ impl Store {
         conn: Connection,
         statements: Statements,
         now: i64,
+        sources: &str,
         spent: UnboundedSender<Vec<Stored>>,
     ) -> Result<(Store, Vec<String>, Option<i64>), Error> {
         conn.set_prepared_statement_cache_capacity(32);
@@ -85,6 +91,12 @@ impl Store {
             .query_map([], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
         let max_id: Option<i64> = conn.query_row(MAX_ID_SQL, [], |r| r.get(0))?;
+        let first = max_id.unwrap_or(0) + 1;
+        let import_id: i64 = conn.query_row(
+            IMPORT_SQL,
+            rusqlite::params![sources, first, first - 1, now],
+            |r| r.get(0),
+        )?;
         let index_deferred = max_id.is_none();
         if index_deferred {
             conn.execute_batch("DROP INDEX contacts_email_key")?;
@@ -95,6 +107,7 @@ impl Store {
             index_deferred,
             rollback_journal,
             now,
+            import_id,
             spent,
         };
         Ok((store, forgotten, max_id))
@@ -121,9 +134,28 @@ impl Store {
                     let found = self.lookup(keys)?;
                     let _ = reply.send(found);
                 }
-                Op::Finish(commit, reply) => {
+                Op::Changes(batch) => {
+                    let sql = self.statements.changes(batch.len());
+                    let values = batch.iter().flat_map(|(id, previous)| {
+                        [
+                            Value::Int(self.import_id),
+                            Value::Int(*id),
+                            Value::Text(Some(previous.as_str())),
+                        ]
+                    });
+                    Borrowing::get(&mut prepared, &self.conn, sql)?.execute(values)?;
+                }
+                Op::Finish(commit, (created, updated), reply) => {
                     if commit {
                         self.build_index()?;
+                        if created + updated == 0 {
+                            self.conn.execute(IMPORT_EMPTY_SQL, [self.import_id])?;
+                        } else {
+                            self.conn.execute(
+                                IMPORT_DONE_SQL,
+                                rusqlite::params![created as i64, updated as i64, self.import_id],
+                            )?;
+                        }
                     }
                     self.conn
                         .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?;
@@ -251,7 +283,8 @@ impl Store {
             }
             let mut rows = query.raw_query();
             while let Some(r) = rows.next()? {
-                let c = Stored::from_columns(r.get("id")?, |name| r.get(name))?;
+                let c =
+                    Stored::from_columns(r.get("id")?, r.get("updated_at")?, |name| r.get(name))?;
                 found.insert(c.key.clone(), c);
             }
         }
