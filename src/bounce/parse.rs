@@ -26,6 +26,11 @@ use super::{autoreply, Kind};
 /// `bounces+TOKEN@DOMAIN` (see `send::tokens::Signer::verp_address`).
 pub const VERP_PREFIX: &str = "bounces+";
 
+/// The local part's prefix of the `mailto:` address in every message's
+/// List-Unsubscribe header (RFC 2369): `unsubscribe+TOKEN@…`, TOKEN the
+/// signed unsubscribe token of the contact and the send.
+pub const UNSUBSCRIBE_PREFIX: &str = "unsubscribe+";
+
 /// Why some bytes could not be read as a mail message.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -89,6 +94,10 @@ pub struct Parsed {
     pub verp_token: Option<String>,
     /// The MTA that wrote the report, when it says.
     pub reporting_mta: Option<String>,
+    /// The unsubscribe token of the address the message was written to,
+    /// when it is a reader's request to be taken off the list: an
+    /// unsubscribe, never a complaint (`bounce::store` checks the token).
+    pub unsubscribe_token: Option<String>,
 }
 
 /// Reads one message (RFC 5322, any MIME structure).
@@ -188,6 +197,7 @@ impl<'m> Reader<'m> {
             message_id,
             verp_token,
             reporting_mta: None,
+            unsubscribe_token: None,
         };
         let feedback = self.parts.feedback.as_deref().map(dsn::parse_feedback);
         let dsn = self.dsn(report);
@@ -195,16 +205,22 @@ impl<'m> Reader<'m> {
             self.complaints(&mut parsed, f, &original);
         } else if !dsn.recipients.is_empty() {
             self.dsn_results(&mut parsed, dsn, report, &original);
-        } else if self.is_unsubscribe_request() {
-            // The reader asks to be taken off the list: a complaint of the
-            // mildest kind (ARF's "opt-out"), from the address to drop.
+        } else if let Some(token) = self.unsubscribe_request() {
+            // The reader asks to be taken off the list (the mailto: of
+            // List-Unsubscribe): an unsubscribe, which the import carries
+            // out when the token is ours, never a complaint. The result
+            // is what is recorded when it is not (nothing happens then).
+            parsed.unsubscribe_token = token;
             let mut r = self.result(
                 parsed.from.clone(),
                 Reason::Feedback,
-                Kind::Complaint,
+                Kind::NotAFailure,
                 &parsed,
             );
             r.feedback_type = Some("opt-out".to_string());
+            r.evidence = Some(
+                "a request to unsubscribe without a valid token of ours: recorded only".to_string(),
+            );
             parsed.results.push(r);
         } else if !self.looks_like_bounce(report)
             && autoreply::is_auto_reply(
@@ -532,12 +548,21 @@ impl<'m> Reader<'m> {
     /// client sends to a `mailto:` List-Unsubscribe address (RFC 2369
     /// §3.2; the subject is "unsubscribe" by convention, and Apple Mail
     /// marks its requests `X-Apple-Unsubscribe: true`).
-    fn is_unsubscribe_request(&self) -> bool {
+    /// Whether the message is a reader's request to unsubscribe: written
+    /// to an `unsubscribe+TOKEN@` address, or saying so in its Subject or
+    /// Apple Mail's header. `Some(token)` when it names one.
+    fn unsubscribe_request(&self) -> Option<Option<String>> {
+        let token = OWN_ADDRESS_HEADERS
+            .iter()
+            .filter_map(|n| self.header(n))
+            .find_map(|v| prefixed_token(v, UNSUBSCRIBE_PREFIX));
         let subject = self.message.subject().unwrap_or("").trim();
-        subject.eq_ignore_ascii_case("unsubscribe")
+        let asks = token.is_some()
+            || subject.eq_ignore_ascii_case("unsubscribe")
             || self
                 .header("x-apple-unsubscribe")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        asks.then_some(token)
     }
 
     /// Whether the message presents itself as a delivery failure notice.
@@ -645,16 +670,10 @@ impl<'m> Reader<'m> {
 
     /// The token of our VERP address, where the bounce came to one.
     fn verp_token(&self, original: &[(String, String)]) -> Option<String> {
-        let own = [
-            "to",
-            "delivered-to",
-            "x-original-to",
-            "envelope-to",
-            "x-envelope-to",
-        ]
-        .iter()
-        .filter_map(|n| self.header(n).map(str::to_string))
-        .collect::<Vec<_>>();
+        let own = OWN_ADDRESS_HEADERS
+            .iter()
+            .filter_map(|n| self.header(n).map(str::to_string))
+            .collect::<Vec<_>>();
         let theirs = ["return-path", "sender"]
             .iter()
             .filter_map(|n| original_field(original, n).map(str::to_string));
@@ -814,11 +833,25 @@ fn is_delay(text: &str) -> bool {
 
 /// `bounces+TOKEN@domain` anywhere in a header value → TOKEN.
 pub fn verp_token(value: &str) -> Option<String> {
+    prefixed_token(value, VERP_PREFIX)
+}
+
+/// The headers that name the address a message was written to (ours).
+const OWN_ADDRESS_HEADERS: [&str; 5] = [
+    "to",
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "x-envelope-to",
+];
+
+/// The token after `prefix` in the local part of an address in `value`.
+fn prefixed_token(value: &str, prefix: &str) -> Option<String> {
     prose::addresses(value).into_iter().find_map(|a| {
         let local = a.address.split('@').next()?;
         let lower = local.to_ascii_lowercase();
-        let token = local.get(VERP_PREFIX.len()..)?;
-        (lower.starts_with(VERP_PREFIX) && !token.is_empty()).then(|| token.to_string())
+        let token = local.get(prefix.len()..)?;
+        (lower.starts_with(prefix) && !token.is_empty()).then(|| token.to_string())
     })
 }
 
@@ -948,15 +981,16 @@ mod tests {
     }
 
     #[test]
-    fn an_unsubscribe_request_is_an_opt_out() {
+    fn an_unsubscribe_request_is_no_complaint_and_names_its_token() {
         let raw = "From: Reader <reader@example.org>\r\n\
             To: unsubscribe+d42@press.example.net\r\n\
             Subject: unsubscribe\r\n\
             Auto-Submitted: auto-replied\r\n\r\n\
             This message was sent to unsubscribe from a list.\r\n";
         let parsed = parse(raw.as_bytes()).unwrap();
+        assert_eq!(parsed.unsubscribe_token.as_deref(), Some("d42"));
         let r = &parsed.results[0];
-        assert_eq!(r.kind, Kind::Complaint);
+        assert_eq!(r.kind, Kind::NotAFailure);
         assert_eq!(r.reason, Reason::Feedback);
         assert_eq!(r.feedback_type.as_deref(), Some("opt-out"));
         assert_eq!(r.recipient.as_deref(), Some("reader@example.org"));

@@ -30,6 +30,7 @@ use sqlx::AnyConnection;
 use super::parse::{self, BounceResult, Parsed};
 use super::policy::{self, MatchedBy, NewBounce, Policy};
 use super::Kind;
+use crate::contacts::unsubscribe::{unsubscribe_in, Unsubscribed, Via};
 use crate::db::{now_ms, Db};
 use crate::send::tokens::Signer;
 
@@ -130,6 +131,9 @@ pub struct ImportReport {
     pub complaints: usize,
     pub auto_replies: usize,
     pub not_failures: usize,
+    /// Readers unsubscribed by a message to the List-Unsubscribe address
+    /// (unsubscribed before: counted as duplicates).
+    pub unsubscribed: usize,
     pub unparseable: Vec<Unparseable>,
     /// Per message given, whether it was handled (parsed and recorded, or
     /// a duplicate): an IMAP poll moves exactly these.
@@ -148,6 +152,7 @@ impl ImportReport {
         self.complaints += o.complaints;
         self.auto_replies += o.auto_replies;
         self.not_failures += o.not_failures;
+        self.unsubscribed += o.unsubscribed;
         self.unparseable.extend(o.unparseable);
         self.handled.extend(o.handled);
     }
@@ -183,6 +188,24 @@ pub async fn import(
                 continue;
             }
         };
+        // A reader's request to unsubscribe, with our signed token: done
+        // as the link does it (contact `unsubscribed`, address suppressed
+        // with reason `unsubscribed`), and no bounce is recorded.
+        if let Some((contact, send)) = parsed
+            .unsubscribe_token
+            .as_deref()
+            .and_then(|t| signer.verify_unsubscribe(t))
+        {
+            report.results += 1;
+            match unsubscribe_in(&mut tx, contact, send, Via::Mail, now).await? {
+                Unsubscribed::Done { .. } => report.unsubscribed += 1,
+                Unsubscribed::Already { .. } | Unsubscribed::NoSuchContact => {
+                    report.counts.duplicates += 1
+                }
+            }
+            report.handled.push(true);
+            continue;
+        }
         let hash = message_hash(&message.bytes);
         let received_at = written_at(&message.bytes, now);
         let mut ordinals: HashMap<String, usize> = HashMap::new();

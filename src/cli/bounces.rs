@@ -402,8 +402,8 @@ fn print_import(r: &ImportReport, moved: Option<(&PollReport, usize)>) {
         plural(r.counts.duplicates)
     );
     println!(
-        "hard {}, soft {}, complaints {}, auto-replies {}, not failures {}; contacts suppressed {}",
-        r.hard, r.soft, r.complaints, r.auto_replies, r.not_failures, r.counts.suppressed
+        "hard {}, soft {}, complaints {}, auto-replies {}, not failures {}, unsubscribed {}; contacts suppressed {}",
+        r.hard, r.soft, r.complaints, r.auto_replies, r.not_failures, r.unsubscribed, r.counts.suppressed
     );
     if let Some((p, left)) = moved {
         println!(

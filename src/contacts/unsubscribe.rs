@@ -18,11 +18,36 @@ pub enum Unsubscribed {
     NoSuchContact,
 }
 
+/// How the request came: the link (one-click or the page's button), or a
+/// message to the `mailto:` address of List-Unsubscribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Link,
+    Mail,
+}
+
 /// Unsubscribes contact `contact_id`, who got the link with send `send_id`.
 /// Idempotent: a second request changes nothing and says so.
 pub async fn unsubscribe(db: &Db, contact_id: i64, send_id: i64) -> Result<Unsubscribed, Error> {
-    let now = now_ms();
     let mut tx = db.begin_write().await?;
+    let done = unsubscribe_in(&mut *tx, contact_id, send_id, Via::Link, now_ms()).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`unsubscribe`] inside a write transaction the caller holds (a bounce
+/// import, which records a whole mailbox in one).
+pub async fn unsubscribe_in(
+    tx: &mut sqlx::AnyConnection,
+    contact_id: i64,
+    send_id: i64,
+    via: Via,
+    now: i64,
+) -> Result<Unsubscribed, sqlx::Error> {
+    let source = match via {
+        Via::Link => format!("unsubscribe link of send {send_id}"),
+        Via::Mail => format!("unsubscribe mail of send {send_id}"),
+    };
     // The contact's normalised address, the key of its suppression.
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT email, email_key FROM contacts WHERE id = $1")
@@ -39,7 +64,7 @@ pub async fn unsubscribe(db: &Db, contact_id: i64, send_id: i64) -> Result<Unsub
          VALUES ('address', $1, 'unsubscribed', $2, $3, $4) ON CONFLICT (kind, value) DO NOTHING",
     )
     .bind(&key)
-    .bind(format!("unsubscribe link of send {send_id}"))
+    .bind(source)
     .bind(send_id)
     .bind(now)
     .execute(&mut *tx)
@@ -58,7 +83,6 @@ pub async fn unsubscribe(db: &Db, contact_id: i64, send_id: i64) -> Result<Unsub
     .await?
     .rows_affected()
         > 0;
-    tx.commit().await?;
     Ok(if added || changed {
         Unsubscribed::Done { email }
     } else {
