@@ -160,6 +160,59 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// The reason as a press officer reads it, printed beside its code
+    /// ("userunknown: address does not exist").
+    pub fn words(self) -> &'static str {
+        match self {
+            Reason::UserUnknown => "address does not exist",
+            Reason::HostUnknown => "domain does not exist",
+            Reason::MailboxFull => "mailbox full",
+            Reason::Filtered => "refused by the recipient's filter",
+            Reason::Rejected => "our sender address refused",
+            Reason::Blocked => "our sending server blocked",
+            Reason::SpamDetected => "taken for spam",
+            Reason::PolicyViolation => "against the receiver's policy",
+            Reason::Expired => "gave up after retrying",
+            Reason::Suspend => "mailbox disabled",
+            Reason::HasMoved => "address has moved",
+            Reason::NoRelaying => "relaying refused",
+            Reason::SecurityError => "security check failed",
+            Reason::SystemError => "receiving system failed",
+            Reason::NetworkError => "network or routing problem",
+            Reason::TooManyConn => "too many connections",
+            Reason::ExceedLimit => "recipient's limit exceeded",
+            Reason::MesgTooBig => "message too big",
+            Reason::ContentError => "content not accepted",
+            Reason::AuthFailure => "SPF, DKIM or DMARC failed",
+            Reason::RequirePtr => "our server lacks reverse DNS",
+            Reason::NotAccept => "domain accepts no mail",
+            Reason::BadReputation => "our sending reputation",
+            Reason::VirusDetected => "taken for a virus",
+            Reason::SyntaxError => "SMTP syntax error",
+            Reason::OnHold => "held, cause not given",
+            Reason::FailedStartTls => "encryption (STARTTLS) failed",
+            Reason::Speeding => "sent too fast",
+            Reason::SystemFull => "receiving system full",
+            Reason::MailerError => "recipient's mail program failed",
+            Reason::NotCompliantRfc => "message not standard-conform",
+            Reason::Vacation => "auto-reply",
+            Reason::Feedback => "reader's report",
+            Reason::Delivered => "delivered",
+            Reason::Undefined => "cause not given",
+        }
+    }
+}
+
+/// A stored reason's code with its words ("mailboxfull (mailbox full)");
+/// a code presswire does not know is printed as it is.
+pub fn with_words(code: &str) -> String {
+    match Reason::from_name(code) {
+        Some(r) => format!("{code} ({})", r.words()),
+        None => code.to_string(),
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -488,7 +488,7 @@ fn print_history(deliveries: &[DeliveryEntry], bounces: &[BounceEntry]) {
             t.add_row([
                 b.send_id.map(|s| s.to_string()).unwrap_or_default(),
                 b.kind.clone(),
-                b.reason.clone(),
+                crate::bounce::reason::with_words(&b.reason),
                 b.status_code.clone().unwrap_or_default(),
                 b.received_at.clone(),
                 b.diagnostic.clone().unwrap_or_default(),

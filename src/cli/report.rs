@@ -144,7 +144,11 @@ fn print_table(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     if !r.bounce_reasons.is_empty() {
         let mut t = table(&["BOUNCE REASON", "KIND", "CONTACTS"]);
         for b in &r.bounce_reasons {
-            t.add_row([b.reason.clone(), b.kind.clone(), thousands(b.count)]);
+            t.add_row([
+                crate::bounce::reason::with_words(&b.reason),
+                b.kind.clone(),
+                thousands(b.count),
+            ]);
         }
         writeln!(out, "{t}")?;
     }

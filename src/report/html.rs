@@ -70,6 +70,9 @@ pub fn render(report: &Report) -> Result<String, Error> {
 /// dashboard's send page registers them too.
 pub fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("n", |v: i64| thousands(v));
+    env.add_filter("reason_words", |v: String| {
+        crate::bounce::reason::with_words(&v)
+    });
     env.add_filter("pct", |v: Option<f64>| percent(v));
     env.add_filter("when", |v: Option<String>, tz: Option<String>| {
         when(v.as_deref(), tz.as_deref())

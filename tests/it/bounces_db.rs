@@ -451,6 +451,23 @@ fn verp_tokens_match_bounces_to_their_delivery_and_contact() {
             "{out}"
         );
         assert!(out.contains("userunknown") && out.contains("hard"), "{out}");
+        // Reasons in words beside their code, wherever a person reads them.
+        assert!(
+            out.contains("userunknown (address does not exist)"),
+            "{out}"
+        );
+        let report = app.ok(["report", "latest"]);
+        assert!(
+            report.contains("userunknown (address does not exist)"),
+            "{report}"
+        );
+        let html = app.ok(["report", "latest", "--format", "html"]);
+        assert!(
+            html.contains("userunknown (address does not exist)"),
+            "report html"
+        );
+        let list = app.ok(["bounces", "list"]);
+        assert!(list.contains("mailboxfull (mailbox full)"), "{list}");
         assert!(out.contains("Recipient address rejected"), "{out}");
         let json = app.json(["contacts", "show", AMARA, "--format", "json"]);
         let bounces = json["bounces"].as_array().unwrap();

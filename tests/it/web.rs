@@ -1514,11 +1514,12 @@ fn web_dashboard_send_page_shows_the_same_report_as_report_json() {
                 "[{ctx}] rates.{key} = {pct} not on the page"
             );
         }
-        // Bounces by reason, and a row of a breakdown.
+        // Bounces by reason (the code with its words), and a row of a
+        // breakdown.
         for b in json["bounce_reasons"].as_array().unwrap() {
             let row = format!(
                 "<td>{}</td><td>{}</td><td class=\"num\">{}</td>",
-                b["reason"].as_str().unwrap(),
+                presswire::bounce::reason::with_words(b["reason"].as_str().unwrap()),
                 b["kind"].as_str().unwrap(),
                 b["count"]
             );
