@@ -30,7 +30,7 @@ pub enum Via {
 /// Idempotent: a second request changes nothing and says so.
 pub async fn unsubscribe(db: &Db, contact_id: i64, send_id: i64) -> Result<Unsubscribed, Error> {
     let mut tx = db.begin_write().await?;
-    let done = unsubscribe_in(&mut *tx, contact_id, send_id, Via::Link, now_ms()).await?;
+    let done = unsubscribe_in(&mut tx, contact_id, send_id, Via::Link, now_ms()).await?;
     tx.commit().await?;
     Ok(done)
 }
