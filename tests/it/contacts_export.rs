@@ -41,7 +41,7 @@ fn varied_database(app: &TestApp) -> usize {
 }
 
 /// The contacts without their timestamps.
-fn without_times(contacts: Vec<Value>) -> Vec<Value> {
+pub(crate) fn without_times(contacts: Vec<Value>) -> Vec<Value> {
     contacts
         .into_iter()
         .map(|mut c| {

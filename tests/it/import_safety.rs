@@ -15,15 +15,7 @@ fn lines_with<'a>(out: &'a str, tag: &str) -> Vec<&'a str> {
 
 /// The contacts without their timestamps.
 fn without_times(app: &TestApp) -> Vec<Value> {
-    app.contacts()
-        .into_iter()
-        .map(|mut c| {
-            let o = c.as_object_mut().unwrap();
-            o.remove("created_at");
-            o.remove("updated_at");
-            c
-        })
-        .collect()
+    crate::contacts_export::without_times(app.contacts())
 }
 
 #[test]
