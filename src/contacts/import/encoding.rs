@@ -18,7 +18,7 @@ use std::path::Path;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
-use super::read_up_to;
+use super::reading::read_up_to;
 use crate::contacts::Error;
 
 /// The encoding named by `--encoding` (a WHATWG label: `utf-8`,

@@ -13,8 +13,9 @@
 //! cannot hold; imported over the contacts it updates, it would replace
 //! their names with question marks. Such a row is refused ([`damage`]).
 
+use super::columns::{Field, TEXT_FIELDS};
 use super::limits::quote;
-use super::{Field, Incoming, Stored, TEXT_FIELDS};
+use super::record::{ContactRecord, FieldValues, ValidRow};
 
 /// A change an import refuses: `field`'s value `old` would become `new`,
 /// which has a `?` for each of its letters beyond ASCII.
@@ -57,7 +58,7 @@ fn ansi_damaged(old: &str, new: &str) -> bool {
 }
 
 /// The values `row` would damage in `contact` ([`ansi_damaged`]).
-pub(super) fn damage(contact: &Stored, row: &Incoming) -> Vec<Damage> {
+pub(super) fn damage(contact: &ContactRecord, row: &ValidRow) -> Vec<Damage> {
     let values = contact.values.iter().zip(row.values.iter());
     TEXT_FIELDS
         .iter()
@@ -87,7 +88,7 @@ fn join_notes(old: &str, new: &str) -> String {
     }
 }
 
-impl Stored {
+impl ContactRecord {
     /// Lays `row` over this contact: non-empty values replace, tags and
     /// extra data are added, and a status other than active is taken (an
     /// import never re-activates an unsubscribed or bounced contact). The
@@ -95,7 +96,7 @@ impl Stored {
     /// With `duplicate` (the row repeats an address earlier in the
     /// import) notes are joined, and what the row changed is returned in
     /// words for the report.
-    pub(super) fn merge(&mut self, row: Incoming, duplicate: bool) -> Vec<String> {
+    pub(super) fn merge(&mut self, row: ValidRow, duplicate: bool) -> Vec<String> {
         let mut changes = Vec::new();
         let merged: Vec<Option<String>> = TEXT_FIELDS
             .iter()
@@ -120,7 +121,7 @@ impl Stored {
                 Some(value)
             })
             .collect();
-        self.values = super::FieldValues::pack(merged.iter().map(Option::as_deref));
+        self.values = FieldValues::pack(merged.iter().map(Option::as_deref));
         if duplicate {
             let added: Vec<&str> = row
                 .tags
@@ -141,7 +142,7 @@ impl Stored {
         self.tags.extend(row.tags);
         self.extra.extend(row.extra);
         if let Some(s) = row.status {
-            if s != super::Status::Active {
+            if s != crate::contacts::fields::Status::Active {
                 if duplicate && s != self.status {
                     changes.push(format!("status {} → {}", self.status, s));
                 }

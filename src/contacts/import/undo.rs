@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
+use super::columns::TEXT_FIELDS;
 use super::limits::quote;
-use super::{Stored, TEXT_FIELDS};
+use super::record::ContactRecord;
 use crate::contacts::{by_ids_on, format_time, Contact, Error};
 use crate::db::{now_ms, Db};
 
@@ -32,7 +33,7 @@ pub(super) struct Previous {
 }
 
 impl Previous {
-    pub(super) fn of(contact: &Stored) -> Previous {
+    pub(super) fn of(contact: &ContactRecord) -> Previous {
         Previous {
             fields: TEXT_FIELDS
                 .iter()

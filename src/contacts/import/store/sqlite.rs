@@ -7,21 +7,21 @@
 //! that cost as much as SQLite's own work. This store has a connection of
 //! its own ([`Db::bulk_connection`], rusqlite) on a thread of its own,
 //! and writes the contacts with the same multi-row statements as the
-//! generic store (the same [`Statements`], prepared once and cached),
+//! generic store (the same [`ImportSql`], prepared once and cached),
 //! binding borrowed text by position. The values come from
-//! [`Stored::column_values`], so the two cannot drift apart. Everything
+//! [`ContactRecord::column_values`], so the two cannot drift apart. Everything
 //! happens in one transaction, begun before the first read and committed
-//! or rolled back when the writer says so; an error, or a writer that
+//! or rolled back when the merger says so; an error, or a merger that
 //! gives up, drops the connection and with it the transaction.
 //!
 //! Three more things make it fast:
 //! - Text is bound without copying ([`Borrowing`]).
 //! - An import into an empty contact list writes the contacts without the
 //!   unique index on their addresses and builds it at the end (see
-//!   [`Store::begin`]),
+//!   [`SqliteStore::begin`]),
 //! - and, when nothing else has the database open, with a rollback journal
 //!   instead of the write-ahead log, so its pages are written once
-//!   ([`Store::leave_wal`]).
+//!   ([`SqliteStore::leave_wal`]).
 
 use std::collections::HashMap;
 use std::ffi::c_int;
@@ -31,8 +31,9 @@ use std::time::Duration;
 use rusqlite::{ffi, Connection};
 use tokio::sync::mpsc::{Receiver, UnboundedSender};
 
+use super::super::record::ContactRecord;
 use super::{
-    extra_json, take_batch, Op, Statements, Stored, Value, FORGOTTEN_SQL, IMPORT_DONE_SQL,
+    extra_json, take_batch, BindValue, ImportSql, StoreOp, FORGOTTEN_SQL, IMPORT_DONE_SQL,
     IMPORT_EMPTY_SQL, IMPORT_SQL, MAX_ID_SQL,
 };
 use crate::contacts::Error;
@@ -42,46 +43,46 @@ use crate::contacts::Error;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An import's writes to a SQLite database.
-pub(super) struct Store {
+pub(in crate::contacts::import) struct SqliteStore {
     conn: Connection,
-    statements: Statements,
+    statements: ImportSql,
     /// Whether the unique index on the addresses, `contacts_email_key`, is
-    /// dropped until the end of the import ([`Store::begin`]).
+    /// dropped until the end of the import ([`SqliteStore::begin`]).
     index_deferred: bool,
     /// Whether the import writes with a rollback journal instead of the
-    /// write-ahead log ([`Store::leave_wal`]).
+    /// write-ahead log ([`SqliteStore::leave_wal`]).
     rollback_journal: bool,
     now: i64,
     /// This import's row in `imports`.
     import_id: i64,
-    /// Where written contacts go to be freed, on the writer's thread.
-    spent: UnboundedSender<Vec<Stored>>,
+    /// Where written contacts go to be freed, on the merger's thread.
+    spent: UnboundedSender<Vec<ContactRecord>>,
 }
 
-impl Store {
-    /// Begins the import's transaction on `conn` and reads what the writer
+impl SqliteStore {
+    /// Begins the import's transaction on `conn` and reads what the merger
     /// needs first: the hashes of forgotten addresses and the largest
     /// contact id. The transaction takes the write lock at once, so the
-    /// ids the writer hands out after that largest one stay free.
+    /// ids the merger hands out after that largest one stay free.
     ///
     /// When there is no contact yet, the unique index on the addresses is
     /// dropped, inside the transaction, and built again before the commit
-    /// ([`Store::build_index`]): one sort instead of an insert per contact
+    /// ([`SqliteStore::build_index`]): one sort instead of an insert per contact
     /// in random order into a B-tree that outgrows the page cache, which
     /// was half of SQLite's work in a large first import. Nothing needs
-    /// the index meanwhile: the writer makes the addresses unique itself,
+    /// the index meanwhile: the merger makes the addresses unique itself,
     /// and only asks for stored contacts (a lookup, or an upsert) when an
     /// address comes back, which builds the index first. A rollback brings
     /// the index back with everything else.
-    pub(super) fn begin(
+    pub(in crate::contacts::import) fn begin(
         conn: Connection,
-        statements: Statements,
+        statements: ImportSql,
         now: i64,
         sources: &str,
-        spent: UnboundedSender<Vec<Stored>>,
-    ) -> Result<(Store, Vec<String>, Option<i64>), Error> {
+        spent: UnboundedSender<Vec<ContactRecord>>,
+    ) -> Result<(SqliteStore, Vec<String>, Option<i64>), Error> {
         conn.set_prepared_statement_cache_capacity(32);
-        let rollback_journal = Store::leave_wal(&conn)?;
+        let rollback_journal = SqliteStore::leave_wal(&conn)?;
         // The import writes tags only for contacts it has just written or
         // read, and deletes nothing: checking each tag's contact (a B-tree
         // search per tag, a tenth of SQLite's work) would find nothing.
@@ -101,7 +102,7 @@ impl Store {
         if index_deferred {
             conn.execute_batch("DROP INDEX contacts_email_key")?;
         }
-        let store = Store {
+        let store = SqliteStore {
             conn,
             statements,
             index_deferred,
@@ -114,38 +115,41 @@ impl Store {
     }
 
     /// Works through `ops` until told to finish (on a blocking thread).
-    pub(super) fn run(mut self, mut ops: Receiver<Op>) -> Result<(), Error> {
+    pub(in crate::contacts::import) fn run(
+        mut self,
+        mut ops: Receiver<StoreOp>,
+    ) -> Result<(), Error> {
         // The statements, by SQL text; finalized when `run` returns, before
         // `self` and its connection go.
         let mut prepared = HashMap::new();
         while let Some(op) = ops.blocking_recv() {
             match op {
-                Op::Insert(batch) => {
+                StoreOp::Insert(batch) => {
                     self.write(&mut prepared, &batch, false)?;
                     let _ = self.spent.send(batch);
                 }
-                Op::Upsert(batch) => {
+                StoreOp::Upsert(batch) => {
                     self.build_index()?;
                     self.write(&mut prepared, &batch, true)?;
                     let _ = self.spent.send(batch);
                 }
-                Op::Lookup(keys, reply) => {
+                StoreOp::Lookup(keys, reply) => {
                     self.build_index()?;
                     let found = self.lookup(keys)?;
                     let _ = reply.send(found);
                 }
-                Op::Changes(batch) => {
+                StoreOp::Changes(batch) => {
                     let sql = self.statements.changes(batch.len());
                     let values = batch.iter().flat_map(|(id, previous)| {
                         [
-                            Value::Int(self.import_id),
-                            Value::Int(*id),
-                            Value::Text(Some(previous.as_str())),
+                            BindValue::Int(self.import_id),
+                            BindValue::Int(*id),
+                            BindValue::Text(Some(previous.as_str())),
                         ]
                     });
                     Borrowing::get(&mut prepared, &self.conn, sql)?.execute(values)?;
                 }
-                Op::Finish(commit, (created, updated), reply) => {
+                StoreOp::Finish(commit, (created, updated), reply) => {
                     if commit {
                         self.build_index()?;
                         if created + updated == 0 {
@@ -165,7 +169,7 @@ impl Store {
                 }
             }
         }
-        // The writer gave up: dropping the connection rolls back.
+        // The merger gave up: dropping the connection rolls back.
         Ok(())
     }
 
@@ -185,7 +189,7 @@ impl Store {
     /// command has the database open, the import stays in WAL mode, as
     /// fast as before. While the import runs, other processes can neither
     /// read nor write the database (they wait, up to their busy timeout);
-    /// [`Store::back_to_wal`] restores WAL mode at the end, and any
+    /// [`SqliteStore::back_to_wal`] restores WAL mode at the end, and any
     /// connection presswire opens sets it too, also after a crash (SQLite
     /// rolls the hot journal back first).
     fn leave_wal(conn: &Connection) -> Result<bool, Error> {
@@ -205,7 +209,7 @@ impl Store {
     }
 
     /// Puts the database back in WAL mode after an import that left it
-    /// ([`Store::leave_wal`]). A failure is no harm: every connection
+    /// ([`SqliteStore::leave_wal`]). A failure is no harm: every connection
     /// presswire opens asks for WAL mode.
     fn back_to_wal(&mut self) {
         if self.rollback_journal {
@@ -219,7 +223,7 @@ impl Store {
         }
     }
 
-    /// Builds the unique index on the addresses if [`Store::begin`]
+    /// Builds the unique index on the addresses if [`SqliteStore::begin`]
     /// dropped it. Its sort spills to a temporary file past the page
     /// cache, instead of growing in memory (the connection keeps its
     /// temporary files in memory otherwise: see `SQLITE_PRAGMAS`).
@@ -242,7 +246,7 @@ impl Store {
     fn write(
         &mut self,
         prepared: &mut HashMap<String, Borrowing>,
-        batch: &[Stored],
+        batch: &[ContactRecord],
         upsert: bool,
     ) -> Result<(), Error> {
         let sql = if upsert {
@@ -252,7 +256,7 @@ impl Store {
         };
         let extras = extra_json(batch);
         let values = batch.iter().zip(&extras).flat_map(|(c, extra)| {
-            std::iter::once(Value::Int(c.id.unwrap_or_default()))
+            std::iter::once(BindValue::Int(c.id.unwrap_or_default()))
                 .chain(c.column_values(extra, self.now))
         });
         Borrowing::get(prepared, &self.conn, sql)?.execute(values)?;
@@ -265,14 +269,14 @@ impl Store {
             let sql = self.statements.tags(tags.len());
             let values = tags
                 .into_iter()
-                .flat_map(|(id, tag)| [Value::Int(id), Value::Text(Some(tag))]);
+                .flat_map(|(id, tag)| [BindValue::Int(id), BindValue::Text(Some(tag))]);
             Borrowing::get(prepared, &self.conn, sql)?.execute(values)?;
         }
         Ok(())
     }
 
     /// The stored contacts among `keys`.
-    fn lookup(&mut self, mut keys: Vec<String>) -> Result<HashMap<String, Stored>, Error> {
+    fn lookup(&mut self, mut keys: Vec<String>) -> Result<HashMap<String, ContactRecord>, Error> {
         let mut found = HashMap::new();
         while let Some(batch) = take_batch(&mut keys, true) {
             let mut query = self
@@ -283,8 +287,9 @@ impl Store {
             }
             let mut rows = query.raw_query();
             while let Some(r) = rows.next()? {
-                let c =
-                    Stored::from_columns(r.get("id")?, r.get("updated_at")?, |name| r.get(name))?;
+                let c = ContactRecord::from_columns(r.get("id")?, r.get("updated_at")?, |name| {
+                    r.get(name)
+                })?;
                 found.insert(c.key.clone(), c);
             }
         }
@@ -301,8 +306,8 @@ impl Store {
 /// not reset; [`Borrowing::execute`] binds, runs and resets the statement
 /// in one call, so SQLite never holds a pointer past the values it
 /// borrowed. The statement is finalized when dropped, which must happen
-/// before its connection closes (the statements live in [`Store::run`],
-/// the connection in the `Store` it consumes).
+/// before its connection closes (the statements live in [`SqliteStore::run`],
+/// the connection in the `SqliteStore` it consumes).
 pub(super) struct Borrowing {
     stmt: NonNull<ffi::sqlite3_stmt>,
 }
@@ -359,7 +364,10 @@ impl Borrowing {
 
     /// Binds `values` to the statement's parameters in order, runs it to
     /// the end and resets it.
-    fn execute<'v>(&mut self, values: impl IntoIterator<Item = Value<'v>>) -> rusqlite::Result<()> {
+    fn execute<'v>(
+        &mut self,
+        values: impl IntoIterator<Item = BindValue<'v>>,
+    ) -> rusqlite::Result<()> {
         let stmt = self.stmt.as_ptr();
         // SAFETY: `stmt` is a live statement (finalized only on drop). Text
         // is bound as SQLITE_STATIC and the statement is reset before this
@@ -370,9 +378,9 @@ impl Borrowing {
             for (i, value) in values.into_iter().enumerate() {
                 let index = c_int::try_from(i + 1).unwrap_or(c_int::MAX);
                 rc = match value {
-                    Value::Int(n) => ffi::sqlite3_bind_int64(stmt, index, n),
-                    Value::Text(None) => ffi::sqlite3_bind_null(stmt, index),
-                    Value::Text(Some(t)) => match c_int::try_from(t.len()) {
+                    BindValue::Int(n) => ffi::sqlite3_bind_int64(stmt, index, n),
+                    BindValue::Text(None) => ffi::sqlite3_bind_null(stmt, index),
+                    BindValue::Text(Some(t)) => match c_int::try_from(t.len()) {
                         Ok(len) => ffi::sqlite3_bind_text(
                             stmt,
                             index,
