@@ -80,11 +80,16 @@ async fn claim_from_send(
     n: i64,
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, Error> {
-    let now = now_ms();
-    let mut rows = claim_rows(db, conn, owner, send_id, n, now, lease_ms, Due::Retries).await?;
+    let lease = Lease {
+        owner,
+        send_id,
+        now: now_ms(),
+        lease_ms,
+    };
+    let mut rows = claim_rows(db, conn, &lease, n, Due::Retries).await?;
     let left = n - rows.len() as i64;
     if left > 0 {
-        rows.extend(claim_rows(db, conn, owner, send_id, left, now, lease_ms, Due::Queued).await?);
+        rows.extend(claim_rows(db, conn, &lease, left, Due::Queued).await?);
     }
     rows.sort_by_key(|c| c.id);
     Ok(rows)
@@ -102,21 +107,32 @@ enum Due {
     Queued,
 }
 
-/// Leases up to `n` of one send's due deliveries of one kind to `owner`.
-/// One statement, with no sort and no temporary B-tree but the list of the
-/// rows it takes (each walk stops after `n` rows); concurrent workers on
-/// PostgreSQL skip each other's rows.
-#[allow(clippy::too_many_arguments)]
+/// Who takes one send's deliveries, from when and for how long: what a
+/// [`claim`] writes on every delivery it leases.
+struct Lease<'a> {
+    owner: &'a str,
+    send_id: i64,
+    now: i64,
+    lease_ms: i64,
+}
+
+/// Leases up to `n` of one send's due deliveries of one kind, as `lease`
+/// says. One statement, with no sort and no temporary B-tree but the list
+/// of the rows it takes (each walk stops after `n` rows); concurrent
+/// workers on PostgreSQL skip each other's rows.
 async fn claim_rows(
     db: &Db,
     conn: &mut sqlx::AnyConnection,
-    owner: &str,
-    send_id: i64,
+    lease: &Lease<'_>,
     n: i64,
-    now: i64,
-    lease_ms: i64,
     due: Due,
 ) -> Result<Vec<Claimed>, Error> {
+    let Lease {
+        owner,
+        send_id,
+        now,
+        lease_ms,
+    } = *lease;
     let mut p = Params::new();
     let owner_p = p.push(owner);
     let lease_p = p.push(now + lease_ms);
