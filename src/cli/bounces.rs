@@ -444,13 +444,7 @@ fn print_list(bounces: &[Bounce], format: Format) -> anyhow::Result<()> {
             serde_json::to_writer_pretty(&mut out, bounces)?;
             writeln!(out)?;
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            for b in bounces {
-                w.serialize(b)?;
-            }
-            w.flush()?;
-        }
+        Format::Csv => super::output::write_csv(bounces, &mut out)?,
         Format::Table => {
             let mut t = table(&[
                 "ID",

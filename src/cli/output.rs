@@ -58,3 +58,56 @@ pub fn confirm(question: &str, refusal: &str) -> anyhow::Result<bool> {
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
+
+/// Writes `rows` as CSV with a header row, every cell through
+/// [`crate::spreadsheet::defuse`] so no spreadsheet runs one as a formula.
+/// The rows are serialised as `csv` would, then guarded cell by cell.
+pub fn write_csv<T: Serialize>(rows: &[T], out: impl Write) -> anyhow::Result<()> {
+    let mut plain = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        plain.serialize(row)?;
+    }
+    let plain = plain.into_inner().map_err(|e| e.into_error())?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(plain.as_slice());
+    let mut w = csv::Writer::from_writer(out);
+    for record in reader.records() {
+        let record = record?;
+        w.write_record(
+            record
+                .iter()
+                .map(|c| crate::spreadsheet::defuse(c).into_owned()),
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Row {
+        id: i64,
+        diagnostic: &'static str,
+    }
+
+    /// `bounces list --format csv` writes a relay's reply as it came: a
+    /// reply starting with `=` must not be a live formula.
+    #[test]
+    fn csv_cells_are_defused() {
+        let rows = [Row {
+            id: 1,
+            diagnostic: "=HYPERLINK(\"http://x.example\",\"y\")",
+        }];
+        let mut out = Vec::new();
+        write_csv(&rows, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "id,diagnostic\n1,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\"\n"
+        );
+    }
+}
