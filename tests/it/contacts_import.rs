@@ -1438,7 +1438,7 @@ fn journal_mode(db: &std::path::Path) -> String {
 }
 
 /// A first import into a SQLite file that nothing else has open writes
-/// with a rollback journal (see contacts::import::sqlite); the database is
+/// with a rollback journal (see contacts::import::store::sqlite); the database is
 /// in WAL mode again afterwards, and a reader that had the file open during
 /// another first import (which then keeps the log) sees every contact.
 #[test]
