@@ -26,6 +26,7 @@ pub mod list;
 pub mod mta;
 pub mod parse;
 pub mod policy;
+pub mod pool;
 pub mod prose;
 pub mod reason;
 pub mod source;

@@ -620,49 +620,70 @@ pub fn inspect(paths: &[PathBuf], format: ReportFormat) -> anyhow::Result<()> {
         "CODE",
         "DIAGNOSTIC",
     ]);
-    for item in bounce::inspect_paths(paths) {
+    // Each message is read and written out (its JSON lines, or its table
+    // rows) on the pool; this thread prints them in the messages' order.
+    let read = |item: Result<bounce::Item, bounce::source::Error>| -> Inspected {
         let item = match item {
             Ok(item) => item,
-            Err(e) => {
-                failures.push(e.to_string());
-                continue;
-            }
+            Err(e) => return Inspected::Failed(e.to_string()),
         };
         let label = item.label();
         let parsed = match bounce::parse(&item.bytes) {
             Ok(p) => p,
-            Err(e) => {
-                failures.push(format!("{label}: {e}"));
-                continue;
-            }
+            Err(e) => return Inspected::Failed(format!("{label}: {e}")),
         };
-        for r in &parsed.results {
-            match format {
-                ReportFormat::Json => {
-                    serde_json::to_writer(&mut out, &Line::new(&label, r))?;
-                    writeln!(out)?;
+        match format {
+            ReportFormat::Json => {
+                let mut bytes = Vec::new();
+                for r in &parsed.results {
+                    // Writing into a Vec fails only on a value serde cannot
+                    // write, which BounceResult has none of.
+                    if let Err(e) = serde_json::to_writer(&mut bytes, &Line::new(&label, r)) {
+                        return Inspected::Failed(format!("{label}: {e}"));
+                    }
+                    bytes.push(b'\n');
                 }
-                ReportFormat::Table => {
-                    let diag: String = r
-                        .diagnostic
-                        .as_deref()
-                        .unwrap_or("")
-                        .chars()
-                        .take(70)
-                        .collect();
-                    t.add_row([
-                        label.as_str(),
-                        r.recipient.as_deref().unwrap_or("-"),
-                        r.kind.as_str(),
-                        r.reason.as_str(),
-                        r.status.as_deref().unwrap_or(""),
-                        &r.reply_code.map(|c| c.to_string()).unwrap_or_default(),
-                        &diag,
-                    ]);
-                }
+                Inspected::Json(bytes)
             }
+            ReportFormat::Table => Inspected::Rows(
+                parsed
+                    .results
+                    .iter()
+                    .map(|r| {
+                        [
+                            label.clone(),
+                            r.recipient.clone().unwrap_or_else(|| "-".into()),
+                            r.kind.as_str().to_string(),
+                            r.reason.as_str().to_string(),
+                            r.status.clone().unwrap_or_default(),
+                            r.reply_code.map(|c| c.to_string()).unwrap_or_default(),
+                            r.diagnostic
+                                .as_deref()
+                                .unwrap_or("")
+                                .chars()
+                                .take(70)
+                                .collect(),
+                        ]
+                    })
+                    .collect(),
+            ),
         }
-    }
+    };
+    bounce::pool::in_order(
+        bounce::inspect_paths(paths),
+        bounce::pool::workers(),
+        read,
+        |done| -> std::io::Result<()> {
+            match done {
+                Inspected::Failed(f) => failures.push(f),
+                Inspected::Json(bytes) => out.write_all(&bytes)?,
+                Inspected::Rows(rows) => rows.into_iter().for_each(|row| {
+                    t.add_row(row);
+                }),
+            }
+            Ok(())
+        },
+    )?;
     if format == ReportFormat::Table && !t.is_empty() {
         writeln!(out, "{t}")?;
     }
@@ -671,4 +692,11 @@ pub fn inspect(paths: &[PathBuf], format: ReportFormat) -> anyhow::Result<()> {
         return Err(BadInput(failures.join("\n")).into());
     }
     Ok(())
+}
+
+/// One message of `bounces inspect`, read and written out.
+enum Inspected {
+    Failed(String),
+    Json(Vec<u8>),
+    Rows(Vec<[String; 7]>),
 }
