@@ -155,6 +155,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "rfc 822",
             "rfc822 specifications",
             "multiple addresses in from",
+            // Google's documented 5.7.1 reply (its SMTP error reference),
+            // written by Gmail's servers behind any MTA.
             "multiple * addresses in from",
             "duplicate header",
             "message header is not",
@@ -225,6 +227,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "mail server requires authentication",
             "insecure mail relay",
             "configured to relay",
+            // Amazon SES's documented refusal of an unverified sender
+            // identity.
             "email address is not verified",
         ],
     ),
@@ -256,6 +260,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
     (
         Reason::BadReputation,
         &[
+            // Yahoo's TSS04 deferral, as postmaster.yahooinc.com/error-codes
+            // documents it.
+            "due to unexpected volume or user complaints",
             "low reputation",
             "poor reputation",
             "reputation of",
@@ -386,6 +393,11 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "address not found",
             "address does not exist",
             "address doesn't exist",
+            // Microsoft's documented reply for a recipient its directory
+            // does not know (Exchange Online, "550 5.4.1 Recipient address
+            // rejected: Access denied"); also in Exim's and Postfix's
+            // reports of the corpus.
+            "recipient address rejected: access denied",
             "address rejected",
             "unknown address",
             "unknown recipient",
@@ -537,6 +549,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "content policy",
             "attachment",
             "not allowed by",
+            // Yahoo's documented 5.7.9 ("Message not accepted for policy
+            // reasons", postmaster.yahooinc.com/error-codes).
             "policy reasons",
             "by policy",
             "header error",
@@ -619,7 +633,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         // After the specific causes: a connection that kept timing out
         // until the MTA gave up.
         Reason::Expired,
-        &["timed out", "did not accept our requests to connect"],
+        // Google's words come first: they are in Gmail's bounces and in
+        // other MTAs' reports of Google Workspace servers.
+        &["did not accept our requests to connect", "timed out"],
     ),
     (
         Reason::NetworkError,
