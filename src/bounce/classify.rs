@@ -155,7 +155,16 @@ fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
                 .map(|r| found(r, format!("status {status} (RFC 3463)"), reason::RFC3463))
         })
         .or_else(|| by_words(reason::gave_up(e.diagnostic), "gave up:"))
-        .or_else(|| by_words(reason::by_phrase(e.context), "report's words"))
+        // The report's prose around the failure is farther from it than
+        // the subject of its own status code (RFC 3463 §3): "451 4.3.0
+        // queue file write error" is a system's failure whatever the
+        // report says about authentication elsewhere.
+        .or_else(|| {
+            let has_class = e.status.and_then(by_status_class).is_some();
+            (!has_class)
+                .then(|| by_words(reason::by_phrase(e.context), "report's words"))
+                .flatten()
+        })
         .or_else(|| by_words(reason::gave_up(e.context), "gave up:"));
     // The status code's broad class, after what the command tells.
     let class = e.status.and_then(by_status_class);
