@@ -365,6 +365,21 @@ pub const ONE_ORIGIN: &[(&str, &str)] = &[
     ("failed after i sent the message", "qmail"),
 ];
 
+/// Patterns that are a provider's own reply text as the provider
+/// documents it publicly, with where: they would exist had the corpus
+/// never held a message of that provider, so they are never switched off
+/// ([`DOCUMENTED`] origin), and the provider's documented meaning is its
+/// verdict (`classify::caution` does not second-guess it). Each has a
+/// hand-made fixture in `tests/fixtures/bounces-own` written from the
+/// same page.
+pub const DOCUMENTED_PHRASES: &[(&str, &str)] = &[(
+    "delivery error: dd this user doesn't have a",
+    "Yahoo, postmaster.yahooinc.com/error-codes: 554 delivery error: dd This user doesn't have a yahoo.com account",
+)];
+
+/// The origin of the [`DOCUMENTED_PHRASES`].
+pub const DOCUMENTED: &str = "documented";
+
 /// Patterns that also match text about other things than a missing
 /// mailbox ("does not exist" may be said of a domain, a folder, a page;
 /// "address rejected" of a policy): alone they are weak evidence for a
@@ -399,6 +414,9 @@ pub fn is_loose(pattern: &str) -> bool {
 
 /// The origin of `pattern` (see [`ONE_ORIGIN`]).
 pub fn origin_of(pattern: &str) -> &'static str {
+    if DOCUMENTED_PHRASES.iter().any(|(p, _)| *p == pattern) {
+        return DOCUMENTED;
+    }
     ONE_ORIGIN
         .iter()
         .find(|(p, _)| *p == pattern)
@@ -435,8 +453,9 @@ pub fn without<T>(origin: &str, f: impl FnOnce() -> T) -> T {
 
 /// Whether rules of `origin` are switched off.
 pub fn is_off(origin: &str) -> bool {
-    if origin == COMMON {
-        // Common wording and the standards are never switched off.
+    if origin == COMMON || origin == DOCUMENTED {
+        // Common wording, documented replies and the standards are never
+        // switched off.
         return false;
     }
     OFF_HERE.with(|o| {

@@ -181,6 +181,31 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         ],
     ),
     (
+        Reason::RequirePtr,
+        &[
+            "reverse dns",
+            "reverse lookup",
+            "no ptr",
+            "ptr record",
+            "ptr lookup",
+            "rdns",
+            "cannot find your hostname",
+            "client host rejected: cannot find your",
+            "cannot resolve your address",
+            "no reverse",
+            "does not have a reverse",
+            "unresolvable",
+            "ip name lookup failed",
+            "not match your ip",
+            "hostname does not match",
+            "host name lookup failed",
+            "your ip address has no",
+            "reverse mapping",
+            "unverifiable sending ip",
+            "unverifyable sending ip",
+        ],
+    ),
+    (
         Reason::AuthFailure,
         &[
             "spf check failed",
@@ -230,31 +255,6 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             // Amazon SES's documented refusal of an unverified sender
             // identity.
             "email address is not verified",
-        ],
-    ),
-    (
-        Reason::RequirePtr,
-        &[
-            "reverse dns",
-            "reverse lookup",
-            "no ptr",
-            "ptr record",
-            "ptr lookup",
-            "rdns",
-            "cannot find your hostname",
-            "client host rejected: cannot find your",
-            "cannot resolve your address",
-            "no reverse",
-            "does not have a reverse",
-            "unresolvable",
-            "ip name lookup failed",
-            "not match your ip",
-            "hostname does not match",
-            "host name lookup failed",
-            "your ip address has no",
-            "reverse mapping",
-            "unverifiable sending ip",
-            "unverifyable sending ip",
         ],
     ),
     (
@@ -370,6 +370,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
     (
         Reason::UserUnknown,
         &[
+            // Yahoo's documented reply for an account that does not exist
+            // (postmaster.yahooinc.com/error-codes); see `DOCUMENTED`.
+            "delivery error: dd this user doesn't have a",
             "user unknown",
             "unknown user",
             "user not found",
