@@ -478,6 +478,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         &[
             "banned sending ip",
             "sending ip",
+            // Exchange Online's 5.7.708 ("Access denied, traffic not
+            // accepted from this IP", Microsoft's NDR documentation).
+            "not accepted from this ip",
             "smtp server of your isp",
             "your ip",
             "client host",
@@ -745,4 +748,8 @@ pub const GAVE_UP: &[&str] = &[
     "queue too long",
     "in the queue too long",
     "not going to try again",
+    // Sendmail's queue-return notice ("Cannot send message for 5 days",
+    // its Timeout.queuereturn; cf/README of the sendmail distribution).
+    "cannot send message for",
+    "could not be delivered for",
 ];
