@@ -143,7 +143,23 @@ fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
     let first = e
         .status
         .and_then(decisive_status)
-        .map(|r| found(r, format!("status {status} (RFC 3463)"), reason::RFC3463))
+        .map(|r| match r {
+            // X.1.10 is RFC 7505's null MX, but Exchange Online writes
+            // "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found
+            // by SMTP address lookup" (Microsoft's NDR documentation) for
+            // a mailbox its directory lacks: its words say which.
+            Reason::NotAccept => match reason::by_phrase(e.diagnostic) {
+                Some((Reason::UserUnknown, p)) if !reason::is_loose(p) => found(
+                    Reason::UserUnknown,
+                    format!(
+                        "phrase \"{p}\" with status {status}: a missing recipient, not a null MX"
+                    ),
+                    reason::origin_of(p),
+                ),
+                _ => found(r, format!("status {status} (RFC 3463)"), reason::RFC3463),
+            },
+            _ => found(r, format!("status {status} (RFC 3463)"), reason::RFC3463),
+        })
         .or_else(|| {
             missing_domain(e.diagnostic)
                 .map(|r| found(r, "a domain name said not to exist".into(), reason::COMMON))
@@ -155,7 +171,16 @@ fn pick(e: &Evidence<'_>, temporary: bool) -> Found {
                 .map(|r| found(r, format!("status {status} (RFC 3463)"), reason::RFC3463))
         })
         .or_else(|| by_words(reason::gave_up(e.diagnostic), "gave up:"))
-        .or_else(|| by_words(reason::by_phrase(e.context), "report's words"))
+        // The report's prose around the failure is farther from it than
+        // the subject of its own status code (RFC 3463 §3): "451 4.3.0
+        // queue file write error" is a system's failure whatever the
+        // report says about authentication elsewhere.
+        .or_else(|| {
+            let has_class = e.status.and_then(by_status_class).is_some();
+            (!has_class)
+                .then(|| by_words(reason::by_phrase(e.context), "report's words"))
+                .flatten()
+        })
         .or_else(|| by_words(reason::gave_up(e.context), "gave up:"));
     // The status code's broad class, after what the command tells.
     let class = e.status.and_then(by_status_class);
@@ -767,6 +792,21 @@ mod tests {
             ),
             Reason::SystemError
         );
+    }
+
+    #[test]
+    fn x_1_10_is_a_null_mx_unless_the_words_say_the_recipient_is_missing() {
+        assert_eq!(
+            of("550 5.1.10 Recipient address has null MX"),
+            Reason::NotAccept
+        );
+        let d = decide(&Evidence {
+            diagnostic: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+            status: Some("5.1.10"),
+            reply_code: Some(550),
+            ..Default::default()
+        });
+        assert_eq!((d.reason, d.hard), (Reason::UserUnknown, true));
     }
 
     #[test]

@@ -344,15 +344,16 @@ impl<'m> Reader<'m> {
                 Some(t) => t.clone(),
                 None => report.to_string(),
             };
+            // No Action field and a status of class 2: left to `classified`
+            // to read as success.
+            let success = rcpt.status.as_deref().is_some_and(|s| s.starts_with("2."));
             let action = rcpt.action.clone().or_else(|| {
-                Some(
-                    if is_delay(report) {
-                        "delayed"
-                    } else {
-                        "failed"
-                    }
-                    .to_string(),
-                )
+                let guessed = if is_delay(report) {
+                    "delayed"
+                } else {
+                    "failed"
+                };
+                (!success).then(|| guessed.to_string())
             });
             let r = self.classified(
                 parsed,
@@ -480,13 +481,28 @@ impl<'m> Reader<'m> {
             _ => classify::find_reply_code(diag),
         };
         let command = classify::find_command(diag).or_else(|| classify::find_command(context));
-        let action_lower = action.as_deref().unwrap_or("failed").to_ascii_lowercase();
-        let positive = matches!(action_lower.as_str(), "delivered" | "relayed" | "expanded");
+        // RFC 3464 §2.3.3's positive actions; without an Action field, a
+        // status of class 2 (RFC 3463 §3.1, success) says the same.
+        let success = action.is_none() && status.as_deref().is_some_and(|s| s.starts_with("2."));
+        let action_lower = action
+            .as_deref()
+            .and_then(|a| a.split_whitespace().next())
+            .unwrap_or(if success { "delivered" } else { "failed" })
+            .to_ascii_lowercase();
+        let positive =
+            success || matches!(action_lower.as_str(), "delivered" | "relayed" | "expanded");
         let delayed = action_lower == "delayed";
         let mut r = self.result(recipient, Reason::Undefined, Kind::Soft, parsed);
         if positive {
             r.reason = Reason::Delivered;
-            r.evidence = Some(format!("Action: {action_lower} (RFC 3464 §2.3.3)"));
+            r.evidence = Some(if success {
+                format!(
+                    "status {}, class 2: success (RFC 3463 §3.1)",
+                    status.as_deref().unwrap_or("")
+                )
+            } else {
+                format!("Action: {action_lower} (RFC 3464 §2.3.3)")
+            });
             r.rule_origin = Some(super::reason::RFC3463);
         } else {
             let words = match status_words {

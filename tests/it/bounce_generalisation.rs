@@ -56,10 +56,10 @@ fn leave_one_origin_out_figures() {
         out["wrongly_hard"],
         out["soft_rows"]
     );
-    assert!(pct(plain, "reason_ok", "rows") >= 97.0);
-    assert!(pct(plain, "hard_ok", "rows") >= 99.0);
-    assert!(pct(out, "reason_ok", "rows") >= 79.5);
-    assert!(pct(out, "hard_ok", "rows") >= 95.0);
+    assert!(pct(plain, "reason_ok", "rows") >= 97.5);
+    assert!(pct(plain, "hard_ok", "rows") >= 99.3);
+    assert!(pct(out, "reason_ok", "rows") >= 84.0);
+    assert!(pct(out, "hard_ok", "rows") >= 95.8);
     let wrongly =
         100.0 * out["wrongly_hard"].as_f64().unwrap() / out["soft_rows"].as_f64().unwrap();
     assert!(
@@ -71,7 +71,7 @@ fn leave_one_origin_out_figures() {
     let own = overall(&app, "bounces-own");
     let (out, held) = (&own["left_out"], &own["heldout"]);
     let n = |t: &Value, f: &str| t[f].as_u64().unwrap();
-    assert!(n(held, "rows") >= 15, "too few held-out fixtures: {held}");
+    assert!(n(held, "rows") >= 30, "too few held-out fixtures: {held}");
     // Every fixture used for tuning is read right; of the held-out ones,
     // every hard/soft verdict and at least 90 % of the reasons.
     assert_eq!(

@@ -155,6 +155,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "rfc 822",
             "rfc822 specifications",
             "multiple addresses in from",
+            // Google's documented 5.7.1 reply (its SMTP error reference),
+            // written by Gmail's servers behind any MTA.
             "multiple * addresses in from",
             "duplicate header",
             "message header is not",
@@ -176,6 +178,31 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "detected as spam",
             "due to spam",
             "looks like spam",
+        ],
+    ),
+    (
+        Reason::RequirePtr,
+        &[
+            "reverse dns",
+            "reverse lookup",
+            "no ptr",
+            "ptr record",
+            "ptr lookup",
+            "rdns",
+            "cannot find your hostname",
+            "client host rejected: cannot find your",
+            "cannot resolve your address",
+            "no reverse",
+            "does not have a reverse",
+            "unresolvable",
+            "ip name lookup failed",
+            "not match your ip",
+            "hostname does not match",
+            "host name lookup failed",
+            "your ip address has no",
+            "reverse mapping",
+            "unverifiable sending ip",
+            "unverifyable sending ip",
         ],
     ),
     (
@@ -225,37 +252,17 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "mail server requires authentication",
             "insecure mail relay",
             "configured to relay",
+            // Amazon SES's documented refusal of an unverified sender
+            // identity.
             "email address is not verified",
-        ],
-    ),
-    (
-        Reason::RequirePtr,
-        &[
-            "reverse dns",
-            "reverse lookup",
-            "no ptr",
-            "ptr record",
-            "ptr lookup",
-            "rdns",
-            "cannot find your hostname",
-            "client host rejected: cannot find your",
-            "cannot resolve your address",
-            "no reverse",
-            "does not have a reverse",
-            "unresolvable",
-            "ip name lookup failed",
-            "not match your ip",
-            "hostname does not match",
-            "host name lookup failed",
-            "your ip address has no",
-            "reverse mapping",
-            "unverifiable sending ip",
-            "unverifyable sending ip",
         ],
     ),
     (
         Reason::BadReputation,
         &[
+            // Yahoo's TSS04 deferral, as postmaster.yahooinc.com/error-codes
+            // documents it.
+            "due to unexpected volume or user complaints",
             "low reputation",
             "poor reputation",
             "reputation of",
@@ -363,6 +370,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
     (
         Reason::UserUnknown,
         &[
+            // Yahoo's documented reply for an account that does not exist
+            // (postmaster.yahooinc.com/error-codes); see `DOCUMENTED`.
+            "delivery error: dd this user doesn't have a",
             "user unknown",
             "unknown user",
             "user not found",
@@ -386,6 +396,11 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "address not found",
             "address does not exist",
             "address doesn't exist",
+            // Microsoft's documented reply for a recipient its directory
+            // does not know (Exchange Online, "550 5.4.1 Recipient address
+            // rejected: Access denied"); also in Exim's and Postfix's
+            // reports of the corpus.
+            "recipient address rejected: access denied",
             "address rejected",
             "unknown address",
             "unknown recipient",
@@ -463,6 +478,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         &[
             "banned sending ip",
             "sending ip",
+            // Exchange Online's 5.7.708 ("Access denied, traffic not
+            // accepted from this IP", Microsoft's NDR documentation).
+            "not accepted from this ip",
             "smtp server of your isp",
             "your ip",
             "client host",
@@ -537,6 +555,8 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
             "content policy",
             "attachment",
             "not allowed by",
+            // Yahoo's documented 5.7.9 ("Message not accepted for policy
+            // reasons", postmaster.yahooinc.com/error-codes).
             "policy reasons",
             "by policy",
             "header error",
@@ -619,7 +639,9 @@ pub const PHRASES: &[(Reason, &[&str])] = &[
         // After the specific causes: a connection that kept timing out
         // until the MTA gave up.
         Reason::Expired,
-        &["timed out", "did not accept our requests to connect"],
+        // Google's words come first: they are in Gmail's bounces and in
+        // other MTAs' reports of Google Workspace servers.
+        &["did not accept our requests to connect", "timed out"],
     ),
     (
         Reason::NetworkError,
@@ -726,4 +748,8 @@ pub const GAVE_UP: &[&str] = &[
     "queue too long",
     "in the queue too long",
     "not going to try again",
+    // Sendmail's queue-return notice ("Cannot send message for 5 days",
+    // its Timeout.queuereturn; cf/README of the sendmail distribution).
+    "cannot send message for",
+    "could not be delivered for",
 ];
