@@ -23,13 +23,7 @@ cd "$(dirname "$0")/.."
 OUT=bench/out/bounces
 rm -rf "$OUT" && mkdir -p "$OUT/corpus"
 
-if [[ -n ${PRESSWIRE_BIN:-} ]]; then
-    BIN=$PRESSWIRE_BIN
-else
-    BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/presswire
-    echo "building release binary…" >&2
-    cargo build --release --quiet
-fi
+source bench/lib.sh
 perl -MSisimai -e1 2>/dev/null || {
     echo "Sisimai is not installed: apt-get install libsisimai-perl (or run .ci/run)" >&2
     exit 2

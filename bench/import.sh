@@ -23,15 +23,7 @@ mkdir -p "$OUT"
 CSV=$OUT/contacts-$ROWS.csv
 SQLITE3=${SQLITE3:-/usr/bin/sqlite3}
 
-# PRESSWIRE_BIN=path/to/presswire measures that binary (e.g. another
-# branch's build, for a before/after) instead of building this checkout.
-if [[ -n ${PRESSWIRE_BIN:-} ]]; then
-    BIN=$PRESSWIRE_BIN
-else
-    BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/presswire
-    echo "building release binary…" >&2
-    cargo build --release --quiet
-fi
+source bench/lib.sh
 
 if [[ ! -s $CSV ]]; then
     echo "generating $CSV ($ROWS rows)…" >&2
