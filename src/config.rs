@@ -76,7 +76,7 @@ pub struct WebhooksConfig {
     pub mailgun: Option<MailgunWebhook>,
 }
 
-/// `[webhooks.generic]`: presswire's own JSON schema (see README).
+/// `[webhooks.generic]`: presswire's own JSON schema (docs/serving.md).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenericWebhook {
@@ -364,7 +364,7 @@ pub const STARTER: &str = r##"# presswire settings.
 
 # `presswire serve`: one-click unsubscribe (point [send] unsubscribe_url at
 # it), bounce webhooks and a read-only dashboard. Run it behind a reverse
-# proxy that terminates TLS (see README). Flag: --listen.
+# proxy that terminates TLS (see docs/serving.md). Flag: --listen.
 [serve]
 # listen = "127.0.0.1:8025"
 # prefix = "/presswire"       # the path the proxy publishes it under, if any
@@ -391,7 +391,7 @@ pub const STARTER: &str = r##"# presswire settings.
 # DKIM signing (RFC 6376; RSA-SHA256 or Ed25519-SHA256). The key file is
 # read by every worker; it is never printed. PKCS#8 PEM ("BEGIN PRIVATE
 # KEY", from `openssl genrsa 2048`, `openssl genpkey -algorithm ed25519` or
-# `opendkim-genkey`) or PKCS#1 PEM; the README shows the DNS record.
+# `opendkim-genkey`) or PKCS#1 PEM; docs/sending.md shows the DNS record.
 # [dkim]
 # domain = "example.org"
 # selector = "press2026"

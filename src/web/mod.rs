@@ -10,7 +10,7 @@
 //!   handed to `bounce::webhook`;
 //! - [`dashboard`]: a read-only dashboard behind a login (`/dashboard/`).
 //!
-//! TLS is the reverse proxy's job (README "Running presswire serve"); the
+//! TLS is the reverse proxy's job (docs/serving.md, "Running it behind a reverse proxy"); the
 //! server speaks plain HTTP/1.1 and listens on loopback by default.
 
 pub mod auth;

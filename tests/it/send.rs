@@ -1511,7 +1511,7 @@ fn dkim_pkcs8_rsa_keys_from_openssl_genrsa_verify_with_mail_auth() {
     });
 }
 
-/// `opendkim-genkey` (Debian opendkim-tools, as the README shows it) writes
+/// `opendkim-genkey` (Debian opendkim-tools, as docs/sending.md shows it) writes
 /// the key and the TXT record to publish: presswire signs with that key,
 /// and the record, as written, verifies the signature.
 #[test]
