@@ -5,13 +5,13 @@
 //! radio, and in Germany). Two tag filters are the exceptions: every
 //! `--require-tag` must be on the contact, and no `--exclude-tag` may be.
 //! Values are normalised like imported data, so `--country germany` and
-//! `--language EN` work.
+//! `--language EN` work. The SQL condition they make is
+//! `store/audience.rs`.
 
 use serde::{Deserialize, Serialize};
 
 use super::fields::{normalise_country, normalise_language, normalise_tag};
 use super::Error;
-use crate::db::Params;
 
 /// A set of filters; the empty audience is every contact.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,61 +73,6 @@ impl Audience {
     pub fn is_everyone(&self) -> bool {
         *self == Audience::default()
     }
-
-    /// A SQL condition on contact `c` (always valid, `TRUE`-like when empty).
-    pub fn where_sql(&self, params: &mut Params) -> String {
-        let mut all = vec!["1 = 1".to_string()];
-        if !self.tags.is_empty() {
-            let list: Vec<String> = self.tags.iter().map(|t| params.push(t.as_str())).collect();
-            all.push(format!(
-                "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag IN ({}))",
-                list.join(", ")
-            ));
-        }
-        // One EXISTS per required tag: each must be there.
-        for tag in &self.require_tags {
-            all.push(format!(
-                "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = {})",
-                params.push(tag.as_str())
-            ));
-        }
-        if !self.exclude_tags.is_empty() {
-            let list: Vec<String> = self
-                .exclude_tags
-                .iter()
-                .map(|t| params.push(t.as_str()))
-                .collect();
-            all.push(format!(
-                "NOT EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag IN ({}))",
-                list.join(", ")
-            ));
-        }
-        if !self.countries.is_empty() {
-            let list: Vec<String> = self
-                .countries
-                .iter()
-                .map(|t| params.push(t.as_str()))
-                .collect();
-            all.push(format!("c.country IN ({})", list.join(", ")));
-        }
-        // A language matches itself and its regional forms: `de` takes `de-AT`.
-        any_of(&mut all, params, &self.languages, |p, v| {
-            let exact = p.push(v.to_string());
-            let prefix = p.push(format!("{v}-%"));
-            format!("c.language = {exact} OR c.language LIKE {prefix}")
-        });
-        // Beats and outlets ignore case. Both sides go through the database's
-        // own lower(): SQLite's lowers only ASCII, so a value lowered in Rust
-        // ("österreich") would never equal SQLite's lower("Österreich").
-        // A beat matches anywhere in the contact's beat text ("climate" in "Energy, Climate").
-        any_of(&mut all, params, &self.beats, |p, v| {
-            format!("lower(c.beat) LIKE lower({})", p.push(format!("%{v}%")))
-        });
-        any_of(&mut all, params, &self.outlets, |p, v| {
-            format!("lower(c.outlet) = lower({})", p.push(v.to_string()))
-        });
-        all.join(" AND ")
-    }
 }
 
 fn normalise_tags(tags: &[String]) -> Vec<String> {
@@ -140,21 +85,4 @@ fn clean(values: &[String]) -> Vec<String> {
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
         .collect()
-}
-
-/// Adds `(cond(v1) OR cond(v2) …)` to `all` when `values` is not empty.
-fn any_of(
-    all: &mut Vec<String>,
-    params: &mut Params,
-    values: &[String],
-    cond: impl Fn(&mut Params, &str) -> String,
-) {
-    if values.is_empty() {
-        return;
-    }
-    let parts: Vec<String> = values
-        .iter()
-        .map(|v| format!("({})", cond(params, v)))
-        .collect();
-    all.push(format!("({})", parts.join(" OR ")));
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{format_time, Contact, Error};
+use super::{format_time, store, Contact, Error};
 use crate::db::Db;
 
 /// One send's delivery to the contact.
@@ -37,30 +37,9 @@ pub struct BounceEntry {
     pub received_at: String,
 }
 
-type DeliveryRow = (
-    i64,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    i64,
-    Option<String>,
-);
-
 /// The contact's deliveries, newest send first.
 pub async fn deliveries(db: &Db, contact: &Contact) -> Result<Vec<DeliveryEntry>, Error> {
-    // Every delivery to the contact, along deliveries_contact.
-    let rows: Vec<DeliveryRow> = sqlx::query_as(
-        "SELECT d.send_id, r.slug, r.title, d.state, d.skip_reason, d.attempts, d.sent_at, \
-             d.updated_at, d.last_reply \
-         FROM deliveries d JOIN sends s ON s.id = d.send_id JOIN releases r ON r.id = s.release_id \
-         WHERE d.contact_id = $1 ORDER BY d.send_id DESC",
-    )
-    .bind(contact.id)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = store::history::deliveries(db, contact.id).await?;
     Ok(rows
         .into_iter()
         .map(
@@ -80,32 +59,10 @@ pub async fn deliveries(db: &Db, contact: &Contact) -> Result<Vec<DeliveryEntry>
         .collect())
 }
 
-type BounceRow = (
-    i64,
-    Option<i64>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-);
-
 /// The bounces, complaints and auto-replies about the contact (tied to
 /// them, to one of their deliveries, or naming their address), newest first.
 pub async fn bounces(db: &Db, contact: &Contact) -> Result<Vec<BounceEntry>, Error> {
-    // By contact, by delivery, or by address (an unmatched bounce that
-    // names only the recipient).
-    let rows: Vec<BounceRow> = sqlx::query_as(
-        "SELECT b.id, d.send_id, b.kind, b.reason, b.status_code, b.diagnostic, b.source, b.received_at \
-         FROM bounces b LEFT JOIN deliveries d ON d.id = b.delivery_id \
-         WHERE b.contact_id = $1 OR d.contact_id = $1 OR lower(b.email) = lower($2) \
-         ORDER BY b.received_at DESC, b.id DESC",
-    )
-    .bind(contact.id)
-    .bind(&contact.email)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = store::history::bounces(db, contact.id, &contact.email).await?;
     Ok(rows
         .into_iter()
         .map(

@@ -149,20 +149,12 @@ mod tests {
             (report.rows, report.imported, report.duplicates),
             (521, 519, 2)
         );
-        let (n, tags): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM contact_tags)",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+        let (n, tags) = crate::contacts::store::inspect::counts(&db).await;
         assert_eq!((n, tags), (519, 501));
         let c = crate::contacts::get(&db, "j1@bulk.example").await.unwrap();
         assert_eq!(c.name.as_deref(), Some("Renamed"));
         assert_eq!(c.tags, ["press", "second"]);
-        let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM contacts ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+        let ids = crate::contacts::store::inspect::contact_ids(&db).await;
         assert_eq!(ids, (1..=519).map(|i| (i,)).collect::<Vec<_>>());
         db.close().await;
     }

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod forget;
 pub mod history;
 pub mod import;
+mod store;
 pub mod suppress;
 pub mod unsubscribe;
 
@@ -22,7 +23,7 @@ pub use audience::Audience;
 pub use email::Address;
 pub use fields::Status;
 
-use crate::db::{Db, Params, TAG_SEPARATOR};
+use crate::db::{Db, Params};
 
 /// An error of the contact database.
 #[derive(Debug, thiserror::Error)]
@@ -145,86 +146,9 @@ pub fn format_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The columns of `contacts` as read by [`ContactRow`].
-const CONTACT_COLUMNS: &str = "c.id, c.email, c.name, c.first_name, c.last_name, c.outlet, c.role, \
-     c.beat, c.country, c.language, c.phone, c.notes, c.extra, c.status, c.source, c.created_at, c.updated_at";
-
-/// A contact as read: by sqlx, or (in the order of its fields) from one
-/// element of a JSON array of rows (see [`by_ids_on`]).
-#[derive(sqlx::FromRow, serde::Deserialize)]
-struct ContactRow {
-    id: i64,
-    email: String,
-    name: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    outlet: Option<String>,
-    role: Option<String>,
-    beat: Option<String>,
-    country: Option<String>,
-    language: Option<String>,
-    phone: Option<String>,
-    notes: Option<String>,
-    extra: String,
-    status: String,
-    source: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    tags: Option<String>,
-    suppressed: Option<String>,
-}
-
-impl From<ContactRow> for Contact {
-    fn from(r: ContactRow) -> Contact {
-        let mut tags: Vec<String> = r
-            .tags
-            .map(|t| t.split(TAG_SEPARATOR).map(str::to_string).collect())
-            .unwrap_or_default();
-        tags.sort();
-        Contact {
-            id: r.id,
-            email: r.email,
-            name: r.name,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            outlet: r.outlet,
-            role: r.role,
-            beat: r.beat,
-            country: r.country,
-            language: r.language,
-            phone: r.phone,
-            notes: r.notes,
-            tags,
-            // The CHECK constraint admits only valid words.
-            status: r.status.parse().unwrap_or_default(),
-            suppressed: r.suppressed,
-            extra: serde_json::from_str(&r.extra).unwrap_or_default(),
-            source: r.source,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-/// SQL giving the reason of the suppression covering contact `c`, if any
-/// (the address itself first, then its domain).
-const SUPPRESSED_SQL: &str = "(SELECT s.reason FROM suppressions s \
-     WHERE (s.kind = 'address' AND s.value = c.email_key) OR (s.kind = 'domain' AND s.value = c.domain) \
-     ORDER BY s.kind LIMIT 1)";
-
 /// The contacts of an audience, ordered by address.
 pub async fn list(db: &Db, audience: &Audience) -> Result<Vec<Contact>, Error> {
-    let mut params = Params::new();
-    let filter = audience.where_sql(&mut params);
-    // Every contact of the audience with its tags and suppression, for
-    // `contacts list` / `export` and, later, for planning a send.
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
-         FROM contacts c WHERE {filter} ORDER BY c.email_key",
-        db.tags_of_contact_sql()
-    );
-    let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
-    Ok(rows.into_iter().map(Contact::from).collect())
+    store::contact_rows::list(db, audience).await
 }
 
 /// One page of an audience, ordered by address: the contacts after the
@@ -236,44 +160,7 @@ pub async fn list_page(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Contact>, Error> {
-    let mut params = Params::new();
-    let filter = audience.where_sql(&mut params);
-    let after = match after {
-        Some(key) => format!("AND c.email_key > {}", params.push(key)),
-        None => String::new(),
-    };
-    let limit = params.push(limit);
-    // The next page of an audience, for planning a send, as one JSON text
-    // in address order (see `by_ids_on`).
-    let page = format!(
-        "SELECT {CONTACT_COLUMNS}, c.email_key, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
-         FROM contacts c WHERE {filter} {after} ORDER BY c.email_key LIMIT {limit}",
-        db.tags_of_contact_sql()
-    );
-    let columns: Vec<String> = CONTACT_COLUMNS
-        .split(", ")
-        .map(|c| c.trim().replacen("c.", "p.", 1))
-        .chain(["p.tags".to_string(), "p.suppressed".to_string()])
-        .collect();
-    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let sql = format!(
-        "SELECT {} FROM ({page}) p",
-        db.json_rows_ordered_sql(&columns, "p.email_key")
-    );
-    let (json,): (Option<String>,) = params.query_as(&sql).fetch_one(&db.pool).await?;
-    contacts_from_json(json)
-}
-
-/// Contacts from a JSON array of rows, each a [`ContactRow`]'s fields in
-/// their order; `None` (PostgreSQL's json_agg of no rows) is none.
-fn contacts_from_json(json: Option<String>) -> Result<Vec<Contact>, Error> {
-    let rows: Vec<ContactRow> = match json {
-        Some(json) => {
-            serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?
-        }
-        None => Vec::new(),
-    };
-    Ok(rows.into_iter().map(Contact::from).collect())
+    store::contact_rows::page(db, audience, after, limit).await
 }
 
 /// A query of an audience's contacts for a statement to build on
@@ -281,17 +168,12 @@ fn contacts_from_json(json: Option<String>) -> Result<Vec<Contact>, Error> {
 /// columns `id`, `email`, `email_key`, `status` and `suppressed` (the
 /// reason, when the address or its domain is suppressed), unordered.
 pub fn audience_sql(audience: &Audience, params: &mut Params) -> String {
-    let filter = audience.where_sql(params);
-    format!(
-        "SELECT c.id, c.email, c.email_key, c.status, {SUPPRESSED_SQL} AS suppressed \
-         FROM contacts c WHERE {filter}"
-    )
+    store::audience::audience_sql(audience, params)
 }
 
 /// The contacts with these ids (for a send's claimed deliveries).
 pub async fn by_ids(db: &Db, ids: &[i64]) -> Result<Vec<Contact>, Error> {
-    let mut conn = db.pool.acquire().await?;
-    by_ids_on(db, &mut conn, ids).await
+    store::contact_rows::by_ids(db, ids).await
 }
 
 /// [`by_ids`] on a given connection.
@@ -300,71 +182,19 @@ pub async fn by_ids_on(
     conn: &mut sqlx::AnyConnection,
     ids: &[i64],
 ) -> Result<Vec<Contact>, Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut params = Params::new();
-    let list: Vec<String> = ids.iter().map(|id| params.push(*id)).collect();
-    // The current data of the contacts a worker is about to mail, as one
-    // JSON text (one value handed over by sqlx instead of a row at a time,
-    // each with a thread wake-up, and decoded by serde instead of value by
-    // value through `Any`): each element holds a ContactRow's fields in
-    // their order.
-    let columns: Vec<&str> = CONTACT_COLUMNS
-        .split(", ")
-        .map(str::trim)
-        .chain([db.tags_of_contact_sql(), SUPPRESSED_SQL])
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM contacts c WHERE c.id IN ({})",
-        db.json_rows_sql(&columns),
-        list.join(", ")
-    );
-    let (json,): (Option<String>,) = params.query_as(&sql).fetch_one(&mut *conn).await?;
-    contacts_from_json(json)
+    store::contact_rows::by_ids_on(db, conn, ids).await
 }
 
 /// Contacts whose address, name or outlet contains `text` (without regard
 /// to case), ordered by address, at most `limit`: the dashboard's search.
 pub async fn search(db: &Db, text: &str, limit: i64) -> Result<Vec<Contact>, Error> {
-    // LIKE's wildcards in the search text are taken literally.
-    let escaped = text
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    // Contacts matching a search text, for the dashboard.
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
-         FROM contacts c WHERE c.email_key LIKE $1 ESCAPE '\\' \
-            OR lower(COALESCE(c.name, '')) LIKE $1 ESCAPE '\\' \
-            OR lower(COALESCE(c.outlet, '')) LIKE $1 ESCAPE '\\' \
-         ORDER BY c.email_key LIMIT $2",
-        db.tags_of_contact_sql()
-    );
-    let rows: Vec<ContactRow> = sqlx::query_as(&sql)
-        .bind(pattern)
-        .bind(limit)
-        .fetch_all(&db.pool)
-        .await?;
-    Ok(rows.into_iter().map(Contact::from).collect())
+    store::contact_rows::search(db, text, limit).await
 }
 
 /// The contact with this address (compared without regard to case).
 pub async fn get(db: &Db, email: &str) -> Result<Contact, Error> {
     let address = Address::parse(email).map_err(|e| Error::BadInput(e.to_string()))?;
-    // One contact by its case-insensitive key, for `contacts show`.
-    let sql = format!(
-        "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
-         FROM contacts c WHERE c.email_key = $1",
-        db.tags_of_contact_sql()
-    );
-    let row: Option<ContactRow> = sqlx::query_as(&sql)
-        .bind(address.key())
-        .fetch_optional(&db.pool)
-        .await?;
-    row.map(Contact::from)
+    store::contact_rows::by_key(db, &address.key())
+        .await?
         .ok_or_else(|| Error::NotFound(address.to_string()))
 }

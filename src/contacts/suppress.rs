@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::email::{forgotten_hash, normalise_domain, Address};
-use super::{format_time, Error};
-use crate::db::{now_ms, Db};
+use super::{format_time, store, Error};
+use crate::db::Db;
 
 /// What a suppression covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,27 +73,7 @@ impl Target {
 /// (the reason is then updated).
 pub async fn add(db: &Db, target: &Target, reason: &str, source: &str) -> Result<bool, Error> {
     let (kind, value) = target.kind_value();
-    let mut tx = db.begin_write().await?;
-    // One row per address or domain; adding again refreshes the reason.
-    let existed: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM suppressions WHERE kind = $1 AND value = $2")
-            .bind(kind.as_str())
-            .bind(&value)
-            .fetch_optional(&mut *tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO suppressions (kind, value, reason, source, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (kind, value) DO UPDATE SET reason = excluded.reason, source = excluded.source",
-    )
-    .bind(kind.as_str())
-    .bind(&value)
-    .bind(reason)
-    .bind(source)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(existed.is_none())
+    Ok(store::suppressions::upsert(db, kind.as_str(), &value, reason, source).await?)
 }
 
 /// Lifts the suppression of an address or domain; `forgotten` lifts the
@@ -108,34 +88,24 @@ pub async fn remove(db: &Db, target: &Target, forgotten: bool) -> Result<bool, E
         }
         _ => target.kind_value(),
     };
-    let n = sqlx::query("DELETE FROM suppressions WHERE kind = $1 AND value = $2")
-        .bind(kind.as_str())
-        .bind(&value)
-        .execute(&db.pool)
-        .await?
-        .rows_affected();
-    Ok(n > 0)
+    Ok(store::suppressions::delete(db, kind.as_str(), &value).await?)
 }
 
 /// Every suppression, newest first.
 pub async fn list(db: &Db) -> Result<Vec<Suppression>, Error> {
-    let rows: Vec<(String, String, String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT kind, value, reason, source, created_at FROM suppressions ORDER BY created_at DESC, id DESC",
-    )
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = store::suppressions::all(db).await?;
     Ok(rows
         .into_iter()
-        .map(|(kind, value, reason, source, at)| Suppression {
-            kind: match kind.as_str() {
+        .map(|row| Suppression {
+            kind: match row.kind.as_str() {
                 "domain" => Kind::Domain,
                 "forgotten" => Kind::Forgotten,
                 _ => Kind::Address,
             },
-            value,
-            reason,
-            source,
-            created_at: format_time(at),
+            value: row.value,
+            reason: row.reason,
+            source: row.source,
+            created_at: format_time(row.created_at),
         })
         .collect())
 }

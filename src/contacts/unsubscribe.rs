@@ -4,7 +4,7 @@
 //! becomes `unsubscribed`. Checking the link's signature is the caller's
 //! business (`send::tokens`); this module only records the wish.
 
-use super::Error;
+use super::{store, Error};
 use crate::db::{now_ms, Db};
 
 /// What an unsubscribe request did.
@@ -49,40 +49,11 @@ pub async fn unsubscribe_in(
         Via::Mail => format!("unsubscribe mail of send {send_id}"),
     };
     // The contact's normalised address, the key of its suppression.
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT email, email_key FROM contacts WHERE id = $1")
-            .bind(contact_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((email, key)) = row else {
+    let Some((email, key)) = store::unsubscribe::address_of(tx, contact_id).await? else {
         return Ok(Unsubscribed::NoSuchContact);
     };
-    // A suppression that exists (by hand, a bounce, an earlier click) stays
-    // as it was: the first reason is the one worth keeping.
-    let added = sqlx::query(
-        "INSERT INTO suppressions (kind, value, reason, source, send_id, created_at) \
-         VALUES ('address', $1, 'unsubscribed', $2, $3, $4) ON CONFLICT (kind, value) DO NOTHING",
-    )
-    .bind(&key)
-    .bind(source)
-    .bind(send_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        > 0;
-    // The journalist's own word outranks a bounce; a complaint (marked as
-    // spam) stays what it was.
-    let changed = sqlx::query(
-        "UPDATE contacts SET status = 'unsubscribed', updated_at = $2 \
-         WHERE id = $1 AND status IN ('active', 'bounced', 'needs-update')",
-    )
-    .bind(contact_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        > 0;
+    let added = store::unsubscribe::suppress_address(tx, &key, &source, send_id, now).await?;
+    let changed = store::unsubscribe::mark_unsubscribed(tx, contact_id, now).await?;
     Ok(if added || changed {
         Unsubscribed::Done { email }
     } else {
@@ -94,18 +65,13 @@ pub async fn unsubscribe_in(
 mod tests {
     use super::*;
 
+    use crate::contacts::store::inspect;
+
     async fn db_with_contact(dir: &tempfile::TempDir, status: &str) -> (Db, i64) {
         let db = Db::open(&format!("sqlite://{}", dir.path().join("p.db").display()))
             .await
             .unwrap();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO contacts (email, email_key, domain, status, created_at, updated_at) \
-             VALUES ('Jane@X.example', 'jane@x.example', 'x.example', $1, 0, 0) RETURNING id",
-        )
-        .bind(status)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+        let id = inspect::insert_contact(&db, "Jane@X.example", status).await;
         (db, id)
     }
 
@@ -124,19 +90,12 @@ mod tests {
             unsubscribe(&db, id, 8).await.unwrap(),
             Unsubscribed::Already { email }
         );
-        let rows: Vec<(String, String, Option<i64>)> =
-            sqlx::query_as("SELECT value, reason, send_id FROM suppressions")
-                .fetch_all(&db.pool)
-                .await
-                .unwrap();
+        let rows = inspect::suppressions(&db).await;
         assert_eq!(
             rows,
             [("jane@x.example".into(), "unsubscribed".into(), Some(7))]
         );
-        let (status,): (String,) = sqlx::query_as("SELECT status FROM contacts")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let status = inspect::only_status(&db).await;
         assert_eq!(status, "unsubscribed");
         assert_eq!(
             unsubscribe(&db, id + 1, 7).await.unwrap(),
@@ -152,10 +111,7 @@ mod tests {
             unsubscribe(&db, id, 1).await.unwrap(),
             Unsubscribed::Done { .. }
         ));
-        let (status,): (String,) = sqlx::query_as("SELECT status FROM contacts")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let status = inspect::only_status(&db).await;
         assert_eq!(status, "complained");
     }
 

@@ -9,6 +9,7 @@ use sqlx::Row;
 use tokio::sync::oneshot;
 
 pub(super) mod sqlite;
+pub(super) mod undo;
 
 use super::columns::{Field, TEXT_FIELDS};
 use super::record::ContactRecord;

@@ -18,6 +18,7 @@ use sqlx::AnyConnection;
 use super::columns::TEXT_FIELDS;
 use super::limits::quote;
 use super::record::ContactRecord;
+use super::store::undo::{self as store, ImportRow};
 use crate::contacts::{by_ids_on, format_time, Contact, Error};
 use crate::db::{now_ms, Db};
 
@@ -85,18 +86,10 @@ pub struct UndoPlan {
     remove_ids: Vec<i64>,
 }
 
-type ImportRow = (i64, String, i64, i64, i64, Option<i64>);
-
 /// The import `source` names: its number, or the name of one of its files
 /// (the latest such import not undone yet).
 async fn find(conn: &mut AnyConnection, source: &str) -> Result<ImportRow, Error> {
-    // Every import, newest first: they are few (one per command run).
-    let imports: Vec<ImportRow> = sqlx::query_as(
-        "SELECT id, sources, first_contact_id, last_contact_id, imported_at, undone_at \
-         FROM imports ORDER BY id DESC",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let imports = store::imports(conn).await?;
     let name = std::path::Path::new(source)
         .file_name()
         .map_or(source.to_string(), |n| n.to_string_lossy().into_owned());
@@ -141,7 +134,7 @@ async fn find(conn: &mut AnyConnection, source: &str) -> Result<ImportRow, Error
 
 /// What undoing the import `source` names would do.
 pub async fn plan(db: &Db, source: &str) -> Result<UndoPlan, Error> {
-    let mut conn = db.pool.acquire().await?;
+    let mut conn = db.connection().await?;
     plan_on(db, &mut conn, source).await
 }
 
@@ -156,17 +149,7 @@ async fn plan_on(db: &Db, conn: &mut AnyConnection, source: &str) -> Result<Undo
         kept: Vec::new(),
         remove_ids: Vec::new(),
     };
-    // The contacts the import created: in its range of ids, created at its
-    // time (on PostgreSQL an unsubscribe may have created one in between).
-    let created: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, email, updated_at FROM contacts \
-         WHERE id BETWEEN $1 AND $2 AND created_at = $3 ORDER BY email_key",
-    )
-    .bind(first)
-    .bind(last)
-    .bind(at)
-    .fetch_all(&mut *conn)
-    .await?;
+    let created = store::created(conn, first, last, at).await?;
     for (id, email, updated) in created {
         if updated == at {
             plan.remove.push(email);
@@ -182,12 +165,7 @@ async fn plan_on(db: &Db, conn: &mut AnyConnection, source: &str) -> Result<Undo
         }
     }
     // The contacts it changed, with their values from before.
-    let changed: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT contact_id, previous FROM import_changes WHERE import_id = $1 ORDER BY contact_id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let changed = store::changed(conn, id).await?;
     let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
     let mut now: BTreeMap<i64, Contact> = BTreeMap::new();
     for chunk in ids.chunks(500) {
@@ -283,64 +261,20 @@ pub async fn apply(db: &Db, shown: &UndoPlan) -> Result<Undone, Error> {
         )));
     }
     let now = now_ms();
-    for chunk in plan.remove_ids.chunks(500) {
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        // The contacts it created; their tags go with them (ON DELETE
-        // CASCADE), deliveries to them keep the address.
-        sqlx::query(&format!(
-            "DELETE FROM contacts WHERE id IN ({})",
-            list.join(", ")
-        ))
-        .execute(&mut *tx)
-        .await?;
-    }
+    store::delete_contacts(&mut tx, &plan.remove_ids).await?;
     for r in &plan.restore {
         let p = &r.previous;
-        let mut sql = String::from("UPDATE contacts SET ");
-        let mut n = 0;
-        for field in TEXT_FIELDS {
-            n += 1;
-            sql.push_str(&format!("{} = ${n}, ", field.name()));
-        }
-        sql.push_str(&format!(
-            "extra = ${}, status = ${}, updated_at = ${} WHERE id = ${}",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        ));
-        // One contact back to its values before the import.
-        let mut query = sqlx::query(&sql);
-        for field in TEXT_FIELDS {
-            query = query.bind(p.fields.get(field.name()).cloned());
-        }
-        let extra = serde_json::to_string(&p.extra).unwrap_or_else(|_| "{}".into());
-        query
-            .bind(extra)
-            .bind(p.status.clone())
-            .bind(p.updated_at)
-            .bind(r.id)
-            .execute(&mut *tx)
-            .await?;
-        // Its tags, as they were.
-        sqlx::query("DELETE FROM contact_tags WHERE contact_id = $1")
-            .bind(r.id)
-            .execute(&mut *tx)
-            .await?;
-        for tag in &p.tags {
-            sqlx::query("INSERT INTO contact_tags (contact_id, tag) VALUES ($1, $2)")
-                .bind(r.id)
-                .bind(tag.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let restore = store::Restore {
+            id: r.id,
+            fields: &p.fields,
+            extra_json: serde_json::to_string(&p.extra).unwrap_or_else(|_| "{}".into()),
+            status: &p.status,
+            tags: &p.tags,
+            updated_at: p.updated_at,
+        };
+        store::restore(&mut tx, &restore).await?;
     }
-    // Done: the import cannot be undone twice.
-    sqlx::query("UPDATE imports SET undone_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(plan.import)
-        .execute(&mut *tx)
-        .await?;
+    store::mark_undone(&mut tx, plan.import, now).await?;
     tx.commit().await?;
     Ok(Undone {
         import: plan.import,
