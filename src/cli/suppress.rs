@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::output::{print_json, table, ReportFormat};
 use super::Context;
-use crate::contacts::suppress::{self, Target};
+use crate::contacts::suppress::{self, AddressOrDomain};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         Command::Add { targets, reason } => {
             let parsed = targets
                 .iter()
-                .map(|t| Target::parse(t))
+                .map(|t| AddressOrDomain::parse(t))
                 .collect::<Result<Vec<_>, _>>()?;
             let db = ctx.db().await?;
             for target in &parsed {
@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         Command::Remove { targets, forgotten } => {
             let parsed = targets
                 .iter()
-                .map(|t| Target::parse(t))
+                .map(|t| AddressOrDomain::parse(t))
                 .collect::<Result<Vec<_>, _>>()?;
             let db = ctx.db().await?;
             for target in &parsed {
@@ -91,9 +91,9 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn describe(target: &Target) -> String {
+fn describe(target: &AddressOrDomain) -> String {
     match target {
-        Target::Address(a) => a.to_string(),
-        Target::Domain(d) => format!("every address at {d}"),
+        AddressOrDomain::Address(a) => a.to_string(),
+        AddressOrDomain::Domain(d) => format!("every address at {d}"),
     }
 }

@@ -41,47 +41,52 @@ pub struct Suppression {
 
 /// What a `suppress add|remove` argument names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum AddressOrDomain {
     Address(Address),
     Domain(String),
 }
 
-impl Target {
+impl AddressOrDomain {
     /// `jane@x.org` is an address; `x.org` and `@x.org` are domains.
-    pub fn parse(raw: &str) -> Result<Target, Error> {
+    pub fn parse(raw: &str) -> Result<AddressOrDomain, Error> {
         let raw = raw.trim();
         if raw.starts_with('@') || !raw.contains('@') {
             normalise_domain(raw)
-                .map(Target::Domain)
+                .map(AddressOrDomain::Domain)
                 .map_err(|e| Error::BadInput(e.to_string()))
         } else {
             Address::parse(raw)
-                .map(Target::Address)
+                .map(AddressOrDomain::Address)
                 .map_err(|e| Error::BadInput(e.to_string()))
         }
     }
 
     fn kind_value(&self) -> (Kind, String) {
         match self {
-            Target::Address(a) => (Kind::Address, a.key()),
-            Target::Domain(d) => (Kind::Domain, d.clone()),
+            AddressOrDomain::Address(a) => (Kind::Address, a.key()),
+            AddressOrDomain::Domain(d) => (Kind::Domain, d.clone()),
         }
     }
 }
 
 /// Suppresses an address or domain. Returns false when it already was
 /// (the reason is then updated).
-pub async fn add(db: &Db, target: &Target, reason: &str, source: &str) -> Result<bool, Error> {
+pub async fn add(
+    db: &Db,
+    target: &AddressOrDomain,
+    reason: &str,
+    source: &str,
+) -> Result<bool, Error> {
     let (kind, value) = target.kind_value();
     Ok(store::suppressions::upsert(db, kind.as_str(), &value, reason, source).await?)
 }
 
 /// Lifts the suppression of an address or domain; `forgotten` lifts the
 /// hash kept by `contacts forget` instead. Returns whether one was removed.
-pub async fn remove(db: &Db, target: &Target, forgotten: bool) -> Result<bool, Error> {
+pub async fn remove(db: &Db, target: &AddressOrDomain, forgotten: bool) -> Result<bool, Error> {
     let (kind, value) = match (target, forgotten) {
-        (Target::Address(a), true) => (Kind::Forgotten, forgotten_hash(&a.key())),
-        (Target::Domain(_), true) => {
+        (AddressOrDomain::Address(a), true) => (Kind::Forgotten, forgotten_hash(&a.key())),
+        (AddressOrDomain::Domain(_), true) => {
             return Err(Error::BadInput(
                 "--forgotten takes an e-mail address, not a domain".into(),
             ))
