@@ -22,7 +22,7 @@ pub use audience::Audience;
 pub use email::Address;
 pub use fields::Status;
 
-use crate::db::{Db, Params, TAG_SEPARATOR};
+use crate::db::{Db, Params, LIST_SEPARATOR};
 
 /// An error of the contact database.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +206,18 @@ impl From<ContactRow> for Contact {
     }
 }
 
+/// What separates the tags in the text of [`tags_sql`].
+pub const TAG_SEPARATOR: char = LIST_SEPARATOR;
+
+/// SQL giving the tags of contact `c` as one text, separated by
+/// [`TAG_SEPARATOR`] (NULL when it has none).
+pub(crate) fn tags_sql(db: &Db) -> String {
+    format!(
+        "(SELECT {} FROM contact_tags t WHERE t.contact_id = c.id)",
+        db.joined_list_sql("t.tag")
+    )
+}
+
 /// SQL giving the reason of the suppression covering contact `c`, if any
 /// (the address itself first, then its domain).
 const SUPPRESSED_SQL: &str = "(SELECT s.reason FROM suppressions s \
@@ -221,7 +233,7 @@ pub async fn list(db: &Db, audience: &Audience) -> Result<Vec<Contact>, Error> {
     let sql = format!(
         "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE {filter} ORDER BY c.email_key",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
     Ok(rows.into_iter().map(Contact::from).collect())
@@ -248,7 +260,7 @@ pub async fn list_page(
     let page = format!(
         "SELECT {CONTACT_COLUMNS}, c.email_key, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE {filter} {after} ORDER BY c.email_key LIMIT {limit}",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let columns: Vec<String> = CONTACT_COLUMNS
         .split(", ")
@@ -310,10 +322,11 @@ pub async fn by_ids_on(
     // each with a thread wake-up, and decoded by serde instead of value by
     // value through `Any`): each element holds a ContactRow's fields in
     // their order.
+    let tags = tags_sql(db);
     let columns: Vec<&str> = CONTACT_COLUMNS
         .split(", ")
         .map(str::trim)
-        .chain([db.tags_of_contact_sql(), SUPPRESSED_SQL])
+        .chain([tags.as_str(), SUPPRESSED_SQL])
         .collect();
     let sql = format!(
         "SELECT {} FROM contacts c WHERE c.id IN ({})",
@@ -342,7 +355,7 @@ pub async fn search(db: &Db, text: &str, limit: i64) -> Result<Vec<Contact>, Err
             OR lower(COALESCE(c.name, '')) LIKE $1 ESCAPE '\\' \
             OR lower(COALESCE(c.outlet, '')) LIKE $1 ESCAPE '\\' \
          ORDER BY c.email_key LIMIT $2",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let rows: Vec<ContactRow> = sqlx::query_as(&sql)
         .bind(pattern)
@@ -359,7 +372,7 @@ pub async fn get(db: &Db, email: &str) -> Result<Contact, Error> {
     let sql = format!(
         "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE c.email_key = $1",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let row: Option<ContactRow> = sqlx::query_as(&sql)
         .bind(address.key())
