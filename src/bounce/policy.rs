@@ -19,6 +19,7 @@
 
 use sqlx::AnyConnection;
 
+use super::store::{effects, records};
 use super::{Kind, Reason};
 use crate::config::BouncesConfig;
 
@@ -168,42 +169,8 @@ pub async fn record(
     b: &NewBounce<'_>,
     now: i64,
 ) -> Result<Option<Recorded>, sqlx::Error> {
-    // The bounce itself; a second import of the same message hits the
-    // unique dedupe key and inserts nothing.
-    let id: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO bounces (delivery_id, contact_id, email, kind, reason, status_code, reply_code, \
-             diagnostic, reporting_mta, remote_host, source, raw, received_at, created_at, dedupe_key, \
-             matched_by, origin, subject, message_id, verp_token, action, feedback_type, evidence) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23) \
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-    )
-    .bind(b.delivery_id)
-    .bind(b.contact_id)
-    .bind(b.email)
-    .bind(b.kind.as_str())
-    .bind(b.reason.as_str())
-    .bind(b.status_code)
-    .bind(b.reply_code)
-    .bind(b.diagnostic)
-    .bind(b.reporting_mta)
-    .bind(b.remote_host)
-    .bind(b.source)
-    .bind(b.raw)
-    .bind(b.received_at)
-    .bind(now)
-    .bind(b.dedupe_key.as_deref())
-    .bind(b.matched_by.map(MatchedBy::as_str))
-    .bind(b.origin)
-    .bind(b.subject)
-    .bind(b.message_id)
-    .bind(b.verp_token)
-    .bind(b.action)
-    .bind(b.feedback_type)
-    .bind(b.evidence)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((id,)) = id else {
+    // The bounce itself: nothing when the same bounce was recorded before.
+    let Some(id) = records::insert_bounce(conn, b, now).await? else {
         return Ok(None);
     };
     let (suppressed, effect) = match b.delivery_id {
@@ -216,11 +183,7 @@ pub async fn record(
             ),
         ),
     };
-    sqlx::query("UPDATE bounces SET effect = $2 WHERE id = $1")
-        .bind(id)
-        .bind(&effect)
-        .execute(&mut *conn)
-        .await?;
+    records::set_effect(conn, id, &effect).await?;
     Ok(Some(Recorded {
         id,
         suppressed,
@@ -238,12 +201,7 @@ async fn apply(
     now: i64,
 ) -> Result<(bool, String), sqlx::Error> {
     // The address that was mailed, and whom it belongs to now.
-    let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT email, contact_id FROM deliveries WHERE id = $1")
-            .bind(delivery)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((mailed, contact)) = row else {
+    let Some((mailed, contact)) = effects::mailed_delivery(conn, delivery).await? else {
         return Ok((false, "recorded; its delivery no longer exists".into()));
     };
     // `contacts forget` left this mark instead of the address: there is no
@@ -258,13 +216,7 @@ async fn apply(
         // ARCHITECTURE.md "Delivery states": a `sent` delivery an asynchronous
         // bounce came back for is `bounced` (a refusal while sending left
         // it `failed`, which stays).
-        sqlx::query(
-            "UPDATE deliveries SET state = 'bounced', updated_at = $2 WHERE id = $1 AND state = 'sent'",
-        )
-        .bind(delivery)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        effects::mark_sent_delivery_bounced(conn, delivery, now).await?;
     }
     let reason = b.reason.as_str();
     let origin = if b.source == "smtp" {
@@ -283,7 +235,7 @@ async fn apply(
         }
         Rule::Suppress => {
             set_status(conn, contact, "bounced", &["active", "needs-update"], now).await?;
-            let new = suppress(
+            let new = effects::suppress_address(
                 conn,
                 &address,
                 "bounced",
@@ -302,7 +254,7 @@ async fn apply(
                 now,
             )
             .await?;
-            let new = suppress(
+            let new = effects::suppress_address(
                 conn,
                 &address,
                 "complained",
@@ -320,7 +272,7 @@ async fn apply(
                     "{count} soft bounces within {} days",
                     policy.soft_window_days
                 );
-                let new = suppress(
+                let new = effects::suppress_address(
                     conn,
                     &address,
                     "bounced",
@@ -350,12 +302,8 @@ fn effect_of_suppression(new: bool, why: &str) -> String {
     }
 }
 
-/// Soft bounces of `address` that count toward the limit now: distinct
-/// messages, bounced within the window, sent after the last message to
-/// the address that was delivered (a `sent` delivery no failure came back
-/// for). Counting by the bounced message's sending time, not the bounce's
-/// arrival, keeps a late bounce of an old message from outweighing a
-/// delivery that came after it.
+/// Soft bounces of `address` that count toward the limit now: those
+/// within the policy's window (see [`effects::soft_bounces_counting`]).
 async fn soft_count(
     conn: &mut AnyConnection,
     policy: &Policy,
@@ -363,20 +311,7 @@ async fn soft_count(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let since = now - i64::from(policy.soft_window_days) * DAY_MS;
-    // Refusals while sending leave no sent_at: their attempt time stands in.
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT count(DISTINCT b.delivery_id) FROM bounces b JOIN deliveries d ON d.id = b.delivery_id \
-         WHERE lower(d.email) = $1 AND b.kind = 'soft' AND b.reason <> 'hasmoved' \
-           AND b.received_at >= $2 \
-           AND COALESCE(d.sent_at, d.updated_at) > COALESCE( \
-               (SELECT max(o.sent_at) FROM deliveries o \
-                WHERE lower(o.email) = $1 AND o.state = 'sent' AND o.sent_at IS NOT NULL), -1)",
-    )
-    .bind(address)
-    .bind(since)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n)
+    effects::soft_bounces_counting(conn, address, since).await
 }
 
 /// Sets a contact's status when it is one of `from`.
@@ -384,50 +319,13 @@ async fn set_status(
     conn: &mut AnyConnection,
     contact: Option<i64>,
     to: &str,
-    from: &[&str],
+    from: &[&'static str],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let Some(contact) = contact else {
-        return Ok(());
-    };
-    let from = from
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // The statuses are constants of this module, never input.
-    sqlx::query(&format!(
-        "UPDATE contacts SET status = $2, updated_at = $3 WHERE id = $1 AND status IN ({from})"
-    ))
-    .bind(contact)
-    .bind(to)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Suppresses an address; whether it was not suppressed before.
-async fn suppress(
-    conn: &mut AnyConnection,
-    address: &str,
-    reason: &str,
-    source: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    // A suppression added by hand or by an earlier bounce stays as it was.
-    let n = sqlx::query(
-        "INSERT INTO suppressions (kind, value, reason, source, created_at) \
-         VALUES ('address', $1, $2, $3, $4) ON CONFLICT (kind, value) DO NOTHING",
-    )
-    .bind(address)
-    .bind(reason)
-    .bind(source)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n > 0)
+    match contact {
+        Some(contact) => effects::set_contact_status(conn, contact, to, from, now).await,
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,14 @@
 //! written), then every result is written, or none. An IMAP poll imports
 //! each batch of fetched messages this way, and moves them on the server
 //! only after the commit.
+//!
+//! Every SQL text of `bounce/` is in this module's files, by concern:
+//! [`records`] (the `bounces` table), [`deliveries`] (matching) and
+//! [`effects`] (what the policy changes).
+
+pub(crate) mod deliveries;
+pub(crate) mod effects;
+pub(crate) mod records;
 
 use std::collections::HashMap;
 
@@ -33,6 +41,8 @@ use super::Kind;
 use crate::contacts::unsubscribe::{unsubscribe_in, Unsubscribed, Via};
 use crate::db::{now_ms, Db};
 use crate::send::tokens::Signer;
+use deliveries::DeliveryRow;
+pub(crate) use records::recorded_before;
 
 /// One returned message to import.
 #[derive(Debug, Clone)]
@@ -72,19 +82,6 @@ impl Counts {
         self.suppressed += o.suppressed;
         self.duplicates += o.duplicates;
     }
-}
-
-/// Whether a bounce under this dedupe key was recorded before: checked
-/// before matching, which it makes unnecessary.
-pub(crate) async fn recorded_before(
-    tx: &mut AnyConnection,
-    key: &str,
-) -> Result<bool, sqlx::Error> {
-    let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM bounces WHERE dedupe_key = $1")
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-    Ok(seen.is_some())
 }
 
 /// Records one matched (or unmatched) bounce with the policy applied, and
@@ -296,8 +293,6 @@ impl Match {
     }
 }
 
-type DeliveryRow = (i64, Option<i64>, String);
-
 const DAY_MS: i64 = 86_400_000;
 
 /// A bounce written up to this long before the message it reports was
@@ -353,25 +348,12 @@ pub(crate) async fn find_delivery_by(
                 "its VERP token {token:?} does not carry our signature (forged or altered)"
             )));
         };
-        // The delivery a signed token names.
-        let row: Option<DeliveryRow> =
-            sqlx::query_as("SELECT id, contact_id, email FROM deliveries WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some(row) = row {
+        if let Some(row) = deliveries::delivery_by_id(conn, id).await? {
             return Ok(found(row, MatchedBy::Verp));
         }
     }
     if let Some(mid) = message_id.filter(|m| !m.is_empty()) {
-        // The delivery whose message had this Message-ID (the same on retries).
-        let row: Option<DeliveryRow> = sqlx::query_as(
-            "SELECT id, contact_id, email FROM deliveries WHERE message_id = $1 ORDER BY id LIMIT 1",
-        )
-        .bind(mid)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = row {
+        if let Some(row) = deliveries::delivery_by_message_id(conn, mid).await? {
             return Ok(found(row, MatchedBy::MessageId));
         }
     }
@@ -380,20 +362,9 @@ pub(crate) async fn find_delivery_by(
         let from = received_at - i64::from(policy.match_window_days) * DAY_MS;
         // The latest message that left for this address before the bounce
         // was written (within the window): what the bounce most likely
-        // reports. Deliveries a bounce already came back for count too (a
-        // second report of the same failure).
-        let row: Option<DeliveryRow> = sqlx::query_as(
-            "SELECT id, contact_id, email FROM deliveries \
-             WHERE lower(email) = lower($1) AND state IN ('sent', 'bounced') \
-               AND sent_at >= $2 AND sent_at <= $3 \
-             ORDER BY sent_at DESC, id DESC LIMIT 1",
-        )
-        .bind(recipient)
-        .bind(from)
-        .bind(received_at + CLOCK_SLACK_MS)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = row {
+        // reports.
+        let to = received_at + CLOCK_SLACK_MS;
+        if let Some(row) = deliveries::latest_delivery_to(conn, recipient, from, to).await? {
             return Ok(found(row, MatchedBy::Recipient));
         }
     }

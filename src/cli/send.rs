@@ -19,7 +19,7 @@ use crate::release::{office_time, Release, Renderer, TemplateSource};
 use crate::send::plan::{self, Plan};
 use crate::send::test_send::TestSend;
 use crate::send::transport::{self, SmtpTarget};
-use crate::send::worker::{self, Options, Progress, RunSummary, Target};
+use crate::send::worker::{self, Destination, Options, Progress, RunSummary};
 use crate::send::{Rate, Settings};
 use crate::BadInput;
 
@@ -46,10 +46,10 @@ pub struct TransportArgs {
 }
 
 impl TransportArgs {
-    pub fn target(&self, config: &Config) -> anyhow::Result<Target> {
+    pub fn target(&self, config: &Config) -> anyhow::Result<Destination> {
         match self.smtp.clone().or_else(|| config.smtp.url.clone()) {
-            Some(url) => Ok(Target::Smtp(SmtpTarget::parse(&url)?)),
-            None => Ok(Target::Outbox(
+            Some(url) => Ok(Destination::Smtp(SmtpTarget::parse(&url)?)),
+            None => Ok(Destination::Outbox(
                 self.outbox
                     .clone()
                     .or_else(|| config.send.outbox.clone().map(PathBuf::from))
@@ -283,7 +283,7 @@ pub async fn run(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_plan(plan: &Plan, target: &Target) {
+fn print_plan(plan: &Plan, target: &Destination) {
     let s = plan.summary();
     println!("release:    {}", s.release);
     if let Some(line) = embargo_line(plan) {

@@ -22,6 +22,10 @@ use serde::Serialize;
 pub use audience::Audience;
 pub use email::Address;
 pub use fields::Status;
+pub(crate) use store::contact_rows::tags_sql;
+
+/// What separates the tags in the text of [`tags_sql`].
+pub const TAG_SEPARATOR: char = crate::db::LIST_SEPARATOR;
 
 use crate::db::{Db, Params};
 

@@ -19,7 +19,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{AnyPool, Connection, Executor};
 
+pub mod params;
 pub mod write;
+pub use params::{Bind, Params};
 pub use write::{is_busy, WriteTx, WRITE_WAIT};
 
 /// An error opening or migrating the database.
@@ -292,17 +294,15 @@ impl Db {
         Some(Ok(results))
     }
 
-    /// SQL that joins a contact's tags into one text, separated by
-    /// [`TAG_SEPARATOR`]. The aggregate function is named differently in the
-    /// two dialects (`group_concat` in SQLite, `string_agg` in PostgreSQL).
-    pub fn tags_of_contact_sql(&self) -> &'static str {
+    /// SQL of an aggregate that joins `expr` of every row into one text,
+    /// separated by [`LIST_SEPARATOR`] (NULL for no rows): the function is
+    /// named differently in the two dialects (`group_concat` in SQLite,
+    /// `string_agg` in PostgreSQL), and so is the one that makes the
+    /// separator (`char`, `chr`).
+    pub fn joined_list_sql(&self, expr: &str) -> String {
         match self.backend {
-            Backend::Sqlite => {
-                "(SELECT group_concat(t.tag, char(31)) FROM contact_tags t WHERE t.contact_id = c.id)"
-            }
-            Backend::Postgres => {
-                "(SELECT string_agg(t.tag, chr(31)) FROM contact_tags t WHERE t.contact_id = c.id)"
-            }
+            Backend::Sqlite => format!("group_concat({expr}, char(31))"),
+            Backend::Postgres => format!("string_agg({expr}, chr(31))"),
         }
     }
 
@@ -450,9 +450,9 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     plain.then(|| PathBuf::from(path))
 }
 
-/// The separator used by [`Db::tags_of_contact_sql`]: the ASCII unit separator,
-/// which no tag contains.
-pub const TAG_SEPARATOR: char = '\u{1f}';
+/// The separator of [`Db::joined_list_sql`]: the ASCII unit separator,
+/// which no text a person types contains.
+pub const LIST_SEPARATOR: char = '\u{1f}';
 
 /// Accepts `sqlite://FILE`, `sqlite:FILE`, a bare path ending in `.db`, and
 /// `postgres://` / `postgresql://` URLs; SQLite files are created on first use.
@@ -549,102 +549,5 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 0);
-    }
-}
-
-/// One value bound to a `$n` placeholder. `Any` binds only a few types;
-/// these are the ones presswire stores.
-#[derive(Debug, Clone)]
-pub enum Bind {
-    Text(Option<String>),
-    Int(Option<i64>),
-}
-
-impl From<&str> for Bind {
-    fn from(v: &str) -> Bind {
-        Bind::Text(Some(v.to_string()))
-    }
-}
-impl From<String> for Bind {
-    fn from(v: String) -> Bind {
-        Bind::Text(Some(v))
-    }
-}
-impl From<Option<String>> for Bind {
-    fn from(v: Option<String>) -> Bind {
-        Bind::Text(v)
-    }
-}
-impl From<i64> for Bind {
-    fn from(v: i64) -> Bind {
-        Bind::Int(Some(v))
-    }
-}
-impl From<Option<i64>> for Bind {
-    fn from(v: Option<i64>) -> Bind {
-        Bind::Int(v)
-    }
-}
-
-/// Builds SQL with numbered `$n` placeholders (which both backends accept)
-/// and the values that go with them, for queries whose shape depends on the
-/// input: audience filters, multi-row inserts.
-#[derive(Debug, Default)]
-pub struct Params {
-    values: Vec<Bind>,
-}
-
-impl Params {
-    pub fn new() -> Params {
-        Params::default()
-    }
-
-    /// Adds a value and returns its placeholder, e.g. `$3`.
-    pub fn push(&mut self, value: impl Into<Bind>) -> String {
-        self.values.push(value.into());
-        format!("${}", self.values.len())
-    }
-
-    /// How many values are bound so far.
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    /// Whether no value is bound yet.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// A `query_as` of `sql` with every value bound.
-    pub fn query_as<'q, O>(
-        self,
-        sql: &'q str,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
-    where
-        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
-    {
-        let mut q = sqlx::query_as(sql);
-        for v in self.values {
-            q = match v {
-                Bind::Text(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        q
-    }
-
-    /// A `query` of `sql` with every value bound.
-    pub fn query<'q>(
-        self,
-        sql: &'q str,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut q = sqlx::query(sql);
-        for v in self.values {
-            q = match v {
-                Bind::Text(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        q
     }
 }

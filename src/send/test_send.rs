@@ -10,7 +10,7 @@
 use super::dkim::Dkim;
 use super::scrub;
 use super::transport::{self, Attempt, Timeouts};
-use super::worker::Target;
+use super::worker::Destination;
 use super::Error;
 use crate::contacts::{Address, Contact};
 use crate::release::message::{self, AttachmentDirs, Envelope};
@@ -35,7 +35,7 @@ pub struct TestSend<'a> {
     pub release: &'a Release,
     pub renderer: &'a Renderer,
     pub attachment_dirs: &'a AttachmentDirs,
-    pub target: &'a Target,
+    pub target: &'a Destination,
     /// How long each step of the SMTP session may take.
     pub timeouts: &'a Timeouts,
     pub dkim: Option<&'a Dkim>,
@@ -100,7 +100,7 @@ impl TestSend<'_> {
         bytes: &[u8],
     ) -> Result<Result<String, String>, Error> {
         let attempt = match self.target {
-            Target::Outbox(dir) => {
+            Destination::Outbox(dir) => {
                 let dir = dir.join("test");
                 let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4().simple()));
                 let written = std::fs::create_dir_all(&dir)
@@ -108,7 +108,7 @@ impl TestSend<'_> {
                     .map_err(|e| format!("writing {}: {e}", path.display()));
                 return Ok(written.map(|()| format!("written to {}", path.display())));
             }
-            Target::Smtp(t) => {
+            Destination::Smtp(t) => {
                 let from = &self.release.main.front.from.email;
                 let envelope = lettre::address::Envelope::new(
                     Some(

@@ -27,17 +27,17 @@ use crate::release::{Release, Renderer};
 
 /// Where messages go.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub enum Destination {
     /// `.eml` files under this folder.
     Outbox(PathBuf),
     Smtp(SmtpTarget),
 }
 
-impl std::fmt::Display for Target {
+impl std::fmt::Display for Destination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Outbox(d) => write!(f, "outbox folder {}", d.display()),
-            Target::Smtp(t) => write!(f, "{t}"),
+            Destination::Outbox(d) => write!(f, "outbox folder {}", d.display()),
+            Destination::Smtp(t) => write!(f, "{t}"),
         }
     }
 }
@@ -45,7 +45,7 @@ impl std::fmt::Display for Target {
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub target: Target,
+    pub target: Destination,
     /// Only this send (foreground `send` / `sends resume`).
     pub send_id: Option<i64>,
     /// Stop when nothing is due soon instead of waiting for more work.
@@ -816,10 +816,10 @@ async fn deliver(
         }
     };
     let attempt = match &shared.opts.target {
-        Target::Outbox(dir) => {
+        Destination::Outbox(dir) => {
             transport::write_outbox(dir, ctx.id, d.id, &bounce_address, &bytes).await
         }
-        Target::Smtp(target) => {
+        Destination::Smtp(target) => {
             let envelope = match smtp_envelope(&bounce_address, contact) {
                 Ok(e) => e,
                 Err(reply) => {
@@ -911,7 +911,7 @@ fn next_envelope(
     contacts: &HashMap<i64, Contact>,
 ) -> Option<(i64, Envelope)> {
     let s = &ctx.settings;
-    if !matches!(shared.opts.target, Target::Smtp(_))
+    if !matches!(shared.opts.target, Destination::Smtp(_))
         || s.rate.count.is_some()
         || s.per_domain.count.is_some()
         || s.daily_cap.is_some()

@@ -9,7 +9,7 @@ use super::columns::TEXT_FIELDS;
 use super::store::{BindValue, ImportSql};
 use crate::contacts::email::Address;
 use crate::contacts::fields::Status;
-use crate::db::TAG_SEPARATOR;
+use crate::contacts::TAG_SEPARATOR;
 
 /// A validated row on its way to the database.
 #[derive(Debug, Clone)]

@@ -375,7 +375,7 @@ impl ImportSql {
                 "SELECT id, email, email_key, domain, {}, extra, status, updated_at, {} AS tags \
                  FROM contacts c WHERE email_key IN {}",
                 TEXT_FIELDS.map(Field::name).join(", "),
-                db.tags_of_contact_sql(),
+                crate::contacts::tags_sql(db),
                 db.values_list(1, rows)
             ),
         })

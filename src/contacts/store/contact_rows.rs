@@ -5,7 +5,8 @@
 
 use super::audience::filter_sql;
 use crate::contacts::{Audience, Contact, Error};
-use crate::db::{Db, Params, TAG_SEPARATOR};
+use crate::contacts::TAG_SEPARATOR;
+use crate::db::{Db, Params};
 
 /// The columns of `contacts` as read by [`ContactRow`].
 const CONTACT_COLUMNS: &str = "c.id, c.email, c.name, c.first_name, c.last_name, c.outlet, c.role, \
@@ -87,7 +88,7 @@ pub(crate) async fn list(db: &Db, audience: &Audience) -> Result<Vec<Contact>, E
     let sql = format!(
         "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE {filter} ORDER BY c.email_key",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let rows: Vec<ContactRow> = params.query_as(&sql).fetch_all(&db.pool).await?;
     Ok(contacts_of(rows))
@@ -113,7 +114,7 @@ pub(crate) async fn page(
     let page = format!(
         "SELECT {CONTACT_COLUMNS}, c.email_key, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE {filter} {after} ORDER BY c.email_key LIMIT {limit}",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let columns: Vec<String> = CONTACT_COLUMNS
         .split(", ")
@@ -163,10 +164,11 @@ pub(crate) async fn by_ids_on(
     // each with a thread wake-up, and decoded by serde instead of value by
     // value through `Any`): each element holds a ContactRow's fields in
     // their order.
+    let tags = tags_sql(db);
     let columns: Vec<&str> = CONTACT_COLUMNS
         .split(", ")
         .map(str::trim)
-        .chain([db.tags_of_contact_sql(), SUPPRESSED_SQL])
+        .chain([tags.as_str(), SUPPRESSED_SQL])
         .collect();
     let sql = format!(
         "SELECT {} FROM contacts c WHERE c.id IN ({})",
@@ -195,7 +197,7 @@ pub(crate) async fn search(db: &Db, text: &str, limit: i64) -> Result<Vec<Contac
             OR lower(COALESCE(c.name, '')) LIKE $1 ESCAPE '\\' \
             OR lower(COALESCE(c.outlet, '')) LIKE $1 ESCAPE '\\' \
          ORDER BY c.email_key LIMIT $2",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let rows: Vec<ContactRow> = sqlx::query_as(&sql)
         .bind(pattern)
@@ -211,11 +213,20 @@ pub(crate) async fn by_key(db: &Db, key: &str) -> Result<Option<Contact>, Error>
     let sql = format!(
         "SELECT {CONTACT_COLUMNS}, {} AS tags, {SUPPRESSED_SQL} AS suppressed \
          FROM contacts c WHERE c.email_key = $1",
-        db.tags_of_contact_sql()
+        tags_sql(db)
     );
     let row: Option<ContactRow> = sqlx::query_as(&sql)
         .bind(key)
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.map(Contact::from))
+}
+
+/// SQL giving the tags of contact `c` as one text, separated by
+/// [`TAG_SEPARATOR`] (NULL when it has none).
+pub(crate) fn tags_sql(db: &Db) -> String {
+    format!(
+        "(SELECT {} FROM contact_tags t WHERE t.contact_id = c.id)",
+        db.joined_list_sql("t.tag")
+    )
 }
