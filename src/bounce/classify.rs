@@ -651,43 +651,72 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
 /// The SMTP command a diagnostic says it answered (the last one named).
 pub fn find_command(text: &str) -> Option<SmtpCommand> {
     let lower = super::prose::squash(text).to_lowercase();
-    const NAMES: &[(&str, SmtpCommand)] = &[
-        ("rcpt to", SmtpCommand::RcptTo),
-        ("rcpt", SmtpCommand::RcptTo),
-        ("end of data", SmtpCommand::Data),
-        ("after data", SmtpCommand::Data),
-        ("data command", SmtpCommand::Data),
-        (">>> data", SmtpCommand::Data),
-        ("(data)", SmtpCommand::Data),
-        ("smtp command data", SmtpCommand::Data),
-        ("mail from", SmtpCommand::MailFrom),
-        ("ehlo", SmtpCommand::Helo),
-        ("helo", SmtpCommand::Helo),
-        ("greeting", SmtpCommand::Connect),
-        ("initial connection", SmtpCommand::Connect),
-        // qmail names the phase in words ("Connected to 192.0.2.1 but
-        // sender was rejected."), and so do the systems built on it.
-        ("does not like recipient", SmtpCommand::RcptTo),
-        ("my name was rejected", SmtpCommand::Helo),
-        ("sender was rejected", SmtpCommand::MailFrom),
-        ("failed on data command", SmtpCommand::Data),
-        ("failed after i sent the message", SmtpCommand::Data),
-    ];
+    // All names found in one Aho-Corasick pass (one substring search per
+    // name was a tenth of `bounces inspect`'s instructions under callgrind).
+    // Every occurrence is seen, overlapping ones too: two occurrences of a
+    // name overlap only where its ends are letters, and then neither is a
+    // word of its own, so the result is that of searching name by name.
+    static NAMES_AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let ac = NAMES_AC
+        .get_or_init(|| aho_corasick::AhoCorasick::new(COMMAND_NAMES.iter().map(|(n, _)| n)).ok());
     // A name counts as a word of its own: "hello" is no HELO.
-    let word_at = |name: &str| {
-        lower.rmatch_indices(name).map(|(at, _)| at).find(|&at| {
-            let before = lower[..at].chars().next_back();
-            let after = lower[at + name.len()..].chars().next();
-            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-        })
+    let word_at = |at: usize, len: usize| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + len..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     };
-    NAMES
+    // The last place of each name where it is a word.
+    let mut last: [Option<usize>; COMMAND_NAMES.len()] = [None; COMMAND_NAMES.len()];
+    match ac {
+        Some(ac) => {
+            for m in ac.find_overlapping_iter(&lower) {
+                if word_at(m.start(), m.len()) {
+                    last[m.pattern().as_usize()] = Some(m.start());
+                }
+            }
+        }
+        None => {
+            for (i, (name, _)) in COMMAND_NAMES.iter().enumerate() {
+                last[i] = lower
+                    .rmatch_indices(name)
+                    .map(|(at, _)| at)
+                    .find(|&at| word_at(at, name.len()));
+            }
+        }
+    }
+    COMMAND_NAMES
         .iter()
-        .filter(|(n, _)| !reason::is_off(reason::origin_of(n)))
-        .filter_map(|(n, c)| word_at(n).map(|at| (at, *c)))
+        .zip(last)
+        .filter(|((n, _), _)| !reason::is_off(reason::origin_of(n)))
+        .filter_map(|((_, c), at)| at.map(|at| (at, *c)))
         .max_by_key(|(at, _)| *at)
         .map(|(_, c)| c)
 }
+
+/// The words that name the SMTP command a reply answered.
+const COMMAND_NAMES: &[(&str, SmtpCommand)] = &[
+    ("rcpt to", SmtpCommand::RcptTo),
+    ("rcpt", SmtpCommand::RcptTo),
+    ("end of data", SmtpCommand::Data),
+    ("after data", SmtpCommand::Data),
+    ("data command", SmtpCommand::Data),
+    (">>> data", SmtpCommand::Data),
+    ("(data)", SmtpCommand::Data),
+    ("smtp command data", SmtpCommand::Data),
+    ("mail from", SmtpCommand::MailFrom),
+    ("ehlo", SmtpCommand::Helo),
+    ("helo", SmtpCommand::Helo),
+    ("greeting", SmtpCommand::Connect),
+    ("initial connection", SmtpCommand::Connect),
+    // qmail names the phase in words ("Connected to 192.0.2.1 but
+    // sender was rejected."), and so do the systems built on it.
+    ("does not like recipient", SmtpCommand::RcptTo),
+    ("my name was rejected", SmtpCommand::Helo),
+    ("sender was rejected", SmtpCommand::MailFrom),
+    ("failed on data command", SmtpCommand::Data),
+    ("failed after i sent the message", SmtpCommand::Data),
+];
 
 #[cfg(test)]
 mod tests {

@@ -382,7 +382,14 @@ pub fn introduction<'a>(report: &'a str, first: Option<&ProseRecipient>) -> &'a 
 
 /// Collapses runs of whitespace into one space.
 pub fn squash(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 #[cfg(test)]

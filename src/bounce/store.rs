@@ -169,9 +169,19 @@ pub async fn import(
         messages: messages.len(),
         ..Default::default()
     };
-    // Parsing needs no database: done before the transaction starts.
-    let parsed: Vec<Result<Parsed, parse::Error>> =
-        messages.iter().map(|m| parse::parse(&m.bytes)).collect();
+    // Parsing needs no database: done before the transaction starts, on
+    // every core, the results kept in the messages' order.
+    let mut parsed: Vec<Result<Parsed, parse::Error>> = Vec::with_capacity(messages.len());
+    super::pool::in_order(
+        messages.iter(),
+        super::pool::workers(),
+        |m| parse::parse(&m.bytes),
+        |p| {
+            parsed.push(p);
+            Ok::<(), std::convert::Infallible>(())
+        },
+    )
+    .unwrap_or_else(|never| match never {});
     let mut tx = db.begin_write().await?;
     for (message, parsed) in messages.iter().zip(parsed) {
         let parsed = match parsed {
