@@ -22,7 +22,9 @@ pub struct Forgotten {
 /// Erases the contact with `email`, their tags, the address in deliveries
 /// and bounces (with the raw bounce messages), and any suppression naming
 /// it; keeps the SHA-256 of the address as a `forgotten` suppression.
-pub async fn forget(db: &Db, email: &str) -> Result<Forgotten, Error> {
+/// The audit log keeps that it happened (by `actor`), not the address, and
+/// the address is taken out of its earlier entries.
+pub async fn forget(db: &Db, actor: &str, email: &str) -> Result<Forgotten, Error> {
     let address = Address::parse(email).map_err(|e| Error::BadInput(e.to_string()))?;
     let key = address.key();
     let mut tx = db.begin_write().await?;
@@ -78,6 +80,19 @@ pub async fn forget(db: &Db, email: &str) -> Result<Forgotten, Error> {
     .bind(forgotten_hash(&key))
     .bind(now_ms())
     .execute(&mut *tx)
+    .await?;
+    let hash = forgotten_hash(&key);
+    crate::team::audit::forget_address(&mut tx, &key).await?;
+    let summary = format!(
+        "forgot a contact: {deliveries} deliveries, {bounces} bounces and {suppressions} suppressions erased"
+    );
+    crate::team::audit::record(
+        &mut tx,
+        actor,
+        crate::team::Action::ContactForget,
+        Some(&hash),
+        &summary,
+    )
     .await?;
     tx.commit().await?;
     Ok(Forgotten {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::email::{forgotten_hash, normalise_domain, Address};
 use super::{format_time, Error};
 use crate::db::{now_ms, Db};
+use crate::team::audit::{self, Action};
 
 /// What a suppression covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,8 +71,14 @@ impl Target {
 }
 
 /// Suppresses an address or domain. Returns false when it already was
-/// (the reason is then updated).
-pub async fn add(db: &Db, target: &Target, reason: &str, source: &str) -> Result<bool, Error> {
+/// (the reason is then updated). `actor` is who did it, for the audit log.
+pub async fn add(
+    db: &Db,
+    actor: &str,
+    target: &Target,
+    reason: &str,
+    source: &str,
+) -> Result<bool, Error> {
     let (kind, value) = target.kind_value();
     let mut tx = db.begin_write().await?;
     // One row per address or domain; adding again refreshes the reason.
@@ -92,13 +99,23 @@ pub async fn add(db: &Db, target: &Target, reason: &str, source: &str) -> Result
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    let summary = format!("suppressed {} {value} ({reason})", kind.as_str());
+    audit::record(
+        &mut tx,
+        actor,
+        Action::SuppressionAdd,
+        Some(&value),
+        &summary,
+    )
+    .await?;
     tx.commit().await?;
     Ok(existed.is_none())
 }
 
 /// Lifts the suppression of an address or domain; `forgotten` lifts the
 /// hash kept by `contacts forget` instead. Returns whether one was removed.
-pub async fn remove(db: &Db, target: &Target, forgotten: bool) -> Result<bool, Error> {
+/// `actor` is who did it, for the audit log.
+pub async fn remove(db: &Db, actor: &str, target: &Target, forgotten: bool) -> Result<bool, Error> {
     let (kind, value) = match (target, forgotten) {
         (Target::Address(a), true) => (Kind::Forgotten, forgotten_hash(&a.key())),
         (Target::Domain(_), true) => {
@@ -108,12 +125,26 @@ pub async fn remove(db: &Db, target: &Target, forgotten: bool) -> Result<bool, E
         }
         _ => target.kind_value(),
     };
+    let mut tx = db.begin_write().await?;
     let n = sqlx::query("DELETE FROM suppressions WHERE kind = $1 AND value = $2")
         .bind(kind.as_str())
         .bind(&value)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+    if n > 0 {
+        // A forgotten address is named by its hash only, here too.
+        let summary = format!("lifted the suppression of {} {value}", kind.as_str());
+        audit::record(
+            &mut tx,
+            actor,
+            Action::SuppressionRemove,
+            Some(&value),
+            &summary,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(n > 0)
 }
 

@@ -106,6 +106,12 @@ pub async fn record(
     store::insert_audit(conn, now_ms(), actor, action, object_id, summary).await
 }
 
+/// Takes the address of key `key` (lower case) out of the log, for
+/// `contacts forget`: entries about it keep what was done, not to whom.
+pub async fn forget_address(conn: &mut AnyConnection, key: &str) -> Result<(), sqlx::Error> {
+    store::forget_in_audit(conn, key).await
+}
+
 /// Entries matching `filter`, newest first.
 pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Entry>, Error> {
     let mut conn = db.pool.acquire().await?;

@@ -224,6 +224,12 @@ pub async fn use_token(
     }
 }
 
+/// The SQL that appends one entry to the audit log; the import's SQLite
+/// store runs it on its own connection.
+pub const INSERT_AUDIT_SQL: &str =
+    "INSERT INTO audit_log (at, actor, action, object_kind, object_id, summary) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// Appends one entry to the audit log.
 pub async fn insert_audit(
     conn: &mut AnyConnection,
@@ -233,16 +239,30 @@ pub async fn insert_audit(
     object_id: Option<&str>,
     summary: &str,
 ) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_AUDIT_SQL)
+        .bind(at)
+        .bind(actor)
+        .bind(action.as_str())
+        .bind(action.object_kind())
+        .bind(object_id)
+        .bind(summary)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes an address (its lower-case key) out of the audit log: the entries
+/// naming it as their object lose the object and have the address in
+/// their summary replaced. Summaries are compared in lower case (the
+/// address is written as it was given; a `_` in it may match a little
+/// more, which only lowers the case of that summary).
+pub async fn forget_in_audit(conn: &mut AnyConnection, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, object_kind, object_id, summary) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "UPDATE audit_log SET summary = replace(lower(summary), $1, '(a forgotten address)'), \
+         object_id = CASE WHEN lower(object_id) = $1 THEN NULL ELSE object_id END \
+         WHERE lower(object_id) = $1 OR lower(summary) LIKE '%' || $1 || '%'",
     )
-    .bind(at)
-    .bind(actor)
-    .bind(action.as_str())
-    .bind(action.object_kind())
-    .bind(object_id)
-    .bind(summary)
+    .bind(key)
     .execute(conn)
     .await?;
     Ok(())
