@@ -32,6 +32,10 @@ pub struct Audience {
     pub beats: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outlets: Vec<String>,
+    /// Text the address, name or outlet contains, without regard to case
+    /// (a search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 impl Audience {
@@ -126,6 +130,24 @@ impl Audience {
         any_of(&mut all, params, &self.outlets, |p, v| {
             format!("lower(c.outlet) = lower({})", p.push(v.to_string()))
         });
+        if let Some(text) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            // LIKE's wildcards in the text are taken literally.
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let p = params.push(format!("%{escaped}%"));
+            all.push(format!(
+                "(c.email_key LIKE {p} ESCAPE '\\' OR lower(COALESCE(c.name, '')) LIKE {p} ESCAPE '\\' \
+                 OR lower(COALESCE(c.outlet, '')) LIKE {p} ESCAPE '\\')"
+            ));
+        }
         all.join(" AND ")
     }
 }

@@ -132,8 +132,8 @@ pub async fn add(
     let hash = password.map(hash_password).transpose()?;
     let name = name.map(str::trim).filter(|n| !n.is_empty());
     let mut tx = db.begin_write().await?;
-    if store::user_by_key(&mut tx, &address.key()).await?.is_some() {
-        return Err(Error::UserExists(address.to_string()));
+    if let Some(existing) = store::user_by_key(&mut tx, &address.key()).await? {
+        return Err(Error::UserExists(existing.email));
     }
     let email = address.to_string();
     let id = store::insert_user(

@@ -396,7 +396,17 @@ impl<'a> Merger<'a> {
         }
         let done = (self.report.imported, self.report.updated);
         let audited = self.options.actor.clone().map(|actor| {
-            let files: Vec<&str> = self.report.files.iter().map(|f| f.file.as_str()).collect();
+            // The files by name, as `--undo` takes them.
+            let files: Vec<String> = self
+                .report
+                .files
+                .iter()
+                .map(|f| {
+                    std::path::Path::new(&f.file)
+                        .file_name()
+                        .map_or_else(|| f.file.clone(), |n| n.to_string_lossy().into_owned())
+                })
+                .collect();
             let mut summary = format!(
                 "imported {}: {} new, {} updated",
                 files.join(", "),
