@@ -462,7 +462,7 @@ pub async fn import_contacts(
     let dir = tempfile::tempdir().map_err(|e| ApiError::internal("import: temporary folder", e))?;
     let path = dir.path().join(&bare);
     save_body(body, &path, app.max_upload).await?;
-    let report = import::import(&app.db, &[path.clone()], &options, None).await;
+    let report = import::import(&app.db, std::slice::from_ref(&path), &options, None).await;
     let mut report = match report {
         Ok(r) => r,
         // A header that maps to no address, a file that is not text…
