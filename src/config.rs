@@ -62,6 +62,8 @@ pub struct ServeConfig {
     /// Leave out the Secure flag of cookies: only for plain http on a
     /// loopback address (the browser on the same machine).
     pub insecure_http: Option<bool>,
+    /// The largest CSV the API takes for an import, in megabytes (default 200).
+    pub max_upload_mb: Option<u64>,
 }
 
 /// `[webhooks.*]`: providers that report bounces over HTTP. A webhook

@@ -71,6 +71,7 @@ const KINDED: &[fn(&(dyn StdError + 'static)) -> Option<ErrorKind>] = &[
     kind_as::<crate::send::Error>,
     kind_as::<crate::bounce::Error>,
     kind_as::<crate::report::Error>,
+    kind_as::<crate::team::Error>,
     kind_as::<crate::web::ConfigError>,
     kind_as::<sqlx::Error>,
 ];

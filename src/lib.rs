@@ -19,6 +19,7 @@ pub mod release;
 pub mod report;
 pub mod send;
 pub mod spreadsheet;
+pub mod team;
 pub mod web;
 
 /// An error in what the user gave presswire (a flag, a value, a file) rather

@@ -117,6 +117,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 skip_existing,
                 skip_invalid,
                 encoding,
+                actor: Some(crate::team::cli_actor()),
             };
             let db = ctx.db().await?;
             let report = with_progress(&files, ctx.quiet, |progress| {
@@ -191,7 +192,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 }
             }
             let db = ctx.db().await?;
-            let f = forget::forget(&db, &email).await?;
+            let f = forget::forget(&db, &crate::team::cli_actor(), &email).await?;
             match format {
                 ReportFormat::Json => print_json(&f)?,
                 ReportFormat::Table => {
@@ -250,7 +251,7 @@ async fn undo_import(
         ctx.say("nothing undone");
         return Ok(());
     }
-    let done = undo::apply(&db, &plan).await?;
+    let done = undo::apply(&db, &crate::team::cli_actor(), &plan).await?;
     db.close().await;
     ctx.say(format_args!(
         "undid import {}: removed {}, restored {}, kept {}",

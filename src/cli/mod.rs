@@ -2,6 +2,7 @@
 //! with a `run()` that parses, calls the domain and prints. No SQL and no
 //! business rules live here.
 
+mod audit;
 mod bounces;
 mod contacts;
 pub mod hints;
@@ -14,6 +15,7 @@ mod send;
 mod sends;
 mod serve;
 mod suppress;
+mod users;
 mod worker;
 
 use std::path::PathBuf;
@@ -86,6 +88,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: output::ReportFormat,
     },
+    /// The team's accounts, roles and API tokens
+    #[command(subcommand)]
+    Users(users::Command),
+    /// Who changed what, when: every write from the CLI, the dashboard and the API
+    Audit(audit::AuditArgs),
 }
 
 /// The AUDIENCE flags: repeatable; OR within one kind, AND across kinds
@@ -224,5 +231,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Reports { last, format } => reports::run(&ctx, last, format).await,
+        Command::Users(cmd) => users::run(&ctx, cmd).await,
+        Command::Audit(args) => audit::run(&ctx, args).await,
     }
 }

@@ -32,6 +32,7 @@ pub enum Command {
 }
 
 pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
+    let actor = crate::team::cli_actor();
     match cmd {
         Command::Add { targets, reason } => {
             let parsed = targets
@@ -40,7 +41,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
                 .collect::<Result<Vec<_>, _>>()?;
             let db = ctx.db().await?;
             for target in &parsed {
-                let new = suppress::add(&db, target, &reason, "suppress add").await?;
+                let new = suppress::add(&db, &actor, target, &reason, "suppress add").await?;
                 let what = describe(target);
                 if new {
                     ctx.say(format_args!("suppressed {what} ({reason})"));
@@ -59,7 +60,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             let db = ctx.db().await?;
             for target in &parsed {
                 let what = describe(target);
-                if suppress::remove(&db, target, forgotten).await? {
+                if suppress::remove(&db, &actor, target, forgotten).await? {
                     ctx.say(format_args!("{what} may be mailed again"));
                 } else {
                     ctx.say(format_args!("{what} was not suppressed"));

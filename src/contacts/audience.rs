@@ -32,6 +32,10 @@ pub struct Audience {
     pub beats: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outlets: Vec<String>,
+    /// Text the address, name or outlet contains, without regard to case
+    /// (a search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 impl Audience {

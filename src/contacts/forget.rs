@@ -22,10 +22,12 @@ pub struct Forgotten {
 /// Erases the contact with `email`, their tags, the address in deliveries
 /// and bounces (with the raw bounce messages), and any suppression naming
 /// it; keeps the SHA-256 of the address as a `forgotten` suppression.
-pub async fn forget(db: &Db, email: &str) -> Result<Forgotten, Error> {
+/// The audit log keeps that it happened (by `actor`), not the address, and
+/// the address is taken out of its earlier entries.
+pub async fn forget(db: &Db, actor: &str, email: &str) -> Result<Forgotten, Error> {
     let address = Address::parse(email).map_err(|e| Error::BadInput(e.to_string()))?;
     let key = address.key();
-    let erased = store::forget::erase(db, &key, &forgotten_hash(&key)).await?;
+    let erased = store::forget::erase(db, actor, &key, &forgotten_hash(&key)).await?;
     Ok(Forgotten {
         email: address.to_string(),
         contact: erased.contact,

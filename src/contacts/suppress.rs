@@ -70,20 +70,27 @@ impl AddressOrDomain {
 }
 
 /// Suppresses an address or domain. Returns false when it already was
-/// (the reason is then updated).
+/// (the reason is then updated). `actor` is who did it, for the audit log.
 pub async fn add(
     db: &Db,
+    actor: &str,
     target: &AddressOrDomain,
     reason: &str,
     source: &str,
 ) -> Result<bool, Error> {
     let (kind, value) = target.kind_value();
-    Ok(store::suppressions::upsert(db, kind.as_str(), &value, reason, source).await?)
+    Ok(store::suppressions::upsert(db, actor, kind.as_str(), &value, reason, source).await?)
 }
 
 /// Lifts the suppression of an address or domain; `forgotten` lifts the
 /// hash kept by `contacts forget` instead. Returns whether one was removed.
-pub async fn remove(db: &Db, target: &AddressOrDomain, forgotten: bool) -> Result<bool, Error> {
+/// `actor` is who did it, for the audit log.
+pub async fn remove(
+    db: &Db,
+    actor: &str,
+    target: &AddressOrDomain,
+    forgotten: bool,
+) -> Result<bool, Error> {
     let (kind, value) = match (target, forgotten) {
         (AddressOrDomain::Address(a), true) => (Kind::Forgotten, forgotten_hash(&a.key())),
         (AddressOrDomain::Domain(_), true) => {
@@ -93,7 +100,7 @@ pub async fn remove(db: &Db, target: &AddressOrDomain, forgotten: bool) -> Resul
         }
         _ => target.kind_value(),
     };
-    Ok(store::suppressions::delete(db, kind.as_str(), &value).await?)
+    Ok(store::suppressions::delete(db, actor, kind.as_str(), &value).await?)
 }
 
 /// Every suppression, newest first.

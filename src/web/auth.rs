@@ -1,5 +1,8 @@
-//! The dashboard's login: one password, stored in presswire.toml as an
-//! Argon2 hash; a session cookie; CSRF tokens on the forms; and a limit on
+//! The dashboard's login: a user's address and password (the team's
+//! accounts, `team::users`, Argon2id); until the first user exists, the
+//! single password of `[serve] password_hash` logs in as the one admin. A
+//! session cookie; CSRF tokens on the forms; the role checked on the
+//! server for every page ([`Session`], [`Session::allow`]); and a limit on
 //! failed logins per client address and overall.
 //!
 //! Cookies are HttpOnly, SameSite=Strict and Secure (unless `[serve]
@@ -24,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::store as login;
 use super::{client_ip, App};
 use crate::db::now_ms;
+use crate::team::{users, Role, User};
 
 /// Failed logins allowed per client address within [`WINDOW_MS`].
 pub const MAX_FAILURES: usize = 5;
@@ -32,16 +36,7 @@ pub const MAX_FAILURES_OVERALL: usize = 50;
 /// How far back failed logins count.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 
-/// `n` random bytes from the system's generator.
-pub fn random_bytes(n: usize) -> Vec<u8> {
-    use ring::rand::SecureRandom;
-    let mut buf = vec![0u8; n];
-    // The system's randomness failing is not something to go on without.
-    ring::rand::SystemRandom::new()
-        .fill(&mut buf)
-        .expect("the system's random number generator failed");
-    buf
-}
+pub use crate::team::random_bytes;
 
 /// [`random_bytes`] as hex.
 pub fn random_hex(n: usize) -> String {
@@ -53,12 +48,46 @@ pub const CSRF_COOKIE: &str = "presswire_csrf";
 
 /// A logged-in dashboard session. As a handler's argument it lets only a
 /// logged-in request through ([`require`]): others get the login page (or
-/// a 404 when the dashboard is off).
+/// a 404 when the dashboard is off). Every role may read the dashboard;
+/// a handler that does more asks [`Session::allow`].
 pub struct Session {
     /// The session's key in the database (`login::find`).
     key: String,
     /// The token the session's forms carry (logout).
     pub csrf: String,
+    /// The account logged in; none for the single `[serve] password_hash`
+    /// login, which is the one admin while no user exists.
+    pub user: Option<User>,
+}
+
+/// The audit log's name for the single-password admin.
+pub const PASSWORD_ADMIN: &str = "dashboard:admin";
+
+impl Session {
+    pub fn role(&self) -> Role {
+        self.user.as_ref().map_or(Role::Admin, |u| u.role)
+    }
+
+    /// Who the audit log says did what this session does.
+    pub fn actor(&self) -> String {
+        self.user
+            .as_ref()
+            .map_or_else(|| PASSWORD_ADMIN.to_string(), |u| u.email.clone())
+    }
+
+    /// `Ok` when the session's role includes `needed`, else the 403 page.
+    pub fn allow(&self, app: &App, needed: Role) -> Result<(), Box<Response>> {
+        if self.role().allows(needed) {
+            return Ok(());
+        }
+        Err(Box::new(app.error(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "This needs the {needed} role; you are {}. An admin can change your role.",
+                self.role()
+            ),
+        )))
+    }
 }
 
 impl FromRequestParts<Arc<App>> for Session {
@@ -99,29 +128,81 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// The session of a request, if its cookie names one that is open.
+/// How the dashboard logs in now: with the team's accounts once one
+/// exists, else with `[serve] password_hash` if set, else not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMode {
+    Users,
+    Password,
+    Off,
+}
+
+/// The [`LoginMode`] of the database and settings as they are now (a
+/// user added by the CLI switches a running server over).
+pub async fn login_mode(app: &App) -> Result<LoginMode, sqlx::Error> {
+    Ok(match users::any(&app.db).await {
+        Ok(true) => LoginMode::Users,
+        Ok(false) if app.password_hash.is_some() => LoginMode::Password,
+        Ok(false) => LoginMode::Off,
+        Err(crate::team::Error::Db(e)) => return Err(e),
+        Err(_) => LoginMode::Off,
+    })
+}
+
+/// The session of a request, if its cookie names one that is open: a
+/// user's, whose account is active and whose password is the one the
+/// session was opened with; or, while no user exists, a session of the
+/// single password, which must still be `[serve] password_hash`.
 pub async fn session(app: &App, headers: &HeaderMap) -> Result<Option<Session>, sqlx::Error> {
-    let (Some(hash), Some(token)) = (
-        app.password_hash.as_deref(),
-        read_cookie(headers, SESSION_COOKIE),
-    ) else {
+    let Some(token) = read_cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let found = login::find(&app.db, &token, &password_fingerprint(hash)).await?;
-    Ok(found.map(|key| Session {
-        csrf: app.signer.sign_for("dashboard-csrf", &key),
-        key,
+    let Some(found) = login::find(&app.db, &token).await? else {
+        return Ok(None);
+    };
+    let user = match found.user {
+        Some(id) => match users::by_id(&app.db, id).await {
+            Ok(Some(u))
+                if u.is_active()
+                    && u.password_hash.as_deref().map(password_fingerprint)
+                        == Some(found.password.clone()) =>
+            {
+                Some(u)
+            }
+            Ok(_) => return Ok(None),
+            Err(crate::team::Error::Db(e)) => return Err(e),
+            Err(_) => return Ok(None),
+        },
+        None => {
+            let same = app
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| password_fingerprint(h) == found.password);
+            if !same || login_mode(app).await? != LoginMode::Password {
+                return Ok(None);
+            }
+            None
+        }
+    };
+    Ok(Some(Session {
+        csrf: app.signer.sign_for("dashboard-csrf", &found.key),
+        key: found.key,
+        user,
     }))
 }
 
 /// The session, or the response that sends the visitor to the login page
 /// (404 when the dashboard is off).
 pub async fn require(app: &App, headers: &HeaderMap) -> Result<Session, Box<Response>> {
-    if app.password_hash.is_none() {
-        return Err(Box::new(app.error(
-            StatusCode::NOT_FOUND,
-            "The dashboard is off: set [serve] password_hash in presswire.toml.",
-        )));
+    match login_mode(app).await {
+        Ok(LoginMode::Off) => {
+            return Err(Box::new(app.error(
+                StatusCode::NOT_FOUND,
+                "The dashboard is off: add a user (presswire users add) or set [serve] password_hash in presswire.toml.",
+            )))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(Box::new(app.db_failure("dashboard: session", &e))),
     }
     match session(app, headers).await {
         Ok(Some(s)) => Ok(s),
@@ -132,14 +213,15 @@ pub async fn require(app: &App, headers: &HeaderMap) -> Result<Session, Box<Resp
     }
 }
 
-/// The login form with a fresh CSRF token (cookie + hidden field).
-fn login_form(app: &App, status: StatusCode, message: Option<&str>) -> Response {
+/// The login form with a fresh CSRF token (cookie + hidden field); it
+/// asks for an address when users log in.
+fn login_form(app: &App, mode: LoginMode, status: StatusCode, message: Option<&str>) -> Response {
     let nonce = random_hex(16);
     let token = format!("{nonce}.{}", app.signer.sign_for("login-csrf", &nonce));
     let mut res = app.page(
         status,
         "login.html",
-        minijinja::context! { csrf => token, message },
+        minijinja::context! { csrf => token, message, users => mode == LoginMode::Users },
     );
     res.headers_mut()
         .append(header::SET_COOKIE, cookie(app, CSRF_COOKIE, &nonce, 3600));
@@ -148,22 +230,28 @@ fn login_form(app: &App, status: StatusCode, message: Option<&str>) -> Response 
 
 /// `GET /dashboard/login`.
 pub async fn login_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if app.password_hash.is_none() {
-        return require(&app, &headers)
-            .await
-            .err()
-            .map(|r| *r)
-            .unwrap_or_else(|| app.error(StatusCode::NOT_FOUND, ""));
-    }
+    let mode = match login_mode(&app).await {
+        Ok(LoginMode::Off) => {
+            return require(&app, &headers)
+                .await
+                .err()
+                .map(|r| *r)
+                .unwrap_or_else(|| app.error(StatusCode::NOT_FOUND, ""))
+        }
+        Ok(mode) => mode,
+        Err(e) => return app.db_failure("dashboard: session", &e),
+    };
     match session(&app, &headers).await {
         Ok(Some(_)) => Redirect::to(&format!("{}/dashboard/", app.prefix)).into_response(),
-        Ok(None) => login_form(&app, StatusCode::OK, None),
+        Ok(None) => login_form(&app, mode, StatusCode::OK, None),
         Err(e) => app.db_failure("dashboard: session", &e),
     }
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
+    email: String,
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -188,8 +276,10 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let Some(hash) = app.password_hash.clone() else {
-        return app.error(StatusCode::NOT_FOUND, "The dashboard is off.");
+    let mode = match login_mode(&app).await {
+        Ok(LoginMode::Off) => return app.error(StatusCode::NOT_FOUND, "The dashboard is off."),
+        Ok(mode) => mode,
+        Err(e) => return app.db_failure("dashboard: login", &e),
     };
     if !login_csrf_ok(&app, &headers, &form.csrf) {
         return app.error(
@@ -219,31 +309,37 @@ pub async fn login(
         }
         Err(e) => return app.db_failure("dashboard: login", &e),
     }
-    // Argon2 takes a while on purpose: off the async threads.
-    let password = form.password;
-    let checked = hash.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        use argon2::PasswordVerifier;
-        argon2::PasswordHash::new(&checked).is_ok_and(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false);
-    if !ok {
+    let opened = match mode {
+        LoginMode::Users => match users::authenticate(&app.db, &form.email, &form.password).await {
+            Ok(Some(user)) => user
+                .password_hash
+                .as_deref()
+                .map(|h| (password_fingerprint(h), Some(user.id))),
+            Ok(None) => None,
+            Err(crate::team::Error::Db(e)) => return app.db_failure("dashboard: login", &e),
+            Err(e) => return app.internal("dashboard: login", e),
+        },
+        _ => {
+            let hash = app.password_hash.clone().unwrap_or_default();
+            let password = form.password;
+            let checked = hash.clone();
+            // Argon2 takes a while on purpose: off the async threads.
+            let ok =
+                tokio::task::spawn_blocking(move || users::verify_password(&password, &checked))
+                    .await
+                    .unwrap_or(false);
+            ok.then(|| (password_fingerprint(&hash), None))
+        }
+    };
+    let Some((fingerprint, user)) = opened else {
         tracing::warn!("dashboard: failed login from {ip}");
-        return login_form(&app, StatusCode::UNAUTHORIZED, Some("Wrong password."));
-    }
-    let token = match login::open(
-        &app.db,
-        &ip,
-        &password_fingerprint(&hash),
-        now + app.session_ms,
-    )
-    .await
-    {
+        let message = match mode {
+            LoginMode::Users => "Wrong address or password.",
+            _ => "Wrong password.",
+        };
+        return login_form(&app, mode, StatusCode::UNAUTHORIZED, Some(message));
+    };
+    let token = match login::open(&app.db, &ip, &fingerprint, user, now + app.session_ms).await {
         Ok(token) => token,
         Err(e) => return app.db_failure("dashboard: login", &e),
     };
@@ -290,14 +386,10 @@ pub async fn logout(
     res
 }
 
-/// An Argon2id hash (PHC string) of `password`, for `[serve] password_hash`.
+/// An Argon2id hash (PHC string) of `password`, for `[serve] password_hash`
+/// (at least 12 characters, as a user's).
 pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::encode_b64(&random_bytes(16)).map_err(|e| e.to_string())?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    users::hash_password(password).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

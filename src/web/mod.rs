@@ -8,11 +8,13 @@
 //!   `contacts::unsubscribe`;
 //! - [`webhooks`]: `POST /webhooks/{generic,ses,sendgrid,postmark,mailgun}`,
 //!   handed to `bounce::webhook`;
-//! - [`dashboard`]: a read-only dashboard behind a login (`/dashboard/`).
+//! - [`dashboard`]: a read-only dashboard behind a login (`/dashboard/`);
+//! - [`api`]: the JSON API under `/api/v1`, behind API tokens.
 //!
 //! TLS is the reverse proxy's job (docs/serving.md, "Running it behind a reverse proxy"); the
 //! server speaks plain HTTP/1.1 and listens on loopback by default.
 
+pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod store;
@@ -75,6 +77,8 @@ pub struct App {
     pub password_hash: Option<String>,
     pub session_ms: i64,
     pub webhooks: Webhooks,
+    /// The largest CSV the API imports, in bytes (`[serve] max_upload_mb`).
+    pub max_upload: u64,
 }
 
 impl App {
@@ -150,6 +154,7 @@ impl App {
             password_hash: serve.password_hash.clone(),
             session_ms: serve.session_hours.unwrap_or(12).clamp(1, 24 * 30) as i64 * 3_600_000,
             webhooks,
+            max_upload: serve.max_upload_mb.unwrap_or(200).max(1) * 1_000_000,
         })
     }
 
@@ -257,6 +262,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/dashboard/contacts", get(dashboard::contacts))
         .route("/dashboard/bounces", get(dashboard::bounces))
         .route("/dashboard/bounces/{id}", get(dashboard::bounce))
+        .route("/api/v1/contacts", get(api::list_contacts))
+        .route(
+            "/api/v1/contacts/import",
+            // The import streams its body to a file under a limit of its own.
+            post(api::import_contacts).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/contacts/{email}", get(api::get_contact))
+        .route("/api/v1/suppressions", post(api::add_suppression))
+        .route(
+            "/api/v1/suppressions/{value}",
+            axum::routing::delete(api::remove_suppression),
+        )
+        .route("/api/v1/audit", get(api::audit_log))
+        .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))

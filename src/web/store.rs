@@ -11,8 +11,9 @@
 //!
 //! A session is a random token of 256 bits in the browser's cookie; the
 //! database keeps only its SHA-256, so a copy of the database opens no
-//! session. Each session remembers a fingerprint of the password hash it
-//! was opened with: a new password ends every session.
+//! session. Each session remembers its account (`user_id`) and a
+//! fingerprint of the password hash it was opened with: `web::auth`
+//! compares it with the current one, so a new password ends every session.
 //!
 //! Every login attempt is counted as a failure before its password is
 //! checked ([`attempt`]) and the count taken back when it was right
@@ -72,11 +73,13 @@ pub async fn attempt(db: &Db, ip: &str, now: i64) -> Result<Result<i64, i64>, sq
 
 /// A new session after a right password from `ip`: takes back the
 /// address's failures (the attempt's among them) and returns the token for
-/// the cookie. `password` is the fingerprint of the password hash.
+/// the cookie. `password` is the fingerprint of the password hash; `user`
+/// the account logged in (none: the single `[serve] password_hash`).
 pub async fn open(
     db: &Db,
     ip: &str,
     password: &str,
+    user: Option<i64>,
     expires_at: i64,
 ) -> Result<String, sqlx::Error> {
     let token = random_hex(32);
@@ -92,11 +95,12 @@ pub async fn open(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO dashboard_sessions (token_hash, password, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO dashboard_sessions (token_hash, password, user_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash(&token))
     .bind(password)
+    .bind(user)
     .bind(now)
     .bind(expires_at)
     .execute(&mut *tx)
@@ -105,24 +109,39 @@ pub async fn open(
     Ok(token)
 }
 
-/// The session of a cookie's `token`, if it exists, has not expired and
-/// was opened with the password of fingerprint `password`: its key (for
-/// [`close`] and for tying forms to it).
-pub async fn find(db: &Db, token: &str, password: &str) -> Result<Option<String>, sqlx::Error> {
+/// An open session as found by [`find`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The session's key (for [`close`] and for tying forms to it).
+    pub key: String,
+    /// The fingerprint of the password hash it was opened with.
+    pub password: String,
+    /// Its account; none for the single `[serve] password_hash`.
+    pub user: Option<i64>,
+}
+
+/// The session of a cookie's `token`, if it exists and has not expired.
+/// Whether its password is still the account's is the caller's to check.
+pub async fn find(db: &Db, token: &str) -> Result<Option<Found>, sqlx::Error> {
     // A token is 64 hex digits; anything else is no session (and is not
     // worth a query).
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
     let key = token_hash(token);
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT expires_at FROM dashboard_sessions WHERE token_hash = $1 AND password = $2",
+    let found: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT expires_at, password, user_id FROM dashboard_sessions WHERE token_hash = $1",
     )
     .bind(&key)
-    .bind(password)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(found.filter(|(expires,)| *expires > now_ms()).map(|_| key))
+    Ok(found
+        .filter(|(expires, _, _)| *expires > now_ms())
+        .map(|(_, password, user)| Found {
+            key,
+            password,
+            user,
+        }))
 }
 
 /// Ends the session of key `key` (from [`find`]): its cookie opens nothing
@@ -161,7 +180,7 @@ mod tests {
         // Once the first failure has left the window, one more attempt.
         assert!(attempt(&db, a, t0 + WINDOW_MS + 1).await.unwrap().is_ok());
         // A right password takes the address's failures back.
-        open(&db, a, "fp", t0 + WINDOW_MS * 2).await.unwrap();
+        open(&db, a, "fp", None, t0 + WINDOW_MS * 2).await.unwrap();
         assert!(attempt(&db, a, t0 + WINDOW_MS + 2).await.unwrap().is_ok());
         // Overall: failures from many addresses add up.
         let later = t0 + 3 * WINDOW_MS;
@@ -173,25 +192,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_session_opens_until_it_is_closed_or_the_password_changes() {
+    async fn a_session_opens_until_it_is_closed_or_expires() {
         let dir = tempfile::tempdir().unwrap();
         let db = db(&dir).await;
-        let token = open(&db, "192.0.2.1", "fp", now_ms() + 60_000)
+        let token = open(&db, "192.0.2.1", "fp", None, now_ms() + 60_000)
             .await
             .unwrap();
-        let key = find(&db, &token, "fp").await.unwrap().unwrap();
-        assert_eq!(find(&db, &token, "another password").await.unwrap(), None);
-        assert_eq!(find(&db, &"0".repeat(64), "fp").await.unwrap(), None);
-        assert_eq!(find(&db, "short", "fp").await.unwrap(), None);
+        let found = find(&db, &token).await.unwrap().unwrap();
+        assert_eq!((found.password.as_str(), found.user), ("fp", None));
+        assert_eq!(find(&db, &"0".repeat(64)).await.unwrap(), None);
+        assert_eq!(find(&db, "short").await.unwrap(), None);
         let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM dashboard_sessions")
             .fetch_one(&db.pool)
             .await
             .unwrap();
         assert_ne!(stored, token, "the token itself is not stored");
-        close(&db, &key).await.unwrap();
-        assert_eq!(find(&db, &token, "fp").await.unwrap(), None);
+        close(&db, &found.key).await.unwrap();
+        assert_eq!(find(&db, &token).await.unwrap(), None);
         // An expired session is no session.
-        let old = open(&db, "192.0.2.1", "fp", now_ms() - 1).await.unwrap();
-        assert_eq!(find(&db, &old, "fp").await.unwrap(), None);
+        let old = open(&db, "192.0.2.1", "fp", None, now_ms() - 1)
+            .await
+            .unwrap();
+        assert_eq!(find(&db, &old).await.unwrap(), None);
     }
 }

@@ -25,6 +25,7 @@ mod report;
 mod send;
 mod send_durability;
 mod send_faults;
+mod team;
 mod test_sends;
 mod web;
 mod wording;

@@ -27,13 +27,13 @@ const CONTACTS: &str = "Email,First Name,Last Name,Outlet,Beat,Language,Tags\n\
     thandiwe@capebroadcast.example,Thandiwe,Nkosi,Cape Broadcast Service,,en,radio\n\
     desk@harbourpost.example,,,Harbour Post,,,gone\n";
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 const GENERIC_SECRET: &str = "generic-webhook-secret-0123456789";
 const MAILGUN_KEY: &str = "key-mailgun-signing-0123456789";
 const POSTMARK_PASSWORD: &str = "postmark-password-0123456789";
 
 /// `presswire serve` on a free port; stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -42,7 +42,7 @@ struct Server {
 impl Server {
     /// Writes presswire.toml (`[send] unsubscribe_url` pointing at the
     /// server, then `extra`) and starts the server.
-    fn start(app: &TestApp, extra: &str) -> Server {
+    pub(crate) fn start(app: &TestApp, extra: &str) -> Server {
         let port = free_port();
         Server::start_on(app, port, extra)
     }
@@ -80,11 +80,11 @@ impl Server {
         panic!("serve did not start:\n{}", server.log_text());
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -96,7 +96,7 @@ impl Drop for Server {
     }
 }
 
-fn client() -> Client {
+pub(crate) fn client() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -110,7 +110,7 @@ fn text(r: Response) -> (StatusCode, String) {
 }
 
 /// A `[serve]` table with the dashboard password and the webhooks' secrets.
-fn settings(extra: &str) -> String {
+pub(crate) fn settings(extra: &str) -> String {
     let hash = presswire::web::auth::hash_password(PASSWORD).unwrap();
     format!(
         "[serve]\npassword_hash = \"{hash}\"\n{extra}\n\
@@ -1092,7 +1092,7 @@ fn web_concurrent_unsubscribes_and_webhooks_during_a_send_are_all_recorded() {
 // Dashboard
 
 /// The value of `name="csrf"` in a page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page
         .find("name=\"csrf\" value=\"")
         .unwrap_or_else(|| panic!("no csrf field:\n{page}"));
@@ -1101,7 +1101,7 @@ fn csrf_of(page: &str) -> String {
 }
 
 /// `name=value` of a Set-Cookie header, and the whole header.
-fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
+pub(crate) fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
     r.headers()
         .get_all("set-cookie")
         .iter()

@@ -395,7 +395,30 @@ impl<'a> Merger<'a> {
             self.report.skipped += self.report.invalid;
         }
         let done = (self.report.imported, self.report.updated);
-        self.ask(|reply| StoreOp::Finish(commit, done, reply))
+        let audited = self.options.actor.clone().map(|actor| {
+            // The files by name, as `--undo` takes them.
+            let files: Vec<String> = self
+                .report
+                .files
+                .iter()
+                .map(|f| {
+                    std::path::Path::new(&f.file)
+                        .file_name()
+                        .map_or_else(|| f.file.clone(), |n| n.to_string_lossy().into_owned())
+                })
+                .collect();
+            let mut summary = format!(
+                "imported {}: {} new, {} updated",
+                files.join(", "),
+                self.report.imported,
+                self.report.updated
+            );
+            if self.report.skipped > 0 {
+                summary.push_str(&format!(", {} skipped", self.report.skipped));
+            }
+            (actor, summary)
+        });
+        self.ask(|reply| StoreOp::Finish(commit, done, audited, reply))
             .await?;
         if let Some(task) = self.store.take() {
             task.await

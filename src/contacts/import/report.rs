@@ -23,6 +23,9 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// The files' encoding (`--encoding`), unless a byte-order mark says.
     pub encoding: Option<&'static Encoding>,
+    /// Who imports, for the audit log (`team::audit`): a committed import
+    /// appends its entry in its own transaction.
+    pub actor: Option<String>,
 }
 
 /// What kind of remark a [`Problem`] is.

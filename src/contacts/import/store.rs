@@ -27,8 +27,14 @@ pub(super) enum StoreOp {
     /// Previous values of changed contacts (id, JSON), for `--undo`.
     Changes(Vec<(i64, String)>),
     /// Commit (true) or roll back, and stop; with the numbers of contacts
-    /// created and updated, for the import's record.
-    Finish(bool, (u64, u64), oneshot::Sender<()>),
+    /// created and updated, for the import's record, and the audit log's
+    /// entry (actor, summary) written with the commit.
+    Finish(
+        bool,
+        (u64, u64),
+        Option<(String, String)>,
+        oneshot::Sender<()>,
+    ),
 }
 
 /// The SQL that records an import (for `--undo`) as it begins: the ids of
@@ -127,9 +133,20 @@ impl PoolStore {
                     }
                     query.execute(&mut *self.tx).await?;
                 }
-                StoreOp::Finish(commit, (created, updated), reply) => {
+                StoreOp::Finish(commit, (created, updated), audited, reply) => {
                     self.write_tags(true).await?;
                     if commit {
+                        if let Some((actor, summary)) = audited {
+                            let id = self.import_id.to_string();
+                            crate::team::audit::record(
+                                &mut self.tx,
+                                &actor,
+                                crate::team::Action::ContactsImport,
+                                Some(&id),
+                                &summary,
+                            )
+                            .await?;
+                        }
                         let query = if created + updated == 0 {
                             sqlx::query(IMPORT_EMPTY_SQL).bind(self.import_id)
                         } else {

@@ -250,8 +250,8 @@ pub struct Undone {
 
 /// Undoes the import `shown` describes, in one transaction, provided that
 /// it is still what would be done (else nothing is, and the press officer
-/// is asked to look again).
-pub async fn apply(db: &Db, shown: &UndoPlan) -> Result<Undone, Error> {
+/// is asked to look again). `actor` is who undoes it, for the audit log.
+pub async fn apply(db: &Db, actor: &str, shown: &UndoPlan) -> Result<Undone, Error> {
     let mut tx = db.begin_write().await?;
     let plan = plan_on(db, &mut tx, &shown.import.to_string()).await?;
     if plan != *shown {
@@ -275,6 +275,23 @@ pub async fn apply(db: &Db, shown: &UndoPlan) -> Result<Undone, Error> {
         store::restore(&mut tx, &restore).await?;
     }
     store::mark_undone(&mut tx, plan.import, now).await?;
+    let summary = format!(
+        "undid import {} of {}: removed {}, restored {}, kept {}",
+        plan.import,
+        plan.sources.join(", "),
+        plan.remove.len(),
+        plan.restore.len(),
+        plan.kept.len()
+    );
+    let import = plan.import.to_string();
+    crate::team::audit::record(
+        &mut tx,
+        actor,
+        crate::team::Action::ContactsUndoImport,
+        Some(&import),
+        &summary,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Undone {
         import: plan.import,

@@ -48,6 +48,24 @@ pub(crate) fn filter_sql(audience: &Audience, params: &mut Params) -> String {
     any_of(&mut all, params, &audience.outlets, |p, v| {
         format!("lower(c.outlet) = lower({})", p.push(v.to_string()))
     });
+    if let Some(text) = audience
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        // A search: LIKE's wildcards in the text are taken literally.
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = params.push(format!("%{escaped}%"));
+        all.push(format!(
+            "(c.email_key LIKE {p} ESCAPE '\\' OR lower(COALESCE(c.name, '')) LIKE {p} ESCAPE '\\' \
+             OR lower(COALESCE(c.outlet, '')) LIKE {p} ESCAPE '\\')"
+        ));
+    }
     all.join(" AND ")
 }
 

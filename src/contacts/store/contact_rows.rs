@@ -4,8 +4,8 @@
 //! contact by address.
 
 use super::audience::filter_sql;
-use crate::contacts::{Audience, Contact, Error};
 use crate::contacts::TAG_SEPARATOR;
+use crate::contacts::{Audience, Contact, Error};
 use crate::db::{Db, Params};
 
 /// The columns of `contacts` as read by [`ContactRow`].

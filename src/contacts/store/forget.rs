@@ -15,7 +15,15 @@ pub(crate) struct Erased {
 /// Erases the contact with address key `key` (its tags, what imports kept
 /// of it, the address in deliveries and bounces, the raw bounce messages,
 /// its address suppression) and adds `hash` as a `forgotten` suppression.
-pub(crate) async fn erase(db: &Db, key: &str, hash: &str) -> Result<Erased, sqlx::Error> {
+/// In the same transaction, the audit log records that `actor` forgot a
+/// contact (by `hash`, never the address) and the address leaves the
+/// log's earlier entries.
+pub(crate) async fn erase(
+    db: &Db,
+    actor: &str,
+    key: &str,
+    hash: &str,
+) -> Result<Erased, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     // The contact's id, if the address is a contact.
     let id: Option<(i64,)> = sqlx::query_as("SELECT id FROM contacts WHERE email_key = $1")
@@ -70,6 +78,18 @@ pub(crate) async fn erase(db: &Db, key: &str, hash: &str) -> Result<Erased, sqlx
     .bind(hash)
     .bind(now_ms())
     .execute(&mut *tx)
+    .await?;
+    crate::team::audit::forget_address(&mut tx, key).await?;
+    let summary = format!(
+        "forgot a contact: {deliveries} deliveries, {bounces} bounces and {suppressions} suppressions erased"
+    );
+    crate::team::audit::record(
+        &mut tx,
+        actor,
+        crate::team::Action::ContactForget,
+        Some(hash),
+        &summary,
+    )
     .await?;
     tx.commit().await?;
     Ok(Erased {

@@ -2,6 +2,7 @@
 //! word (`address`, `domain`, `forgotten`).
 
 use crate::db::{now_ms, Db};
+use crate::team::audit::{self, Action};
 
 /// A suppression as read, its kind still the stored word.
 pub(crate) struct SuppressionRow {
@@ -16,6 +17,7 @@ pub(crate) struct SuppressionRow {
 /// reason and source. Returns whether it is new.
 pub(crate) async fn upsert(
     db: &Db,
+    actor: &str,
     kind: &str,
     value: &str,
     reason: &str,
@@ -41,18 +43,46 @@ pub(crate) async fn upsert(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    let summary = format!("suppressed {kind} {value} ({reason})");
+    audit::record(
+        &mut tx,
+        actor,
+        Action::SuppressionAdd,
+        Some(value),
+        &summary,
+    )
+    .await?;
     tx.commit().await?;
     Ok(existed.is_none())
 }
 
 /// Deletes the suppression `(kind, value)`. Returns whether there was one.
-pub(crate) async fn delete(db: &Db, kind: &str, value: &str) -> Result<bool, sqlx::Error> {
+pub(crate) async fn delete(
+    db: &Db,
+    actor: &str,
+    kind: &str,
+    value: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
     let n = sqlx::query("DELETE FROM suppressions WHERE kind = $1 AND value = $2")
         .bind(kind)
         .bind(value)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+    if n > 0 {
+        // A forgotten address is named by its hash only, here too.
+        let summary = format!("lifted the suppression of {kind} {value}");
+        audit::record(
+            &mut tx,
+            actor,
+            Action::SuppressionRemove,
+            Some(value),
+            &summary,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(n > 0)
 }
 

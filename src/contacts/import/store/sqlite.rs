@@ -149,9 +149,23 @@ impl SqliteStore {
                     });
                     Borrowing::get(&mut prepared, &self.conn, sql)?.execute(values)?;
                 }
-                StoreOp::Finish(commit, (created, updated), reply) => {
+                StoreOp::Finish(commit, (created, updated), audited, reply) => {
                     if commit {
                         self.build_index()?;
+                        if let Some((actor, summary)) = audited {
+                            let action = crate::team::Action::ContactsImport;
+                            self.conn.execute(
+                                crate::team::store::INSERT_AUDIT_SQL,
+                                rusqlite::params![
+                                    crate::db::now_ms(),
+                                    actor,
+                                    action.as_str(),
+                                    action.object_kind(),
+                                    self.import_id.to_string(),
+                                    summary
+                                ],
+                            )?;
+                        }
                         if created + updated == 0 {
                             self.conn.execute(IMPORT_EMPTY_SQL, [self.import_id])?;
                         } else {
